@@ -1,0 +1,174 @@
+"""The library entry point: :func:`gradient`. Cheap checks first (:func:`prepare`, no torch or sympy),
+then the two independent evaluators and their comparison (:func:`compute`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import __version__, limits
+from .compare import DEFAULT_TOLERANCES, Tolerance, compare
+from .deadline import deadline
+from .errors import InputError, LimitError
+from .parser import parse
+from .result import Gradient, GradientResult
+from .tree import Node, to_text
+from .values import check_name, to_array
+
+DTYPE_NAMES = tuple(DEFAULT_TOLERANCES)
+REDUCTIONS = ("sum", "mean")
+_NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A checked request: a parsed expression, its inputs cast to the dtype, what to differentiate."""
+
+    expression: str
+    tree: Node
+    inputs: dict[str, np.ndarray]  # float64 arrays holding values exactly representable in the dtype
+    wrt: list[str]
+    dtype: str
+    reduce: str
+    output_shape: tuple[int, ...]
+
+
+def prepare(
+    expression: str,
+    inputs: Mapping[str, Any] | None = None,
+    wrt: Iterable[str] | None = None,
+    dtype: str = "float32",
+    reduce: str = "sum",
+) -> Problem:
+    """Parse and check everything the user gave, without importing torch or sympy."""
+    if dtype not in DTYPE_NAMES:
+        raise InputError(f"dtype must be one of {', '.join(DTYPE_NAMES)}, not {dtype!r}")
+    if reduce not in REDUCTIONS:
+        raise InputError(f"reduce must be one of {', '.join(REDUCTIONS)}, not {reduce!r}")
+    tree = parse(expression)
+    variables = tree.variables()
+    given = dict(inputs or {})
+    arrays = {check_name(str(name)): to_array(value, str(name)) for name, value in given.items()}
+
+    missing = [name for name in variables if name not in arrays]
+    if missing:
+        listed = ", ".join(f"{name}=VALUE" for name in missing)
+        raise InputError(f"no value for {', '.join(missing)}: give {listed}")
+    unused = [name for name in arrays if name not in variables]
+    if unused:
+        raise InputError(f"{', '.join(unused)} given but not used in the expression {to_text(tree)!r}")
+
+    chosen = list(dict.fromkeys(variables if wrt is None else wrt))
+    for name in chosen:
+        if name not in arrays:
+            known = ", ".join(variables) or "none"
+            raise InputError(f"--wrt {name}: no input is called {name!r} (inputs: {known})")
+
+    # Keep the expression's order of first appearance; cast once, so both sides see the same numbers.
+    cast = _NUMPY_DTYPES[dtype]
+    ordered = {name: arrays[name].astype(cast).astype(np.float64) for name in variables}
+    shape = _broadcast_shape(ordered)
+    return Problem(expression, tree, ordered, chosen, dtype, reduce, shape)
+
+
+def _broadcast_shape(inputs: Mapping[str, np.ndarray]) -> tuple[int, ...]:
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in inputs.values())) if inputs else ()
+    except ValueError:
+        listed = ", ".join(f"{name} {list(a.shape)}" for name, a in inputs.items())
+        raise InputError(f"shapes do not broadcast: {listed}") from None
+    count = math.prod(shape)
+    if count > limits.MAX_ELEMENTS:
+        raise LimitError(f"the broadcast output would have {count:,} elements; the limit is {limits.MAX_ELEMENTS:,}")
+    return tuple(shape)
+
+
+def sum_to_shape(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a broadcast gradient back to an input's shape, as autograd does for a broadcast input."""
+    lead = array.ndim - len(shape)
+    if lead:
+        array = array.sum(axis=tuple(range(lead)))
+    axes = tuple(i for i, size in enumerate(shape) if size == 1 and array.shape[i] != 1)
+    if axes:
+        array = array.sum(axis=axes, keepdims=True)
+    return array
+
+
+def compute(problem: Problem, rtol: float | None = None, atol: float | None = None) -> GradientResult:
+    """Run sympy and torch on the checked problem and compare their gradients."""
+    import sympy
+
+    from . import autograd, symbolic
+
+    tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
+    scalar = problem.output_shape == ()
+    count = math.prod(problem.output_shape)
+    formulas: dict[str, Any] = {}
+    values: dict[str, np.ndarray] = {}
+    with deadline(limits.SYMBOLIC_SECONDS, "symbolic differentiation"):
+        symbols = symbolic.symbols_for(list(problem.inputs))
+        expr = symbolic.to_sympy(problem.tree, symbols)
+        env = {symbols[name]: value for name, value in problem.inputs.items()}
+        for name in problem.wrt:
+            derivative = sympy.diff(expr, symbols[name])
+            if problem.reduce == "mean" and not scalar and count > 1:
+                derivative = derivative / count  # d mean / d element = (d y / d element) / N
+            evaluated = np.broadcast_to(symbolic.evaluate(derivative, env), problem.output_shape)
+            values[name] = sum_to_shape(evaluated, problem.inputs[name].shape)
+            formulas[name] = (symbolic.formula_text(derivative), symbolic.formula_latex(derivative))
+
+    passed = autograd.backward(problem.tree, problem.inputs, problem.wrt, problem.dtype, problem.reduce)
+    gradients = {
+        name: Gradient(
+            name,
+            formulas[name][0],
+            formulas[name][1],
+            values[name],
+            passed.gradients[name],
+            compare(values[name], passed.gradients[name], tolerance),
+        )
+        for name in problem.wrt
+    }
+    cast = _NUMPY_DTYPES[problem.dtype]
+    return GradientResult(
+        version=__version__,
+        expression=problem.expression,
+        parsed=to_text(problem.tree),
+        dtype=problem.dtype,
+        reduce=passed.reduce,
+        inputs={name: value.astype(cast) for name, value in problem.inputs.items()},
+        output=passed.output,
+        loss=passed.loss,
+        gradients=gradients,
+        tolerance=tolerance,
+    )
+
+
+def gradient(
+    expression: str,
+    inputs: Mapping[str, Any] | None = None,
+    wrt: Iterable[str] | str | None = None,
+    dtype: str = "float32",
+    reduce: str = "sum",
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    **named: Any,
+) -> GradientResult:
+    """The gradient of ``expression``'s loss with respect to its inputs, symbolic beside autograd.
+
+    Inputs are a mapping or keyword arguments: numbers, nested lists, numpy arrays, torch tensors,
+    or text as typed on the command line (``"[[1, 2]]"``, ``"@data.npy"``)::
+
+        >>> r = gradient("x**3 + x**2", x=[[2, 3, 1]])
+        >>> r.loss, r.gradients["x"].symbolic.tolist(), r.agree
+        (50.0, [[16.0, 33.0, 5.0]], True)
+    """
+    merged = {**(inputs or {}), **named}
+    if isinstance(wrt, str):
+        wrt = [wrt]
+    return compute(prepare(expression, merged, wrt, dtype, reduce), rtol, atol)

@@ -1,0 +1,73 @@
+"""The one error hierarchy of backcalc and the exit statuses it maps to.
+
+Every error a user can cause is a :class:`BackcalcError`; the CLI turns it into a one-line message on
+stderr and :attr:`ExitStatus.BAD_INPUT`. Nothing else in the package decides an exit status.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """Exit statuses of the ``backcalc`` command."""
+
+    OK = 0  #: every gradient agrees
+    DISAGREE = 1  #: symbolic and autograd disagree somewhere
+    BAD_INPUT = 2  #: bad expression, bad value, bad option: nothing was computed
+    INTERNAL = 70  #: a bug in backcalc (EX_SOFTWARE); please report it
+    INTERRUPTED = 130  #: stopped with Ctrl-C
+
+
+class BackcalcError(Exception):
+    """Base of every error caused by what the user typed or supplied."""
+
+    exit_status = ExitStatus.BAD_INPUT
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def one_line(self) -> str:
+        """The message on a single line, as printed on stderr."""
+        return " ".join(self.message.split())
+
+    def details(self) -> str | None:
+        """Extra lines worth showing in a terminal (for example a caret under the expression)."""
+        return None
+
+
+class ParseError(BackcalcError):
+    """The expression is not in backcalc's expression language."""
+
+    def __init__(self, message: str, source: str, start: int, end: int | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+        self.start = start
+        self.end = max(end if end is not None else start + 1, start + 1)
+
+    def one_line(self) -> str:
+        return f"{super().one_line()} (at column {self.start + 1} of the expression)"
+
+    def details(self) -> str:
+        # A window of the expression around the error, with carets under the offending span.
+        lo = max(0, self.start - 40)
+        hi = min(len(self.source), self.end + 40)
+        prefix = "..." if lo > 0 else ""
+        suffix = "..." if hi < len(self.source) else ""
+        width = max(1, min(self.end, hi) - self.start)
+        shown = self.source[lo:hi].replace("\t", " ").replace("\n", " ")
+        pad = " " * (len(prefix) + self.start - lo)
+        return f"  {prefix}{shown}{suffix}\n  {pad}{'^' * width}"
+
+
+class LimitError(BackcalcError):
+    """The input is over one of backcalc's documented size or cost limits."""
+
+
+class InputError(BackcalcError):
+    """A value, a file or an option is malformed or does not fit the expression."""
+
+
+class SymbolicError(BackcalcError):
+    """sympy could not derive or evaluate the gradient within backcalc's rules."""

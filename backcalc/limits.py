@@ -1,0 +1,48 @@
+"""The documented bounds on what one input may cost. Each is checked before the work it guards."""
+
+from __future__ import annotations
+
+MAX_EXPRESSION_LENGTH = 10_000
+"""Characters in an expression."""
+
+MAX_DEPTH = 200
+"""Nesting depth of the expression tree (parentheses, operators, function calls)."""
+
+MAX_NODES = 5_000
+"""Nodes (numbers, names, operations) in the expression tree."""
+
+MAX_NUMBER_LENGTH = 64
+"""Characters in one number literal."""
+
+MAX_CONSTANT_DIGITS = 300
+"""A constant subexpression (``2**1000``) must stay within float64's range: 10**-300 .. 10**300."""
+
+MAX_COEFFICIENT_DIGITS = 4_000
+"""Digits of the exact integers sympy may build by distributing constant powers, like ``(2*x)**1000``."""
+
+MAX_ELEMENTS = 10_000_000
+"""Elements in one input tensor, and in the broadcast output."""
+
+MAX_NDIM = 32
+"""Dimensions of one input tensor."""
+
+MAX_FILE_BYTES = 256 * 2**20
+"""Bytes in one ``@file`` value."""
+
+MAX_VALUE_TEXT = 1_000_000
+"""Characters of one literal value typed on the command line (use ``@file`` for more)."""
+
+SYMBOLIC_SECONDS = 10.0
+"""Seconds sympy may spend deriving the gradients before backcalc gives up."""
+
+
+def describe() -> str:
+    """One line per limit, for ``--help`` and the README."""
+    return "\n".join(
+        [
+            f"expression: {MAX_EXPRESSION_LENGTH:,} characters, depth {MAX_DEPTH}, {MAX_NODES:,} nodes",
+            f"constants: within 1e-{MAX_CONSTANT_DIGITS}..1e{MAX_CONSTANT_DIGITS}",
+            f"tensors: {MAX_ELEMENTS:,} elements, {MAX_NDIM} dimensions",
+            f"files: {MAX_FILE_BYTES // 2**20} MiB; symbolic work: {SYMBOLIC_SECONDS:g} s",
+        ]
+    )

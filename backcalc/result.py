@@ -1,0 +1,79 @@
+"""Results as plain data. ``to_dict()`` gives the JSON contract; rendering lives in :mod:`backcalc.render`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .compare import Comparison, Tolerance
+from .numfmt import json_nested, json_number
+
+
+def tensor_dict(array: np.ndarray, dtype: str) -> dict[str, Any]:
+    return {"shape": list(array.shape), "value": json_nested(array, dtype)}
+
+
+@dataclass(frozen=True, eq=False)
+class Gradient:
+    """d loss / d one input: the symbolic formula and values beside autograd's values."""
+
+    name: str
+    formula: str  # sympy text of d loss / d element (includes 1/N for a mean)
+    latex: str
+    symbolic: np.ndarray  # float64, shaped like the input
+    autograd: np.ndarray  # in the dtype, shaped like the input
+    comparison: Comparison
+
+    @property
+    def agree(self) -> bool:
+        return self.comparison.agree
+
+    def to_dict(self, dtype: str) -> dict[str, Any]:
+        return {
+            "formula": self.formula,
+            "latex": self.latex,
+            "shape": list(self.symbolic.shape),
+            "symbolic": json_nested(self.symbolic, dtype),
+            "autograd": json_nested(self.autograd, dtype),
+            "max_abs_diff": json_number(self.comparison.max_abs_diff, dtype),
+            "mismatches": self.comparison.mismatches,
+            "agree": self.agree,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class GradientResult:
+    """Everything one ``backcalc grad`` computes."""
+
+    version: str
+    expression: str  # as typed
+    parsed: str  # canonical text of the tree
+    dtype: str
+    reduce: str | None  # None when the output already was a scalar
+    inputs: dict[str, np.ndarray]  # as used: cast to the dtype
+    output: np.ndarray
+    loss: float
+    gradients: dict[str, Gradient]
+    tolerance: Tolerance
+
+    @property
+    def agree(self) -> bool:
+        return all(g.agree for g in self.gradients.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        dtype = self.dtype
+        return {
+            "backcalc": self.version,
+            "expression": self.expression,
+            "parsed": self.parsed,
+            "dtype": dtype,
+            "reduce": self.reduce,
+            "inputs": {name: tensor_dict(value, dtype) for name, value in self.inputs.items()},
+            "output": tensor_dict(self.output, dtype),
+            "loss": json_number(self.loss, dtype),
+            "gradients": {name: g.to_dict(dtype) for name, g in self.gradients.items()},
+            "tolerance": {"rtol": self.tolerance.rtol, "atol": self.tolerance.atol},
+            "agree": self.agree,
+        }

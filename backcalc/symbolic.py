@@ -1,0 +1,203 @@
+"""The symbolic evaluator: the project's tree to sympy, its derivative, and a vectorised numpy
+evaluation of that derivative. Independent of torch: agreement with autograd means something.
+
+sympy is only ever handed objects built here from the whitelisted tree (never text), and its results
+are evaluated by walking the expression (no ``lambdify``, no generated code). Input symbols are real,
+so ``d|x|/dx`` is ``sign(x)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import sympy
+
+from .errors import SymbolicError
+from .tree import Node
+
+
+class sigmoid(sympy.Function):  # noqa: N801 - printed as the function users type
+    """The logistic function 1/(1 + exp(-x)), differentiated as sigmoid(x)*(1 - sigmoid(x))."""
+
+    is_real = True
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, x: sympy.Expr, **kwargs: Any) -> sympy.Expr:
+        return 1 / (1 + sympy.exp(-x))
+
+
+class softplus(sympy.Function):  # noqa: N801
+    """log(1 + exp(x)), differentiated as sigmoid(x)."""
+
+    is_real = True
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_log(self, x: sympy.Expr, **kwargs: Any) -> sympy.Expr:
+        return sympy.log(1 + sympy.exp(x))
+
+
+_FUNCTIONS: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {
+    "exp": sympy.exp,
+    "log": sympy.log,
+    "sqrt": sympy.sqrt,
+    "abs": sympy.Abs,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tan": sympy.tan,
+    "asin": sympy.asin,
+    "acos": sympy.acos,
+    "atan": sympy.atan,
+    "sinh": sympy.sinh,
+    "cosh": sympy.cosh,
+    "tanh": sympy.tanh,
+    "sigmoid": sigmoid,
+    "relu": lambda x: sympy.Max(0, x),
+    "softplus": softplus,
+}
+
+
+def symbols_for(names: list[str]) -> dict[str, sympy.Symbol]:
+    """One real sympy symbol per input name (built directly: no name is looked up in sympy)."""
+    return {name: sympy.Symbol(name, real=True) for name in names}
+
+
+def to_sympy(node: Node, symbols: Mapping[str, sympy.Symbol]) -> sympy.Expr:
+    """The sympy expression of ``node``; numbers become exact integers and rationals."""
+    op = node.op
+    if op == "number":
+        return sympy.Integer(int(node.text)) if node.text.isdigit() else sympy.Rational(node.text)
+    if op == "constant":
+        return sympy.pi if node.text == "pi" else sympy.E
+    if op == "variable":
+        return symbols[node.text]
+    args = [to_sympy(child, symbols) for child in node.args]
+    if op == "call":
+        return _FUNCTIONS[node.text](args[0])
+    if op == "neg":
+        return -args[0]
+    a, b = args
+    if op == "add":
+        return a + b
+    if op == "sub":
+        return a - b
+    if op == "mul":
+        return a * b
+    if op == "div":
+        return a / b
+    if op == "pow":
+        return a**b
+    raise SymbolicError(f"no symbolic rule for {op!r}")
+
+
+def formula_text(expr: sympy.Expr) -> str:
+    """sympy's own text form (readable back by sympy)."""
+    return sympy.sstr(expr)
+
+
+def formula_latex(expr: sympy.Expr) -> str:
+    return sympy.latex(expr)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Numeric evaluation of a sympy expression with numpy, element-wise over broadcast arrays (float64).
+# Real-valued semantics as in torch: a fractional power of a negative number is nan, log(0) is -inf.
+
+
+def _heaviside(x: np.ndarray, h0: np.ndarray | float = 0.5) -> np.ndarray:
+    return np.heaviside(x, h0)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # 0.5*(1 + tanh(x/2)) is the logistic function without overflow for large |x|.
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _fold(function: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+    def apply(*args: Any) -> Any:
+        result = args[0]
+        for arg in args[1:]:
+            result = function(result, arg)
+        return result
+
+    return apply
+
+
+_NUMPY: dict[type, Callable[..., Any]] = {
+    sympy.Add: _fold(np.add),
+    sympy.Mul: _fold(np.multiply),
+    sympy.Pow: np.power,
+    sympy.exp: np.exp,
+    sympy.log: np.log,
+    sympy.sin: np.sin,
+    sympy.cos: np.cos,
+    sympy.tan: np.tan,
+    sympy.asin: np.arcsin,
+    sympy.acos: np.arccos,
+    sympy.atan: np.arctan,
+    sympy.sinh: np.sinh,
+    sympy.cosh: np.cosh,
+    sympy.tanh: np.tanh,
+    sympy.Abs: np.abs,
+    sympy.sign: np.sign,
+    sympy.Heaviside: _heaviside,
+    sympy.Max: _fold(np.maximum),
+    sympy.Min: _fold(np.minimum),
+    sigmoid: _sigmoid,
+    softplus: lambda x: np.logaddexp(0.0, x),
+}
+
+
+def evaluate(expr: sympy.Expr, env: Mapping[sympy.Symbol, np.ndarray]) -> np.ndarray:
+    """Evaluate ``expr`` at the arrays in ``env`` (vectorised; shared subexpressions computed once)."""
+    cache: dict[sympy.Basic, Any] = {}
+
+    def walk(node: sympy.Basic) -> Any:
+        if node in cache:
+            return cache[node]
+        if isinstance(node, sympy.Symbol):
+            value = env[node]
+        elif node.is_Number or node.is_NumberSymbol:
+            value = _constant(node)
+        else:
+            rule = _NUMPY.get(type(node))
+            if rule is None:
+                raise SymbolicError(f"cannot evaluate sympy's {type(node).__name__} numerically")
+            args = [walk(arg) for arg in node.args]
+            if isinstance(node, sympy.Pow):
+                value = _power(args[0], args[1], node.exp)
+            else:
+                value = rule(*args)
+        cache[node] = value
+        return value
+
+    with np.errstate(all="ignore"):
+        return np.asarray(walk(expr), dtype=np.float64)
+
+
+def _constant(node: sympy.Basic) -> float:
+    if node is sympy.zoo or node is sympy.nan:
+        return math.nan
+    if node is sympy.oo:
+        return math.inf
+    if node is sympy.S.NegativeInfinity:
+        return -math.inf
+    return float(node)
+
+
+def _power(base: Any, exponent_value: Any, exponent: sympy.Expr) -> Any:
+    # sympy writes 1/x as x**-1 and sqrt(x) as x**(1/2): take the exact operations for those.
+    if exponent == -1:
+        return np.divide(1.0, base)
+    if exponent == sympy.Rational(1, 2):
+        return np.sqrt(base)
+    if exponent == sympy.Rational(-1, 2):
+        return np.divide(1.0, np.sqrt(base))
+    return np.power(np.asarray(base, dtype=np.float64), exponent_value)

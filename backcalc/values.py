@@ -1,0 +1,268 @@
+"""Input values: ``NAME=VALUE`` text, ``@file.json`` / ``@file.npy`` files and Python objects, each
+checked and turned into a float64 numpy array (the caller casts it to the working dtype).
+
+Integers are converted to floats; booleans, strings, nulls, complex numbers and objects are refused,
+as are ragged lists, empty tensors and anything over the bounds in :mod:`backcalc.limits`.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import os
+import re
+from typing import TYPE_CHECKING, Any
+
+from . import limits
+from .errors import InputError, LimitError
+from .tree import ALIASES, CONSTANTS, FUNCTIONS
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
+_LITERAL_TOKEN = re.compile(
+    r"\s*(?:(?P<number>[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)"
+    r"|(?P<word>[+-]?[A-Za-z_]+)|(?P<punct>[][(),])|(?P<other>.))",
+    re.DOTALL,
+)
+_SPECIAL = {"nan": math.nan, "inf": math.inf, "infinity": math.inf}
+_REFUSED_WORDS = {
+    "true": "booleans are not numbers",
+    "false": "booleans are not numbers",
+    "null": "null is not a number",
+    "none": "None is not a number",
+}
+_OPEN = {"[": "]", "(": ")"}
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it can name an input variable, else raise :class:`InputError`."""
+    if not _NAME.match(name) or keyword.iskeyword(name):
+        raise InputError(f"{name!r} is not a valid input name (use letters, digits and '_')")
+    if name in CONSTANTS:
+        raise InputError(f"{name!r} is a constant of the language and cannot be given a value")
+    if name in FUNCTIONS or name in ALIASES:
+        raise InputError(f"{name!r} is a function of the language and cannot be given a value")
+    return name
+
+
+def split_assignment(text: str) -> tuple[str, str]:
+    """Split ``NAME=VALUE`` into its name (checked) and its value text."""
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise InputError(f"expected NAME=VALUE, got {_short(text)!r}")
+    name = name.strip()
+    if not value.strip():
+        raise InputError(f"{name}= has no value")
+    return check_name(name), value.strip()
+
+
+def parse_value(text: str, name: str = "value") -> np.ndarray:
+    """A value typed by a user: a number, a nested list (JSON or Python syntax), or ``@FILE``."""
+    if text.startswith("@"):
+        return load_file(text[1:], name)
+    if len(text) > limits.MAX_VALUE_TEXT:
+        raise LimitError(f"{name}: value text is over {limits.MAX_VALUE_TEXT:,} characters; put it in a file (@file.json or @file.npy)")
+    return to_array(_parse_literal(text, name), name, trusted=True)
+
+
+def load_file(path: str, name: str = "value") -> np.ndarray:
+    """Load ``.npy`` (without pickles) or ``.json``, after checking the file's size."""
+    if not path:
+        raise InputError(f"{name}=@ names no file")
+    try:
+        size = os.stat(path).st_size
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read {path!r}: {exc.strerror or exc}") from None
+    if os.path.isdir(path):
+        raise InputError(f"{name}: {path!r} is a directory, not a file")
+    if size > limits.MAX_FILE_BYTES:
+        raise LimitError(f"{name}: {path!r} is {size:,} bytes; the limit is {limits.MAX_FILE_BYTES:,}")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix == ".npy":
+        return _load_npy(path, size, name)
+    if suffix == ".json":
+        return _load_json(path, name)
+    raise InputError(f"{name}: {path!r} is neither .json nor .npy")
+
+
+def to_array(obj: Any, name: str = "value", *, trusted: bool = False) -> np.ndarray:
+    """Turn a number, nested list, numpy array or torch tensor into a checked float64 array.
+
+    ``trusted`` skips the per-element type check for lists whose leaves are known to be floats.
+    """
+    import numpy as np
+
+    if hasattr(obj, "detach") and hasattr(obj, "numpy"):  # a torch tensor, without importing torch
+        obj = obj.detach().cpu().numpy()
+    if isinstance(obj, str):
+        return parse_value(obj, name)
+    if isinstance(obj, (bool, np.bool_)):
+        raise InputError(f"{name}: booleans are not numbers")
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind not in "iuf":
+            raise InputError(f"{name}: arrays of {obj.dtype} are not supported (integers or floats only)")
+        return _checked(obj.astype(np.float64), name)
+    if isinstance(obj, (int, float, np.integer, np.floating)):
+        try:
+            return _checked(np.array(float(obj)), name)
+        except OverflowError:
+            raise InputError(f"{name}: {obj} is too large for a float") from None
+    if not isinstance(obj, (list, tuple)):
+        raise InputError(f"{name}: expected a number or a nested list of numbers, got {type(obj).__name__}")
+    if trusted:
+        try:
+            return _checked(np.array(obj, dtype=np.float64), name)
+        except ValueError:
+            raise InputError(f"{name}: ragged nested list (rows of different lengths)") from None
+    try:
+        cells = np.array(obj, dtype=object)
+    except ValueError:
+        raise InputError(f"{name}: ragged nested list (rows of different lengths)") from None
+    _check_leaves(cells, name)
+    try:
+        return _checked(cells.astype(np.float64), name)
+    except OverflowError:
+        raise InputError(f"{name}: an integer is too large for a float") from None
+
+
+def _check_leaves(cells: np.ndarray, name: str) -> None:
+    for leaf in cells.flat:
+        kind = type(leaf)
+        if kind is float or kind is int:
+            continue
+        if isinstance(leaf, (list, tuple)):
+            raise InputError(f"{name}: ragged nested list (rows of different lengths)")
+        if isinstance(leaf, bool):
+            raise InputError(f"{name}: booleans are not numbers")
+        if leaf is None:
+            raise InputError(f"{name}: null is not a number")
+        if isinstance(leaf, str):
+            raise InputError(f"{name}: strings are not numbers ({_short(leaf)!r})")
+        if not isinstance(leaf, (int, float)):
+            raise InputError(f"{name}: {type(leaf).__name__} is not a number")
+
+
+def _checked(array: np.ndarray, name: str) -> np.ndarray:
+    if array.size == 0:
+        raise InputError(f"{name}: empty tensor (shape {list(array.shape)})")
+    if array.ndim > limits.MAX_NDIM:
+        raise LimitError(f"{name}: {array.ndim} dimensions; the limit is {limits.MAX_NDIM}")
+    if array.size > limits.MAX_ELEMENTS:
+        raise LimitError(f"{name}: {array.size:,} elements; the limit is {limits.MAX_ELEMENTS:,}")
+    return array
+
+
+def _parse_literal(text: str, name: str) -> Any:
+    """Numbers and nested lists, built with an explicit stack so that no nesting overflows Python's."""
+    stack: list[list[Any]] = [[]]
+    closers: list[str] = []
+    expect_item = True  # an item (or a closing bracket) may come next, not a comma
+    pos = 0
+    while pos < len(text):
+        match = _LITERAL_TOKEN.match(text, pos)
+        assert match is not None
+        pos = match.end()
+        kind = match.lastgroup
+        token = match.group(kind) if kind else ""
+        if kind is None:  # trailing white space
+            break
+        if kind in ("number", "word"):
+            if not expect_item:
+                raise InputError(f"{name}: expected ',' before {token!r}")
+            stack[-1].append(_number(token, name))
+            expect_item = False
+        elif kind == "punct" and token in _OPEN:
+            if not expect_item:
+                raise InputError(f"{name}: expected ',' before {token!r}")
+            if len(closers) >= limits.MAX_NDIM:
+                raise LimitError(f"{name}: nested deeper than {limits.MAX_NDIM} levels")
+            stack.append([])
+            closers.append(_OPEN[token])
+        elif kind == "punct" and token in ")]":
+            if not closers or closers[-1] != token:
+                raise InputError(f"{name}: unmatched {token!r}")
+            closers.pop()
+            items = stack.pop()
+            stack[-1].append(items)
+            expect_item = False
+        elif kind == "punct" and token == ",":
+            if expect_item or not closers:
+                raise InputError(f"{name}: unexpected ','")
+            expect_item = True
+        else:
+            what = "strings are not numbers" if token in "'\"" else f"unexpected character {token!r}"
+            raise InputError(f"{name}: {what} in {_short(text)!r}")
+    if closers:
+        raise InputError(f"{name}: missing {closers[-1]!r} at the end")
+    top = stack[0]
+    if len(top) != 1:
+        raise InputError(f"{name}: expected one number or one list, got {_short(text)!r}")
+    return top[0]
+
+
+def _number(token: str, name: str) -> float:
+    word = token.lstrip("+-").lower()
+    if word in _REFUSED_WORDS:
+        raise InputError(f"{name}: {_REFUSED_WORDS[word]}")
+    if word in _SPECIAL:
+        return -_SPECIAL[word] if token.startswith("-") else _SPECIAL[word]
+    if not token[-1:].isdigit() and token[-1:] != ".":
+        raise InputError(f"{name}: {token!r} is not a number")
+    value = float(token)
+    if math.isinf(value):
+        raise InputError(f"{name}: {token} is too large for a float")
+    return value
+
+
+def _load_npy(path: str, size: int, name: str) -> np.ndarray:
+    import numpy as np
+
+    fmt = np.lib.format
+    try:
+        with open(path, "rb") as handle:
+            version = fmt.read_magic(handle)
+            reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, _, dtype = reader(handle)
+            offset = handle.tell()
+    except (ValueError, OSError, SyntaxError, EOFError) as exc:
+        raise InputError(f"{name}: {path!r} is not a valid .npy file ({_short(str(exc), 80)})") from None
+    if dtype.hasobject or dtype.kind not in "iuf":
+        raise InputError(f"{name}: {path!r} holds {dtype} data; only integers and floats are read (no pickles)")
+    count = math.prod(shape)
+    if len(shape) > limits.MAX_NDIM:
+        raise LimitError(f"{name}: {path!r} has {len(shape)} dimensions; the limit is {limits.MAX_NDIM}")
+    if count > limits.MAX_ELEMENTS:
+        raise LimitError(f"{name}: {path!r} holds {count:,} elements; the limit is {limits.MAX_ELEMENTS:,}")
+    if size < offset + count * dtype.itemsize:
+        raise InputError(f"{name}: {path!r} is truncated: its header promises {shape} but the data is short")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"{name}: {path!r} could not be read ({_short(str(exc), 80)})") from None
+    return to_array(array, name)
+
+
+def _load_json(path: str, name: str) -> np.ndarray:
+    import json
+
+    def refuse_object(_: Any) -> Any:
+        raise InputError(f"{name}: {path!r} holds a JSON object; expected a number or nested lists")
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle, object_pairs_hook=refuse_object)
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: {path!r} is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{name}: {path!r} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise LimitError(f"{name}: {path!r} is nested too deeply") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read {path!r}: {exc.strerror or exc}") from None
+    return to_array(data, name)
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
