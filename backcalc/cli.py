@@ -1,0 +1,174 @@
+"""The ``backcalc`` command: parse options, call the library, pick a renderer. Nothing else.
+
+Importing this module loads click and the light parts of backcalc only; torch, sympy and rich load
+when a command actually computes or renders, so ``--help``, ``--version`` and input errors are quick.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import BackcalcError, ExitStatus
+
+_EPILOG = """\b
+Examples:
+  backcalc "x**2" x=4
+  backcalc "(w*x - y)**2" w=1 x=1 y=2 --wrt w
+  backcalc "x**3 + x**2" "x=[[2,3,1],[4,5,3],[7,6,4]]"
+  backcalc "log(x)" "x=[[2,6],[3,7],[9,8]]" --dtype float64 --json | jq .gradients.x.symbolic
+  backcalc "tanh(x)*log(x)" x=@data.npy --reduce mean
+
+\b
+Values: NAME=4, NAME=[[1,2],[3,4]] (JSON or Python list syntax), NAME=@file.json, NAME=@file.npy.
+Integers become floats of --dtype; booleans, strings and nulls are refused.
+
+\b
+Exit status: 0 the gradients agree, 1 symbolic and autograd disagree, 2 bad input or usage.
+"""
+
+
+class _DefaultGroup(click.Group):
+    """A group that runs ``grad`` when the first argument is not a command, and owns the one place
+    where errors become exit statuses."""
+
+    default_command = "grad"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help", "-V", "--version"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
+        if extra.get("standalone_mode") is False:
+            return super().main(args, prog_name, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        extra["standalone_mode"] = False
+        sys.exit(run(lambda: super(_DefaultGroup, self).main(argv, prog_name or "backcalc", **extra), argv))
+
+
+def run(invoke: Callable[[], Any], argv: Sequence[str]) -> int:
+    """Run a command and map whatever happens to an exit status, with a one-line message on stderr."""
+    debug = "--debug" in argv or bool(os.environ.get("BACKCALC_DEBUG"))
+    try:
+        result = invoke()
+        return int(result) if isinstance(result, int) else ExitStatus.OK
+    except BackcalcError as exc:
+        if debug:
+            raise
+        _error(exc.one_line(), exc.details())
+        return exc.exit_status
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        return ExitStatus.OK
+    except click.ClickException as exc:
+        _error(" ".join(exc.format_message().split()))
+        return ExitStatus.BAD_INPUT
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _error("interrupted")
+        return ExitStatus.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitStatus.OK
+    except RecursionError:
+        if debug:
+            raise
+        _error("the input is nested too deeply to process")
+        return ExitStatus.BAD_INPUT
+    except MemoryError:
+        _error("out of memory: the input is too large")
+        return ExitStatus.BAD_INPUT
+    except Exception as exc:  # a bug: say so in one line, show the traceback only with --debug
+        if debug:
+            raise
+        _error(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)")
+        return ExitStatus.INTERNAL
+
+
+def _error(message: str, details: str | None = None) -> None:
+    click.echo(f"backcalc: error: {message}", err=True)
+    if details and sys.stderr.isatty():
+        click.echo(details, err=True)
+
+
+@click.group(
+    cls=_DefaultGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=_EPILOG,
+)
+@click.version_option(__version__, "-V", "--version", prog_name="backcalc", message="%(prog)s %(version)s")
+def cli() -> None:
+    """backcalc: a backprop calculator.
+
+    Type an expression and its inputs; backcalc runs the forward pass, reduces the output to a loss,
+    derives the gradient of the loss symbolically (sympy) and by autograd (torch), and shows both side
+    by side with a verdict. With no command, `grad` is assumed: `backcalc "x**2" x=4`.
+    """
+
+
+def _check_stray_options(args: Sequence[str]) -> None:
+    # grad takes unknown "-..." words as arguments so that `-x**2` is an expression; a "--word" is
+    # still a mistyped option.
+    for arg in args:
+        if arg.startswith("--"):
+            raise click.NoSuchOption(arg.split("=")[0])
+
+
+@cli.command(
+    "grad",
+    context_settings={"ignore_unknown_options": True},
+    epilog=_EPILOG,
+)
+@click.argument("expression")
+@click.argument("values", nargs=-1, metavar="[NAME=VALUE]...")
+@click.option("--wrt", multiple=True, metavar="NAME", help="Differentiate with respect to NAME (repeatable). Default: every input.")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True, help="Floating point type of the computation.")
+@click.option("--reduce", "reduction", type=click.Choice(["sum", "mean"]), default="sum", show_default=True, help="How a non-scalar output becomes the loss, as y.sum().backward().")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of tables.")
+@click.option("--rtol", type=click.FloatRange(min=0), help="Relative tolerance. Default: torch.testing.assert_close's for the dtype.")
+@click.option("--atol", type=click.FloatRange(min=0), help="Absolute tolerance. Default: torch.testing.assert_close's for the dtype.")
+@click.option("--debug", is_flag=True, help="Show a traceback on errors.")
+def grad(
+    expression: str,
+    values: tuple[str, ...],
+    wrt: tuple[str, ...],
+    dtype: str,
+    reduction: str,
+    as_json: bool,
+    rtol: float | None,
+    atol: float | None,
+    debug: bool,
+) -> int:
+    """Gradient of EXPRESSION's loss, symbolic (sympy) beside autograd (torch).
+
+    EXPRESSION uses numbers, names, + - * / ** (or ^), parentheses, implicit products after a number
+    (2x, 3(x+1)), the constants pi and e, and the element-wise functions exp log ln sqrt abs sin cos
+    tan asin acos atan sinh cosh tanh sigmoid relu softplus. Every other name is an input.
+    """
+    from .api import compute, prepare
+    from .values import parse_value, split_assignment
+
+    _check_stray_options([expression, *values])
+    inputs: dict[str, Any] = {}
+    for item in values:
+        name, text = split_assignment(item)
+        if name in inputs:
+            raise BackcalcError(f"{name} is given twice")
+        inputs[name] = parse_value(text, name)
+    problem = prepare(expression, inputs, list(wrt) or None, dtype, reduction)
+    result = compute(problem, rtol, atol)
+    if as_json:
+        from .render.json_view import dumps
+
+        click.echo(dumps(result.to_dict(), pretty=sys.stdout.isatty()))
+    else:
+        from .render.terminal import make_console, render_gradient, show
+
+        show(make_console(), lambda console: render_gradient(result, console))
+    return ExitStatus.OK if result.agree else ExitStatus.DISAGREE

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from backcalc.cli import cli
+
+
+class Cli:
+    """Runs ``backcalc`` in process and keeps stdout and stderr apart."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None) -> Result:
+        return self.runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+
+    def json(self, *args: str, status: int = 0) -> dict[str, Any]:
+        result = self(*args, "--json")
+        assert result.exit_code == status, result.output
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def run() -> Cli:
+    return Cli()
