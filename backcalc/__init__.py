@@ -5,7 +5,7 @@ Importing the package is cheap: torch and sympy load only when a gradient is com
 
 __version__ = "0.1.0"
 
-from .api import gradient  # noqa: E402
-from .errors import BackcalcError, InputError, LimitError, ParseError  # noqa: E402
+from .api import gradient
+from .errors import BackcalcError, InputError, LimitError, ParseError
 
 __all__ = ["BackcalcError", "InputError", "LimitError", "ParseError", "__version__", "gradient"]

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import __version__, limits
 from .compare import DEFAULT_TOLERANCES, Tolerance, compare
-from .deadline import deadline
+from .deadline import deadline, recursion_room
 from .errors import InputError, LimitError
 from .parser import parse
 from .result import Gradient, GradientResult
@@ -109,19 +109,21 @@ def compute(problem: Problem, rtol: float | None = None, atol: float | None = No
     count = math.prod(problem.output_shape)
     formulas: dict[str, Any] = {}
     values: dict[str, np.ndarray] = {}
-    with deadline(limits.SYMBOLIC_SECONDS, "symbolic differentiation"):
+    with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "symbolic differentiation"):
         symbols = symbolic.symbols_for(list(problem.inputs))
         expr = symbolic.to_sympy(problem.tree, symbols)
         env = {symbols[name]: value for name, value in problem.inputs.items()}
         for name in problem.wrt:
             derivative = sympy.diff(expr, symbols[name])
             if problem.reduce == "mean" and not scalar and count > 1:
-                derivative = derivative / count  # d mean / d element = (d y / d element) / N
+                # d mean / d element = (d y / d element) / N, kept unevaluated so the 1/N stays visible.
+                derivative = sympy.Mul(sympy.Rational(1, count), derivative, evaluate=False)
             evaluated = np.broadcast_to(symbolic.evaluate(derivative, env), problem.output_shape)
             values[name] = sum_to_shape(evaluated, problem.inputs[name].shape)
             formulas[name] = (symbolic.formula_text(derivative), symbolic.formula_latex(derivative))
 
-    passed = autograd.backward(problem.tree, problem.inputs, problem.wrt, problem.dtype, problem.reduce)
+    with recursion_room(limits.RECURSION_LIMIT):
+        passed = autograd.backward(problem.tree, problem.inputs, problem.wrt, problem.dtype, problem.reduce)
     gradients = {
         name: Gradient(
             name,

@@ -127,12 +127,38 @@ def _check_stray_options(args: Sequence[str]) -> None:
 )
 @click.argument("expression")
 @click.argument("values", nargs=-1, metavar="[NAME=VALUE]...")
-@click.option("--wrt", multiple=True, metavar="NAME", help="Differentiate with respect to NAME (repeatable). Default: every input.")
-@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True, help="Floating point type of the computation.")
-@click.option("--reduce", "reduction", type=click.Choice(["sum", "mean"]), default="sum", show_default=True, help="How a non-scalar output becomes the loss, as y.sum().backward().")
+@click.option(
+    "--wrt",
+    multiple=True,
+    metavar="NAME",
+    help="Differentiate with respect to NAME (repeatable). Default: every input.",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(["float32", "float64"]),
+    default="float32",
+    show_default=True,
+    help="Floating point type of the computation.",
+)
+@click.option(
+    "--reduce",
+    "reduction",
+    type=click.Choice(["sum", "mean"]),
+    default="sum",
+    show_default=True,
+    help="How a non-scalar output becomes the loss, as y.sum().backward().",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of tables.")
-@click.option("--rtol", type=click.FloatRange(min=0), help="Relative tolerance. Default: torch.testing.assert_close's for the dtype.")
-@click.option("--atol", type=click.FloatRange(min=0), help="Absolute tolerance. Default: torch.testing.assert_close's for the dtype.")
+@click.option(
+    "--rtol",
+    type=click.FloatRange(min=0),
+    help="Relative tolerance. Default: torch.testing.assert_close's for the dtype.",
+)
+@click.option(
+    "--atol",
+    type=click.FloatRange(min=0),
+    help="Absolute tolerance. Default: torch.testing.assert_close's for the dtype.",
+)
 @click.option("--debug", is_flag=True, help="Show a traceback on errors.")
 def grad(
     expression: str,

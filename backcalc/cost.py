@@ -65,7 +65,9 @@ class _Estimator:
         if abs(result) > 10.0**limits.MAX_CONSTANT_DIGITS or (
             result != 0 and abs(result) < 10.0**-limits.MAX_CONSTANT_DIGITS
         ):
-            raise self.refuse(node, f"constant {to_text(node)} is out of range (beyond 1e±{limits.MAX_CONSTANT_DIGITS})")
+            raise self.refuse(
+                node, f"constant {to_text(node)} is out of range (beyond 1e±{limits.MAX_CONSTANT_DIGITS})"
+            )
         return result
 
     def power(self, node: Node, base: float, exponent: float) -> float:
@@ -75,7 +77,8 @@ class _Estimator:
         if abs(digits) > limits.MAX_CONSTANT_DIGITS:
             raise self.refuse(
                 node,
-                f"constant {to_text(node)} is about 10**{digits:,.0f}, out of range (beyond 1e±{limits.MAX_CONSTANT_DIGITS})",
+                f"constant {to_text(node)} is about 10**{digits:,.0f}, "
+                f"out of range (beyond 1e±{limits.MAX_CONSTANT_DIGITS})",
             )
         if base < 0 and exponent != int(exponent):
             return math.nan  # a real power of a negative number, as torch gives it

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .errors import LimitError
+
+
+@contextmanager
+def recursion_room(limit: int) -> Iterator[None]:
+    """Raise Python's recursion limit to at least ``limit`` inside the block (the depth is bounded)."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
 
 
 class _Expired(BaseException):

@@ -5,7 +5,7 @@ from __future__ import annotations
 MAX_EXPRESSION_LENGTH = 10_000
 """Characters in an expression."""
 
-MAX_DEPTH = 200
+MAX_DEPTH = 100
 """Nesting depth of the expression tree (parentheses, operators, function calls)."""
 
 MAX_NODES = 5_000
@@ -31,6 +31,10 @@ MAX_FILE_BYTES = 256 * 2**20
 
 MAX_VALUE_TEXT = 1_000_000
 """Characters of one literal value typed on the command line (use ``@file`` for more)."""
+
+RECURSION_LIMIT = 20_000
+"""Python's recursion limit while a tree is parsed or evaluated: depth 100 takes several frames a level
+in the parser and many more inside sympy."""
 
 SYMBOLIC_SECONDS = 10.0
 """Seconds sympy may spend deriving the gradients before backcalc gives up."""

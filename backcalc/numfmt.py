@@ -29,6 +29,7 @@ def json_number(value: float, dtype: str) -> float | str:
 def json_nested(array: np.ndarray, dtype: str) -> Any:
     """A nested list (or a bare number for a 0-d array) of :func:`json_number` values."""
     array = np.asarray(array)
+    flat: list[Any]
     if dtype == "float32":
         flat = [float(text) for text in map(str, array.astype(np.float32).ravel())]
     else:

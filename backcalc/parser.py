@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from . import limits
 from .cost import check_cost
+from .deadline import recursion_room
 from .errors import ParseError
 from .tree import ALIASES, CONSTANTS, FUNCTIONS, Node
 
@@ -111,7 +112,8 @@ def parse(source: str) -> Node:
         )
     if not source.strip():
         raise ParseError("the expression is empty", source, 0)
-    tree = _Parser(source, tokenize(source)).parse()
+    with recursion_room(limits.RECURSION_LIMIT):
+        tree = _Parser(source, tokenize(source)).parse()
     _check_size(tree, source)
     check_cost(tree, source)
     return tree
@@ -182,9 +184,7 @@ class _Parser:
                 op = self.advance()
                 right = self.unary()
                 node = Node("mul" if op.text == "*" else "div", (node, right), "", node.start, right.end)
-            elif self.tokens[self.pos - 1].kind == "number" and (
-                self.token.kind == "name" or self.at("(")
-            ):
+            elif self.tokens[self.pos - 1].kind == "number" and (self.token.kind == "name" or self.at("(")):
                 # Implicit multiplication right after a number: 2x, 3(x+1), 2pi.
                 right = self.power()
                 node = Node("mul", (node, right), "", node.start, right.end)
@@ -225,7 +225,9 @@ class _Parser:
             inner = self.sum()
             self.depth -= 1
             if not self.at(")"):
-                raise self.error("expected ')'" if self.token.kind == "end" else f"expected ')' before {self.token.text!r}")
+                raise self.error(
+                    "expected ')'" if self.token.kind == "end" else f"expected ')' before {self.token.text!r}"
+                )
             close = self.advance()
             # The span covers the parentheses, so errors about the group underline all of it.
             return Node(inner.op, inner.args, inner.text, token.start, close.end)

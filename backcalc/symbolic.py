@@ -133,7 +133,7 @@ def _fold(function: Callable[[Any, Any], Any]) -> Callable[..., Any]:
 _NUMPY: dict[type, Callable[..., Any]] = {
     sympy.Add: _fold(np.add),
     sympy.Mul: _fold(np.multiply),
-    sympy.Pow: np.power,
+    sympy.Pow: np.power,  # see _power
     sympy.exp: np.exp,
     sympy.log: np.log,
     sympy.sin: np.sin,
@@ -162,6 +162,7 @@ def evaluate(expr: sympy.Expr, env: Mapping[sympy.Symbol, np.ndarray]) -> np.nda
     def walk(node: sympy.Basic) -> Any:
         if node in cache:
             return cache[node]
+        value: Any
         if isinstance(node, sympy.Symbol):
             value = env[node]
         elif node.is_Number or node.is_NumberSymbol:
@@ -171,10 +172,7 @@ def evaluate(expr: sympy.Expr, env: Mapping[sympy.Symbol, np.ndarray]) -> np.nda
             if rule is None:
                 raise SymbolicError(f"cannot evaluate sympy's {type(node).__name__} numerically")
             args = [walk(arg) for arg in node.args]
-            if isinstance(node, sympy.Pow):
-                value = _power(args[0], args[1], node.exp)
-            else:
-                value = rule(*args)
+            value = _power(args[0], args[1], node.exp) if isinstance(node, sympy.Pow) else rule(*args)
         cache[node] = value
         return value
 

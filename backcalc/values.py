@@ -63,7 +63,10 @@ def parse_value(text: str, name: str = "value") -> np.ndarray:
     if text.startswith("@"):
         return load_file(text[1:], name)
     if len(text) > limits.MAX_VALUE_TEXT:
-        raise LimitError(f"{name}: value text is over {limits.MAX_VALUE_TEXT:,} characters; put it in a file (@file.json or @file.npy)")
+        raise LimitError(
+            f"{name}: value text is over {limits.MAX_VALUE_TEXT:,} characters; "
+            "put it in a file (@file.json or @file.npy)"
+        )
     return to_array(_parse_literal(text, name), name, trusted=True)
 
 
@@ -159,6 +162,7 @@ def _parse_literal(text: str, name: str) -> Any:
     stack: list[list[Any]] = [[]]
     closers: list[str] = []
     expect_item = True  # an item (or a closing bracket) may come next, not a comma
+    text = text.strip()
     pos = 0
     while pos < len(text):
         match = _LITERAL_TOKEN.match(text, pos)
@@ -166,8 +170,6 @@ def _parse_literal(text: str, name: str) -> Any:
         pos = match.end()
         kind = match.lastgroup
         token = match.group(kind) if kind else ""
-        if kind is None:  # trailing white space
-            break
         if kind in ("number", "word"):
             if not expect_item:
                 raise InputError(f"{name}: expected ',' before {token!r}")
@@ -256,7 +258,9 @@ def _load_json(path: str, name: str) -> np.ndarray:
     except UnicodeDecodeError:
         raise InputError(f"{name}: {path!r} is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise InputError(f"{name}: {path!r} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        raise InputError(
+            f"{name}: {path!r} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
     except RecursionError:
         raise LimitError(f"{name}: {path!r} is nested too deeply") from None
     except OSError as exc:

@@ -49,7 +49,18 @@ def test_seed_cells_18_to_23_log_float64_gradient_is_reciprocal(run):
 
 def test_json_has_every_contract_key(run):
     data = run.json("x*y", "x=[1,2]", "y=3")
-    assert set(data) >= {"backcalc", "expression", "parsed", "dtype", "reduce", "inputs", "output", "loss", "gradients", "agree"}
+    assert set(data) >= {
+        "backcalc",
+        "expression",
+        "parsed",
+        "dtype",
+        "reduce",
+        "inputs",
+        "output",
+        "loss",
+        "gradients",
+        "agree",
+    }
     assert set(data["gradients"]["x"]) >= {"formula", "latex", "symbolic", "autograd", "max_abs_diff", "agree"}
     assert data["inputs"]["x"] == {"shape": [2], "value": [1.0, 2.0]}
     assert data["inputs"]["y"] == {"shape": [], "value": 3.0}

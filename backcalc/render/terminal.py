@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import IO
+from typing import IO, Any
 
 from rich import box
 from rich.console import Console, Group
@@ -17,8 +17,11 @@ from ..result import Gradient, GradientResult
 from .tensors import shape_text, tensor_text
 
 
-def make_console(file: IO[str] | None = None, width: int | None = None) -> Console:
-    return Console(file=file, width=width, highlight=False, soft_wrap=False)
+def make_console(file: IO[str] | None = None, width: int | None = None, **options: Any) -> Console:
+    """The console for people: with ``NO_COLOR`` set, no styles at all (not even bold)."""
+    if os.environ.get("NO_COLOR"):
+        options["color_system"] = None
+    return Console(file=file, width=width, highlight=False, soft_wrap=False, **options)
 
 
 def show(console: Console, draw: Callable[[Console], None]) -> None:
@@ -46,7 +49,9 @@ def render_gradient(result: GradientResult, console: Console) -> None:
         facts.add_column(style=style, no_wrap=style is not None)
     facts.add_row("Expression", "", "", Text(result.parsed))
     for index, (name, value) in enumerate(result.inputs.items()):
-        facts.add_row("Inputs" if index == 0 else "", name, shape_text(value.shape, dtype), tensor_text(value, dtype, width))
+        facts.add_row(
+            "Inputs" if index == 0 else "", name, shape_text(value.shape, dtype), tensor_text(value, dtype, width)
+        )
     facts.add_row("Output", "", shape_text(result.output.shape, dtype), tensor_text(result.output, dtype, width))
     how = f"{result.reduce}(output)" if result.reduce else "output (already a scalar)"
     facts.add_row("Loss", "", "", Text.assemble(f"{how} = ", (text(result.loss, dtype), "bold")))

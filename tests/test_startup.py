@@ -1,0 +1,44 @@
+"""--help, --version and input errors must answer without importing torch or sympy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+PROBE = """
+import sys
+from backcalc.cli import cli
+try:
+    cli({args!r})
+except SystemExit as exit:
+    code = exit.code
+print("HEAVY", code, *sorted(m for m in ("torch", "sympy", "rich") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["--help"], 0),
+        (["--version"], 0),
+        (["grad", "--help"], 0),
+        (["sine(x)", "x=1"], 2),
+        (["x", "x=[1,2"], 2),
+        (["x", "y=1"], 2),
+        (["x", "x=1", "--dtype", "float16"], 2),
+    ],
+)
+def test_fast_paths_do_not_import_heavy_modules(args, status):
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=args)], capture_output=True, text=True, check=True
+    ).stdout
+    line = next(line for line in out.splitlines() if line.startswith("HEAVY"))
+    assert line.split()[1:] == [str(status)]
+
+
+def test_python_dash_m_works():
+    result = subprocess.run([sys.executable, "-m", "backcalc", "x**2", "x=4", "--json"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert '"loss": 16.0' in result.stdout
