@@ -11,13 +11,16 @@ from typing import Any
 import numpy as np
 
 from . import __version__, limits
-from .compare import DEFAULT_TOLERANCES, Tolerance, compare
-from .deadline import deadline, recursion_room
+from . import numeric
+from .compare import DEFAULT_TOLERANCES, FD_TOLERANCE, Tolerance, compare
+from .deadline import recursion_room
 from .errors import InputError, LimitError
 from .parser import parse
+from .numeric import Edge
 from .result import Gradient, GradientResult
 from .tree import Node, to_text
 from .values import check_name, to_array
+from .verdict import judge
 
 DTYPE_NAMES = tuple(DEFAULT_TOLERANCES)
 REDUCTIONS = ("sum", "mean")
@@ -87,54 +90,55 @@ def _broadcast_shape(inputs: Mapping[str, np.ndarray]) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def sum_to_shape(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum a broadcast gradient back to an input's shape, as autograd does for a broadcast input."""
-    lead = array.ndim - len(shape)
-    if lead:
-        array = array.sum(axis=tuple(range(lead)))
-    axes = tuple(i for i, size in enumerate(shape) if size == 1 and array.shape[i] != 1)
-    if axes:
-        array = array.sum(axis=axes, keepdims=True)
-    return array
-
-
-def compute(problem: Problem, rtol: float | None = None, atol: float | None = None) -> GradientResult:
-    """Run sympy and torch on the checked problem and compare their gradients."""
-    import sympy
-
+def compute(
+    problem: Problem,
+    rtol: float | None = None,
+    atol: float | None = None,
+    *,
+    check_fd: bool = False,
+    simplify: bool = False,
+) -> GradientResult:
+    """Run sympy and torch (and, with ``check_fd``, finite differences) on the checked problem and
+    judge their agreement, explaining differences at kinks, poles and domain edges."""
     from . import autograd, symbolic
 
     tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
     scalar = problem.output_shape == ()
     count = math.prod(problem.output_shape)
-    formulas: dict[str, Any] = {}
-    values: dict[str, np.ndarray] = {}
-    with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "symbolic differentiation"):
-        symbols = symbolic.symbols_for(list(problem.inputs))
-        expr = symbolic.to_sympy(problem.tree, symbols)
-        env = {symbols[name]: value for name, value in problem.inputs.items()}
-        for name in problem.wrt:
-            derivative = sympy.diff(expr, symbols[name])
-            if problem.reduce == "mean" and not scalar and count > 1:
-                # d mean / d element = (d y / d element) / N, kept unevaluated so the 1/N stays visible.
-                derivative = sympy.Mul(sympy.Rational(1, count), derivative, evaluate=False)
-            evaluated = np.broadcast_to(symbolic.evaluate(derivative, env), problem.output_shape)
-            values[name] = sum_to_shape(evaluated, problem.inputs[name].shape)
-            formulas[name] = (symbolic.formula_text(derivative), symbolic.formula_latex(derivative))
-
+    scale = 1.0 / count if problem.reduce == "mean" and not scalar else 1.0
+    derived = symbolic.derive(
+        problem.tree, problem.inputs, problem.wrt, problem.output_shape, 1 if scale == 1.0 else count, simplify
+    )
     with recursion_room(limits.RECURSION_LIMIT):
         passed = autograd.backward(problem.tree, problem.inputs, problem.wrt, problem.dtype, problem.reduce)
-    gradients = {
-        name: Gradient(
-            name,
-            formulas[name][0],
-            formulas[name][1],
-            values[name],
-            passed.gradients[name],
-            compare(values[name], passed.gradients[name], tolerance),
-        )
-        for name in problem.wrt
-    }
+        edges: list[Edge] | None = None
+        gradients = {}
+        for name in problem.wrt:
+            formula = derived[name]
+            sides = {"symbolic": formula.values, "autograd": passed.gradients[name].astype(np.float64)}
+            comparison = compare(formula.values, passed.gradients[name], tolerance)
+            outside = comparison.outside
+            fd_comparison = None
+            if check_fd:
+                fd = numeric.finite_difference(problem.tree, problem.inputs, name, problem.output_shape, scale)
+                sides["finite_difference"] = fd
+                fd_comparison = compare(formula.values, fd, Tolerance(*FD_TOLERANCE))
+                outside = outside | fd_comparison.outside
+            if outside.any() and edges is None:
+                edges = []
+                numeric.evaluate(problem.tree, problem.inputs, edges, _NUMPY_DTYPES[problem.dtype])
+            gradients[name] = Gradient(
+                name=name,
+                formula=formula.text,
+                latex=formula.latex,
+                symbolic=formula.values,
+                autograd=passed.gradients[name],
+                comparison=comparison,
+                verdict=judge(outside, sides, edges or [], problem.output_shape),
+                finite_difference=sides.get("finite_difference"),
+                fd_comparison=fd_comparison,
+                note=formula.note,
+            )
     cast = _NUMPY_DTYPES[problem.dtype]
     return GradientResult(
         version=__version__,
@@ -147,6 +151,7 @@ def compute(problem: Problem, rtol: float | None = None, atol: float | None = No
         loss=passed.loss,
         gradients=gradients,
         tolerance=tolerance,
+        check_fd=check_fd,
     )
 
 
@@ -159,6 +164,8 @@ def gradient(
     *,
     rtol: float | None = None,
     atol: float | None = None,
+    check_fd: bool = False,
+    simplify: bool = False,
     **named: Any,
 ) -> GradientResult:
     """The gradient of ``expression``'s loss with respect to its inputs, symbolic beside autograd.
@@ -173,4 +180,5 @@ def gradient(
     merged = {**(inputs or {}), **named}
     if isinstance(wrt, str):
         wrt = [wrt]
-    return compute(prepare(expression, merged, wrt, dtype, reduce), rtol, atol)
+    problem = prepare(expression, merged, wrt, dtype, reduce)
+    return compute(problem, rtol, atol, check_fd=check_fd, simplify=simplify)

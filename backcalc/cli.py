@@ -29,7 +29,8 @@ Values: NAME=4, NAME=[[1,2],[3,4]] (JSON or Python list syntax), NAME=@file.json
 Integers become floats of --dtype; booleans, strings and nulls are refused.
 
 \b
-Exit status: 0 the gradients agree, 1 symbolic and autograd disagree, 2 bad input or usage.
+Exit status: 0 the gradients agree (or differ only at a kink, pole or domain edge, which is
+reported), 1 symbolic and autograd disagree, 2 bad input or usage.
 """
 
 
@@ -159,6 +160,8 @@ def _check_stray_options(args: Sequence[str]) -> None:
     type=click.FloatRange(min=0),
     help="Absolute tolerance. Default: torch.testing.assert_close's for the dtype.",
 )
+@click.option("--check-fd", is_flag=True, help="Add central finite differences (float64) as a third witness.")
+@click.option("--simplify", is_flag=True, help="Simplify the shown formulas with sympy (2 s budget each).")
 @click.option("--debug", is_flag=True, help="Show a traceback on errors.")
 def grad(
     expression: str,
@@ -169,6 +172,8 @@ def grad(
     as_json: bool,
     rtol: float | None,
     atol: float | None,
+    check_fd: bool,
+    simplify: bool,
     debug: bool,
 ) -> int:
     """Gradient of EXPRESSION's loss, symbolic (sympy) beside autograd (torch).
@@ -188,7 +193,7 @@ def grad(
             raise BackcalcError(f"{name} is given twice")
         inputs[name] = parse_value(text, name)
     problem = prepare(expression, inputs, list(wrt) or None, dtype, reduction)
-    result = compute(problem, rtol, atol)
+    result = compute(problem, rtol, atol, check_fd=check_fd, simplify=simplify)
     if as_json:
         from .render.json_view import dumps
 
@@ -197,4 +202,4 @@ def grad(
         from .render.terminal import make_console, render_gradient, show
 
         show(make_console(), lambda console: render_gradient(result, console))
-    return ExitStatus.OK if result.agree else ExitStatus.DISAGREE
+    return ExitStatus.DISAGREE if result.verdict == "disagree" else ExitStatus.OK

@@ -27,13 +27,24 @@ class Tolerance:
         return cls(default_rtol if rtol is None else rtol, default_atol if atol is None else atol)
 
 
-@dataclass(frozen=True)
+#: torch.autograd.gradcheck's tolerances, for finite differences against the symbolic gradient.
+FD_TOLERANCE = (1e-3, 1e-5)
+
+
+@dataclass(frozen=True, eq=False)
 class Comparison:
     """How two arrays of the same shape compare."""
 
     max_abs_diff: float  # over the elements where both sides are finite (0.0 when there are none)
-    mismatches: int  # elements outside the tolerance, or non-finite on one side only
-    agree: bool
+    outside: np.ndarray  # bool mask: outside the tolerance, or non-finite and not the same on both sides
+
+    @property
+    def mismatches(self) -> int:
+        return int(np.count_nonzero(self.outside))
+
+    @property
+    def agree(self) -> bool:
+        return self.mismatches == 0
 
 
 def compare(symbolic: np.ndarray, autograd: np.ndarray, tolerance: Tolerance) -> Comparison:
@@ -45,6 +56,5 @@ def compare(symbolic: np.ndarray, autograd: np.ndarray, tolerance: Tolerance) ->
         close = diff <= tolerance.atol + tolerance.rtol * np.abs(expected)
     same_nonfinite = (expected == actual) | (np.isnan(expected) & np.isnan(actual))
     ok = np.where(finite, close, same_nonfinite)
-    mismatches = int(ok.size - np.count_nonzero(ok))
     max_abs_diff = float(diff.max()) if diff.size else 0.0
-    return Comparison(max_abs_diff, mismatches, mismatches == 0)
+    return Comparison(max_abs_diff, ~ok)

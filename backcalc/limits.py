@@ -37,7 +37,10 @@ RECURSION_LIMIT = 20_000
 in the parser and many more inside sympy."""
 
 SYMBOLIC_SECONDS = 10.0
-"""Seconds sympy may spend deriving the gradients before backcalc gives up."""
+"""Seconds sympy may spend deriving the gradients (and again printing them) before backcalc gives up."""
+
+SIMPLIFY_SECONDS = 2.0
+"""Seconds ``--simplify`` may spend on one formula before the unsimplified one is shown instead."""
 
 
 def describe() -> str:

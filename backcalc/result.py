@@ -9,6 +9,7 @@ import numpy as np
 
 from .compare import Comparison, Tolerance
 from .numfmt import json_nested, json_number
+from .verdict import Verdict, overall
 
 
 def tensor_dict(array: np.ndarray, dtype: str) -> dict[str, Any]:
@@ -24,14 +25,19 @@ class Gradient:
     latex: str
     symbolic: np.ndarray  # float64, shaped like the input
     autograd: np.ndarray  # in the dtype, shaped like the input
-    comparison: Comparison
+    comparison: Comparison  # symbolic against autograd
+    verdict: Verdict
+    finite_difference: np.ndarray | None = None  # float64, with --check-fd
+    fd_comparison: Comparison | None = None  # symbolic against finite differences
+    note: str | None = None
 
     @property
     def agree(self) -> bool:
+        """Symbolic and autograd agree within the tolerance at every element."""
         return self.comparison.agree
 
     def to_dict(self, dtype: str) -> dict[str, Any]:
-        return {
+        data = {
             "formula": self.formula,
             "latex": self.latex,
             "shape": list(self.symbolic.shape),
@@ -40,7 +46,17 @@ class Gradient:
             "max_abs_diff": json_number(self.comparison.max_abs_diff, dtype),
             "mismatches": self.comparison.mismatches,
             "agree": self.agree,
+            "verdict": self.verdict.word,
+            "edges": [point.to_dict(dtype) for point in self.verdict.edges],
+            "edge_count": self.verdict.edge_count,
         }
+        if self.finite_difference is not None and self.fd_comparison is not None:
+            data["finite_difference"] = json_nested(self.finite_difference, "float64")
+            data["fd_max_abs_diff"] = json_number(self.fd_comparison.max_abs_diff, "float64")
+            data["fd_agree"] = self.fd_comparison.agree
+        if self.note:
+            data["note"] = self.note
+        return data
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,10 +73,17 @@ class GradientResult:
     loss: float
     gradients: dict[str, Gradient]
     tolerance: Tolerance
+    check_fd: bool = False
 
     @property
     def agree(self) -> bool:
+        """Symbolic and autograd agree everywhere, for every input."""
         return all(g.agree for g in self.gradients.values())
+
+    @property
+    def verdict(self) -> str:
+        """``agree``, ``edge`` (differences only at kinks, poles, domain edges) or ``disagree``."""
+        return overall([g.verdict.word for g in self.gradients.values()])
 
     def to_dict(self) -> dict[str, Any]:
         dtype = self.dtype
@@ -75,5 +98,7 @@ class GradientResult:
             "loss": json_number(self.loss, dtype),
             "gradients": {name: g.to_dict(dtype) for name, g in self.gradients.items()},
             "tolerance": {"rtol": self.tolerance.rtol, "atol": self.tolerance.atol},
+            "check_fd": self.check_fd,
             "agree": self.agree,
+            "verdict": self.verdict,
         }

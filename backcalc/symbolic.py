@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import sympy
 
-from .errors import SymbolicError
+from . import limits, numeric
+from .deadline import deadline, recursion_room
+from .errors import LimitError, SymbolicError
 from .tree import Node
 
 
@@ -115,11 +118,6 @@ def _heaviside(x: np.ndarray, h0: np.ndarray | float = 0.5) -> np.ndarray:
     return np.heaviside(x, h0)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # 0.5*(1 + tanh(x/2)) is the logistic function without overflow for large |x|.
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
 def _fold(function: Callable[[Any, Any], Any]) -> Callable[..., Any]:
     def apply(*args: Any) -> Any:
         result = args[0]
@@ -150,8 +148,8 @@ _NUMPY: dict[type, Callable[..., Any]] = {
     sympy.Heaviside: _heaviside,
     sympy.Max: _fold(np.maximum),
     sympy.Min: _fold(np.minimum),
-    sigmoid: _sigmoid,
-    softplus: lambda x: np.logaddexp(0.0, x),
+    sigmoid: numeric.sigmoid,
+    softplus: numeric.softplus,
 }
 
 
@@ -199,3 +197,53 @@ def _power(base: Any, exponent_value: Any, exponent: sympy.Expr) -> Any:
     if exponent == sympy.Rational(-1, 2):
         return np.divide(1.0, np.sqrt(base))
     return np.power(np.asarray(base, dtype=np.float64), exponent_value)
+
+
+@dataclass(frozen=True, eq=False)
+class Derived:
+    """The symbolic gradient of the loss with respect to one input."""
+
+    text: str  # sympy's text of d loss / d element
+    latex: str
+    values: np.ndarray  # evaluated at the inputs, summed to the input's shape (float64)
+    note: str | None = None
+
+
+def derive(
+    tree: Node,
+    inputs: Mapping[str, np.ndarray],
+    wrt: list[str],
+    output_shape: tuple[int, ...],
+    count: int,
+    simplify: bool = False,
+) -> dict[str, Derived]:
+    """Differentiate the loss (the sum of the output, divided by ``count`` for a mean) with respect
+    to each input in ``wrt``, and evaluate the derivative at ``inputs``. Bounded in time."""
+    derivatives: dict[str, sympy.Expr] = {}
+    values: dict[str, np.ndarray] = {}
+    with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "symbolic differentiation"):
+        symbols = symbols_for(list(inputs))
+        expr = to_sympy(tree, symbols)
+        env = {symbols[name]: value for name, value in inputs.items()}
+        for name in wrt:
+            derivative = sympy.diff(expr, symbols[name])
+            if count > 1:
+                # d mean / d element = (d y / d element) / N, kept unevaluated so the 1/N stays visible.
+                derivative = sympy.Mul(sympy.Rational(1, count), derivative, evaluate=False)
+            derivatives[name] = derivative
+            evaluated = np.broadcast_to(evaluate(derivative, env), output_shape)
+            values[name] = numeric.sum_to_shape(evaluated, inputs[name].shape)
+    shown = dict(derivatives)
+    notes: dict[str, str | None] = dict.fromkeys(wrt)
+    if simplify:
+        for name in wrt:
+            try:
+                with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SIMPLIFY_SECONDS, "simplification"):
+                    shown[name] = sympy.simplify(derivatives[name])
+            except LimitError:
+                notes[name] = f"simplification took longer than {limits.SIMPLIFY_SECONDS:g} s: shown unsimplified"
+    with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "printing the formulas"):
+        return {
+            name: Derived(formula_text(shown[name]), formula_latex(shown[name]), values[name], notes[name])
+            for name in wrt
+        }

@@ -101,10 +101,29 @@ def test_tolerances_are_options(run):
 
 
 def test_disagreement_exits_1_and_still_prints(run):
-    # relu at its kink: torch's subgradient 0 against sympy's Heaviside(0) = 1/2.
-    data = run.json("relu(x)", "x=[0, 1]", status=1)
+    # With zero tolerance, float32 autograd (0.1 rounded to float32) differs from the exact 1/10.
+    data = run.json("0.1*x", "x=3", "--rtol", "0", "--atol", "0", status=1)
     assert data["agree"] is False
-    assert data["gradients"]["x"]["max_abs_diff"] == 0.5
+    assert data["verdict"] == "disagree"
+    assert data["gradients"]["x"]["verdict"] == "disagree"
+    assert 0 < data["gradients"]["x"]["max_abs_diff"] < 1e-8
+
+
+def test_kink_is_an_edge_not_a_disagreement(run):
+    # relu at its kink: torch's subgradient 0 against sympy's Heaviside(0) = 1/2.
+    data = run.json("relu(x)", "x=[0, 1]", status=0)
+    gradient = data["gradients"]["x"]
+    assert data["verdict"] == gradient["verdict"] == "edge"
+    assert data["agree"] is False
+    assert gradient["edges"] == [
+        {
+            "index": [0],
+            "symbolic": 0.5,
+            "autograd": 0.0,
+            "kind": "kink",
+            "reason": "relu(x) at 0: torch's subgradient is 0, sympy's Heaviside(0) is 1/2",
+        }
+    ]
 
 
 def test_human_output_shows_both_sides_and_verdict(run):

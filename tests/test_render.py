@@ -40,9 +40,19 @@ def test_seed_view_at_fixed_width():
 
 
 def test_disagreement_is_spelled_out():
-    out = draw(backcalc.gradient("relu(x)", x=[-1.0, 0.0, 1.0]))
-    assert "DISAGREE  max |diff| = 0.5, 1 of 3 elements outside the tolerance" in out
+    out = draw(backcalc.gradient("0.1*x", x=[1.0, 2.0], rtol=0, atol=0))
+    assert "DISAGREE  max |diff| = 1.4901161e-09" in out
+    assert "2 element(s) differ for no known reason" in out
     assert out.splitlines()[-1].startswith("DISAGREE: symbolic and autograd disagree on x")
+
+
+def test_edges_are_explained():
+    out = draw(backcalc.gradient("relu(x)", x=[-1.0, 0.0, 1.0], check_fd=True))
+    assert "finite differences" in out
+    assert "1 element differs where the derivative is undefined:" in out
+    assert "[1]  symbolic 0.5  autograd 0.0  finite difference 0.5" in out
+    assert "kink: relu(x) at 0" in out
+    assert out.splitlines()[-1].startswith("edge: ")
 
 
 def test_terminal_view_uses_marks_and_a_rule():

@@ -59,7 +59,7 @@ def render_gradient(result: GradientResult, console: Console) -> None:
 
     for gradient in result.gradients.values():
         console.print()
-        console.print(_gradient_table(gradient, dtype, (console.width - 4) // 2, rich_output))
+        console.print(_gradient_table(gradient, dtype, console.width, rich_output))
         console.print(_gradient_verdict(gradient, dtype, rich_output))
 
     console.print()
@@ -75,37 +75,77 @@ def _gradient_table(gradient: Gradient, dtype: str, width: int, rich_output: boo
         pad_edge=False,
         padding=(0, 2, 0, 0),
     )
-    table.add_column("symbolic (sympy)", overflow="fold")
-    table.add_column("autograd (torch)", overflow="fold")
-    table.add_row(Text(gradient.formula, style="italic"), Text("backward pass", style="dim"))
-    table.add_row(tensor_text(gradient.symbolic, dtype, width), tensor_text(gradient.autograd, dtype, width))
+    columns = [("symbolic (sympy)", gradient.symbolic, dtype), ("autograd (torch)", gradient.autograd, dtype)]
+    if gradient.finite_difference is not None:
+        columns.append(("finite differences", gradient.finite_difference, "float64"))
+    cell_width = (width - 2 * len(columns)) // len(columns)
+    for heading, _, _ in columns:
+        table.add_column(heading, overflow="fold")
+    notes = [Text(gradient.formula, style="italic"), Text("backward pass", style="dim")]
+    if gradient.finite_difference is not None:
+        notes.append(Text("central, float64", style="dim"))
+    table.add_row(*notes)
+    table.add_row(*(tensor_text(values, kind, cell_width) for _, values, kind in columns))
     return table
 
 
-def _gradient_verdict(gradient: Gradient, dtype: str, rich_output: bool) -> Text:
+def _gradient_verdict(gradient: Gradient, dtype: str, rich_output: bool) -> Group:
     comparison = gradient.comparison
+    verdict = gradient.verdict
     detail = f"  max |diff| = {text(comparison.max_abs_diff, dtype)}"
-    if comparison.mismatches:
-        detail += f", {comparison.mismatches} of {gradient.symbolic.size} elements outside the tolerance"
-    return Text.assemble(_word(gradient.agree, rich_output), detail)
+    if gradient.fd_comparison is not None:
+        detail += f"; against finite differences {gradient.fd_comparison.max_abs_diff:.3g}"
+    lines = [Text.assemble(_word(verdict.word, rich_output), detail)]
+    if verdict.edge_count:
+        count = verdict.edge_count
+        lines.append(
+            Text(
+                f"  {count} element{'s differ' if count > 1 else ' differs'} where the derivative is undefined:",
+                style="yellow",
+            )
+        )
+        for point in verdict.edges:
+            where = f"[{', '.join(map(str, point.index))}]" if point.index else "scalar"
+            values = "  ".join(
+                f"{side.replace('_', ' ')} {text(value, 'float64' if side == 'finite_difference' else dtype)}"
+                for side, value in point.values.items()
+            )
+            lines.append(Text(f"    {where}  {values}"))
+            lines.append(Text(f"    {' ' * len(where)}  {point.kind}: {point.reason}", style="dim"))
+        if verdict.edge_count > len(verdict.edges):
+            lines.append(Text(f"    ... and {verdict.edge_count - len(verdict.edges)} more"))
+    if verdict.unexplained:
+        lines.append(Text(f"  {verdict.unexplained} element(s) differ for no known reason", style="red"))
+    if gradient.note:
+        lines.append(Text(f"  note: {gradient.note}", style="dim"))
+    return Group(*lines)
 
 
-def _word(agree: bool, rich_output: bool) -> Text:
-    if agree:
-        return Text("✓ agree" if rich_output else "agree", style="bold green")
-    return Text("✗ DISAGREE" if rich_output else "DISAGREE", style="bold red")
+_WORDS = {
+    "agree": ("✓ agree", "agree", "bold green"),
+    "edge": ("~ edge", "edge", "bold yellow"),
+    "disagree": ("✗ DISAGREE", "DISAGREE", "bold red"),
+}
 
 
-def _verdict(result: GradientResult, rich_output: bool) -> Group:
+def _word(word: str, rich_output: bool) -> Text:
+    fancy_text, plain_text, style = _WORDS[word]
+    return Text(fancy_text if rich_output else plain_text, style=style)
+
+
+def _verdict(result: GradientResult, rich_output: bool) -> Text:
     tol = f"rtol {result.tolerance.rtol:g}, atol {result.tolerance.atol:g}"
     count = len(result.gradients)
     if count == 0:
-        return Group(Text(f"No input to differentiate: the loss is a constant ({tol})."))
-    bad = [name for name, g in result.gradients.items() if not g.agree]
-    if not bad:
-        message = f"symbolic and autograd agree on {count} gradient{'s' if count > 1 else ''} ({tol})"
-        mark = Text("✓ " if rich_output else "agree: ", style="bold green")
-    else:
-        message = f"symbolic and autograd disagree on {', '.join(bad)} ({tol})"
-        mark = Text("✗ " if rich_output else "DISAGREE: ", style="bold red")
-    return Group(Text.assemble(mark, message))
+        return Text(f"No input to differentiate: the loss is a constant ({tol}).")
+    verdict = result.verdict
+    names = ", ".join(name for name, g in result.gradients.items() if g.verdict.word == verdict)
+    plural = "s" if count > 1 else ""
+    message = {
+        "agree": f"symbolic and autograd agree on {count} gradient{plural} ({tol})",
+        "edge": f"symbolic and autograd differ only where the derivative is undefined ({tol})",
+        "disagree": f"symbolic and autograd disagree on {names} ({tol})",
+    }[verdict]
+    fancy_mark, plain_mark, style = _WORDS[verdict]
+    mark = fancy_mark.split()[0] + " " if rich_output else plain_mark + ": "
+    return Text.assemble((mark, style), message)

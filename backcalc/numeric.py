@@ -1,0 +1,168 @@
+"""A third evaluator of the project's tree, in plain numpy float64: for central finite differences
+(``--check-fd``) and for finding the points where calculus itself is delicate (kinks, poles, domain
+edges). It shares no code with the sympy or torch sides beyond the numpy functions themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .tree import Node
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    # 0.5*(1 + tanh(x/2)) is the logistic function without overflow for large |x|.
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, x)
+
+
+FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+    "abs": np.abs,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "asin": np.arcsin,
+    "acos": np.arccos,
+    "atan": np.arctan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "tanh": np.tanh,
+    "sigmoid": sigmoid,
+    "relu": lambda x: np.maximum(x, 0.0),
+    "softplus": softplus,
+}
+
+_BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "div": np.divide,
+    "pow": np.power,
+}
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A set of elements (a boolean mask over the output) where one node is at a delicate point."""
+
+    kind: str  # "kink" | "pole" | "domain" | "overflow"
+    reason: str
+    mask: np.ndarray
+
+
+def evaluate(
+    node: Node,
+    inputs: Mapping[str, np.ndarray],
+    edges: list[Edge] | None = None,
+    dtype: type[np.floating] = np.float64,
+) -> np.ndarray:
+    """The value of ``node`` in ``dtype``; with ``edges``, also collect its delicate points.
+
+    Edges are looked for in the working dtype, because that is where torch meets them: in float32,
+    ``x - 0.1`` is exactly 0 at ``x = 0.1``, in float64 it is not.
+    """
+    with np.errstate(all="ignore"):
+        return _evaluate(node, inputs, edges, dtype)
+
+
+def _evaluate(
+    node: Node, inputs: Mapping[str, np.ndarray], edges: list[Edge] | None, dtype: type[np.floating]
+) -> np.ndarray:
+    op = node.op
+    if op == "number":
+        return np.array(float(node.text), dtype=dtype)
+    if op == "constant":
+        return np.array(math.pi if node.text == "pi" else math.e, dtype=dtype)
+    if op == "variable":
+        return np.asarray(inputs[node.text], dtype=dtype)
+    args = [_evaluate(child, inputs, edges, dtype) for child in node.args]
+    if op == "call":
+        value = FUNCTIONS[node.text](args[0])
+    elif op == "neg":
+        value = -args[0]
+    else:
+        value = _BINARY[op](args[0], args[1])
+    if edges is not None:
+        _find_edges(node, args, value, edges)
+    return value
+
+
+def _find_edges(node: Node, args: list[np.ndarray], value: np.ndarray, edges: list[Edge]) -> None:
+    text = str(node)
+
+    def add(kind: str, reason: str, mask: np.ndarray) -> None:
+        if np.any(mask):
+            edges.append(Edge(kind, reason, np.asarray(mask)))
+
+    u = args[0]
+    name = node.text
+    if node.op == "call" and name == "relu":
+        add("kink", f"{text} at 0: torch's subgradient is 0, sympy's Heaviside(0) is 1/2", u == 0)
+    elif node.op == "call" and name == "abs":
+        add("kink", f"{text} at 0: the derivative is undefined there", u == 0)
+    elif node.op == "call" and name in ("log", "sqrt"):
+        add("pole", f"{text} at 0: the derivative is infinite", u == 0)
+        add("domain", f"{text} of a negative number is undefined over the reals", u < 0)
+    elif node.op == "call" and name in ("asin", "acos"):
+        add("pole", f"{text} at ±1: the derivative is infinite", np.abs(u) == 1)
+        add("domain", f"{text} outside [-1, 1] is undefined over the reals", np.abs(u) > 1)
+    elif node.op == "div":
+        add("pole", f"{text} with a zero denominator", args[1] == 0)
+    elif node.op == "pow":
+        base, exponent = args
+        fractional = exponent != np.round(exponent)
+        add("pole", f"{text} with base 0 and exponent below 1", (base == 0) & (exponent < 1) & (exponent != 0))
+        add("domain", f"{text}: a fractional power of a negative number", (base < 0) & fractional)
+    if np.all(np.isfinite(args[0])) and all(np.all(np.isfinite(a)) for a in args[1:]):
+        add("overflow", f"{text} overflows to a non-finite value", ~np.isfinite(value))
+
+
+def sum_to_shape(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a broadcast array back to an input's shape, as autograd does for a broadcast input."""
+    lead = array.ndim - len(shape)
+    if lead:
+        array = array.sum(axis=tuple(range(lead)))
+    axes = tuple(i for i, size in enumerate(shape) if size == 1 and array.shape[i] != 1)
+    if axes:
+        array = array.sum(axis=axes, keepdims=True)
+    return array
+
+
+def finite_difference(
+    tree: Node,
+    inputs: Mapping[str, np.ndarray],
+    name: str,
+    output_shape: tuple[int, ...],
+    scale: float,
+) -> np.ndarray:
+    """Central differences of the loss with respect to every element of input ``name``, in float64.
+
+    The step is 1e-6 (as ``torch.autograd.gradcheck``), relative for elements larger than 1. Every
+    operation of the language is element-wise, so each output element depends on one element of each
+    input: stepping all elements of ``name`` at once and summing back to its shape gives each
+    element's own central difference in two evaluations instead of two per element.
+    """
+    x = np.asarray(inputs[name], dtype=np.float64)
+    step = 1e-6 * np.maximum(1.0, np.abs(x))
+    plus = evaluate(tree, {**inputs, name: x + step})
+    minus = evaluate(tree, {**inputs, name: x - step})
+    with np.errstate(all="ignore"):
+        slope = (np.broadcast_to(plus, output_shape) - np.broadcast_to(minus, output_shape)) / np.broadcast_to(
+            2 * step, output_shape
+        )
+    return sum_to_shape(slope, x.shape) * scale
+
+
+def edges_on(mask: np.ndarray, output_shape: tuple[int, ...], shape: tuple[int, ...]) -> np.ndarray:
+    """An edge mask over the output, seen from an input of ``shape``: any broadcast copy counts."""
+    return sum_to_shape(np.broadcast_to(mask, output_shape).astype(np.int64), shape) > 0
