@@ -10,13 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, limits
-from . import numeric
+from . import __version__, limits, numeric
 from .compare import DEFAULT_TOLERANCES, FD_TOLERANCE, Tolerance, compare
 from .deadline import recursion_room
 from .errors import InputError, LimitError
-from .parser import parse
 from .numeric import Edge
+from .parser import parse
 from .result import Gradient, GradientResult
 from .tree import Node, to_text
 from .values import check_name, to_array
@@ -24,7 +23,7 @@ from .verdict import judge
 
 DTYPE_NAMES = tuple(DEFAULT_TOLERANCES)
 REDUCTIONS = ("sum", "mean")
-_NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64}
+_NUMPY_DTYPES: dict[str, type[np.floating]] = {"float32": np.float32, "float64": np.float64}
 
 
 @dataclass(frozen=True, eq=False)

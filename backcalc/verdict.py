@@ -64,8 +64,8 @@ def judge(
         (edges_on(edge.mask, output_shape, shape), edge.kind, edge.reason) for edge in edges
     ]
     nonfinite = np.zeros(shape, dtype=bool)
-    for values in sides.values():
-        nonfinite |= ~np.isfinite(values)
+    for side in sides.values():
+        nonfinite |= ~np.isfinite(side)
     reasons.append((nonfinite, "nonfinite", "a non-finite value on one side: the derivative does not exist there"))
 
     explained = np.zeros(shape, dtype=bool)
@@ -76,8 +76,7 @@ def judge(
     for flat in np.flatnonzero(explained)[:MAX_REPORTED]:
         index = tuple(int(i) for i in np.unravel_index(flat, shape))
         kind, reason = next((k, r) for mask, k, r in reasons if mask[index])
-        values = {side: float(array[index]) for side, array in sides.items()}
-        points.append(EdgePoint(index, values, kind, reason))
+        points.append(EdgePoint(index, {side: float(array[index]) for side, array in sides.items()}, kind, reason))
     unexplained = int(np.count_nonzero(outside & ~explained))
     word = DISAGREE if unexplained else EDGE
     return Verdict(word, tuple(points), int(np.count_nonzero(explained)), unexplained)
