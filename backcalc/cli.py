@@ -7,13 +7,14 @@ when a command actually computes or renders, so ``--help``, ``--version`` and in
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, limits
 from .errors import BackcalcError, ExitStatus
 
 _EPILOG = """\b
@@ -113,18 +114,21 @@ def cli() -> None:
     """
 
 
+_OPTION_LIKE = re.compile(r"--[A-Za-z][A-Za-z0-9-]+(=.*)?\Z", re.DOTALL)
+
+
 def _check_stray_options(args: Sequence[str]) -> None:
     # grad takes unknown "-..." words as arguments so that `-x**2` is an expression; a "--word" is
     # still a mistyped option.
     for arg in args:
-        if arg.startswith("--"):
+        if _OPTION_LIKE.match(arg):
             raise click.NoSuchOption(arg.split("=")[0])
 
 
 @cli.command(
     "grad",
     context_settings={"ignore_unknown_options": True},
-    epilog=_EPILOG,
+    epilog=_EPILOG + "\n\b\nLimits (a larger input is refused with status 2):\n" + limits.describe(),
 )
 @click.argument("expression")
 @click.argument("values", nargs=-1, metavar="[NAME=VALUE]...")

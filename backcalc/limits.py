@@ -47,9 +47,10 @@ def describe() -> str:
     """One line per limit, for ``--help`` and the README."""
     return "\n".join(
         [
-            f"expression: {MAX_EXPRESSION_LENGTH:,} characters, depth {MAX_DEPTH}, {MAX_NODES:,} nodes",
-            f"constants: within 1e-{MAX_CONSTANT_DIGITS}..1e{MAX_CONSTANT_DIGITS}",
-            f"tensors: {MAX_ELEMENTS:,} elements, {MAX_NDIM} dimensions",
-            f"files: {MAX_FILE_BYTES // 2**20} MiB; symbolic work: {SYMBOLIC_SECONDS:g} s",
+            f"  expression: {MAX_EXPRESSION_LENGTH:,} characters, depth {MAX_DEPTH}, {MAX_NODES:,} nodes",
+            f"  constants: within 1e-{MAX_CONSTANT_DIGITS}..1e{MAX_CONSTANT_DIGITS}; "
+            f"exact coefficients up to {MAX_COEFFICIENT_DIGITS:,} digits",
+            f"  tensors: {MAX_ELEMENTS:,} elements, {MAX_NDIM} dimensions; files: {MAX_FILE_BYTES // 2**20} MiB",
+            f"  symbolic work: {SYMBOLIC_SECONDS:g} s (--simplify: {SIMPLIFY_SECONDS:g} s a formula, then unsimplified)",
         ]
     )

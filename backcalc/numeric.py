@@ -107,7 +107,7 @@ def _find_edges(node: Node, args: list[np.ndarray], value: np.ndarray, edges: li
     u = args[0]
     name = node.text
     if node.op == "call" and name == "relu":
-        add("kink", f"{text} at 0: torch's subgradient is 0, sympy's Heaviside(0) is 1/2", u == 0)
+        add("kink", f"{text} at 0: torch takes 0, sympy Heaviside(0) = 1/2", u == 0)
     elif node.op == "call" and name == "abs":
         add("kink", f"{text} at 0: the derivative is undefined there", u == 0)
     elif node.op == "call" and name in ("log", "sqrt"):
@@ -120,9 +120,15 @@ def _find_edges(node: Node, args: list[np.ndarray], value: np.ndarray, edges: li
         add("pole", f"{text} with a zero denominator", args[1] == 0)
     elif node.op == "pow":
         base, exponent = args
-        fractional = exponent != np.round(exponent)
-        add("pole", f"{text} with base 0 and exponent below 1", (base == 0) & (exponent < 1) & (exponent != 0))
-        add("domain", f"{text}: a fractional power of a negative number", (base < 0) & fractional)
+        # With a variable exponent, d/d exponent is base**exponent * log(base): undefined for base <= 0.
+        varies = not node.args[1].is_constant()
+        fractional = (exponent != np.round(exponent)) | varies
+        add(
+            "pole",
+            f"{text} with base 0 and exponent below 1",
+            (base == 0) & (((exponent < 1) & (exponent != 0)) | varies),
+        )
+        add("domain", f"{text}: a non-integer or variable power of a negative number", (base < 0) & fractional)
     if np.all(np.isfinite(args[0])) and all(np.all(np.isfinite(a)) for a in args[1:]):
         add("overflow", f"{text} overflows to a non-finite value", ~np.isfinite(value))
 

@@ -47,11 +47,36 @@ class softplus(sympy.Function):  # noqa: N801
         return sympy.log(1 + sympy.exp(x))
 
 
+class real_abs(sympy.Function):  # noqa: N801
+    """|u| for an argument that is real here but that sympy cannot prove real (``asin(w)``, ``w**w``).
+
+    sympy's ``Abs`` of such an argument differentiates through ``re``, ``im`` and ``atan2``; inputs
+    are real in backcalc, so d|u|/du is ``sign(u)``. Printed as ``Abs`` (sympy reads it back as such).
+    """
+
+    is_extended_nonnegative = True
+
+    @classmethod
+    def eval(cls, arg: sympy.Expr) -> sympy.Expr | None:
+        if arg.is_extended_real or arg.is_number:
+            return sympy.Abs(arg)  # sympy's own Abs is right (and simplifies) for what it knows real
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return sympy.sign(self.args[0])
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"Abs({printer._print(self.args[0])})"
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\left|{{{printer._print(self.args[0])}}}\right|"
+
+
 _FUNCTIONS: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {
     "exp": sympy.exp,
     "log": sympy.log,
     "sqrt": sympy.sqrt,
-    "abs": sympy.Abs,
+    "abs": real_abs,
     "sin": sympy.sin,
     "cos": sympy.cos,
     "tan": sympy.tan,
@@ -144,6 +169,13 @@ _NUMPY: dict[type, Callable[..., Any]] = {
     sympy.cosh: np.cosh,
     sympy.tanh: np.tanh,
     sympy.Abs: np.abs,
+    real_abs: np.abs,
+    # Real semantics for what sympy may still write for a value it cannot prove real: any truly
+    # complex value is nan, as torch gives it.
+    sympy.re: lambda x: x,
+    sympy.im: np.zeros_like,
+    sympy.conjugate: lambda x: x,
+    sympy.atan2: np.arctan2,
     sympy.sign: np.sign,
     sympy.Heaviside: _heaviside,
     sympy.Max: _fold(np.maximum),
@@ -163,7 +195,7 @@ def evaluate(expr: sympy.Expr, env: Mapping[sympy.Symbol, np.ndarray]) -> np.nda
         value: Any
         if isinstance(node, sympy.Symbol):
             value = env[node]
-        elif node.is_Number or node.is_NumberSymbol:
+        elif node.is_Number or node.is_NumberSymbol or node is sympy.I:
             value = _constant(node)
         else:
             rule = _NUMPY.get(type(node))
@@ -179,8 +211,8 @@ def evaluate(expr: sympy.Expr, env: Mapping[sympy.Symbol, np.ndarray]) -> np.nda
 
 
 def _constant(node: sympy.Basic) -> float:
-    if node is sympy.zoo or node is sympy.nan:
-        return math.nan
+    if node is sympy.zoo or node is sympy.nan or node is sympy.I:
+        return math.nan  # complex infinity, undefined, or imaginary: no real value
     if node is sympy.oo:
         return math.inf
     if node is sympy.S.NegativeInfinity:

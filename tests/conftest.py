@@ -27,3 +27,9 @@ class Cli:
 @pytest.fixture
 def run() -> Cli:
     return Cli()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from tests.test_differential import SEED
+
+    return f"differential fuzz seed: {SEED} (rerun with BACKCALC_FUZZ_SEED={SEED})"

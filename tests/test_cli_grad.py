@@ -121,7 +121,7 @@ def test_kink_is_an_edge_not_a_disagreement(run):
             "symbolic": 0.5,
             "autograd": 0.0,
             "kind": "kink",
-            "reason": "relu(x) at 0: torch's subgradient is 0, sympy's Heaviside(0) is 1/2",
+            "reason": "relu(x) at 0: torch takes 0, sympy Heaviside(0) = 1/2",
         }
     ]
 

@@ -143,7 +143,7 @@ def _verdict(result: GradientResult, rich_output: bool) -> Text:
     plural = "s" if count > 1 else ""
     message = {
         "agree": f"symbolic and autograd agree on {count} gradient{plural} ({tol})",
-        "edge": f"symbolic and autograd differ only where the derivative is undefined ({tol})",
+        "edge": f"differences only where no derivative exists ({tol})",
         "disagree": f"symbolic and autograd disagree on {names} ({tol})",
     }[verdict]
     fancy_mark, plain_mark, style = _WORDS[verdict]

@@ -1,0 +1,215 @@
+"""A catalogue of hostile and malformed inputs. Each must end quickly with exit status 2, one line on
+stderr, no traceback, nothing on stdout, and nothing executed (the canary file is never created)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CANARY = "CANARY"  # replaced by a path in tmp_path
+
+
+def touch(path: str) -> str:
+    return f"__import__('os').system('touch {path}')"
+
+
+# (id, argv) -- CANARY in an argument is replaced by the canary's path.
+INJECTION = [
+    ("import-call", [touch(CANARY), "x=1"]),
+    ("dunder-chain", ["().__class__.__bases__[0].__subclasses__()", "x=1"]),
+    ("attribute", ["x.__class__", "x=1"]),
+    ("subscript", ["x[0]", "x=[1,2]"]),
+    ("lambda", ["(lambda: x)()", "x=1"]),
+    ("comprehension", ["[x for x in (1,2)]", "x=1"]),
+    ("generator", ["sum(x for x in y)", "y=1"]),
+    ("fstring", ["f'{x}'", "x=1"]),
+    ("comparison", ["x < 1", "x=1"]),
+    ("boolean-op", ["x or 1", "x=1"]),
+    ("conditional", ["x if x else 1", "x=1"]),
+    ("walrus", ["(y := x)", "x=1"]),
+    ("statement", ["x; import os", "x=1"]),
+    ("eval-call", ["eval('1')", "x=1"]),
+    ("exec-call", ["exec(x)", "x=1"]),
+    ("sympify-call", ["sympify(x)", "x=1"]),
+    ("keyword-arg", ["sin(x=1)", "x=1"]),
+    ("starred", ["sin(*x)", "x=[1]"]),
+    ("unknown-function", ["system(x)", "x=1"]),
+    ("bad-input-name", ["x", "__import__('os')=1"]),
+    ("dotted-input-name", ["x", "x.y=1"]),
+    ("value-code", ["x", f"x={touch(CANARY)}"]),
+    ("value-lambda", ["x", "x=(lambda: 1)()"]),
+    ("backslash", ["x\\\n+1", "x=1"]),
+]
+
+RESOURCES = [
+    ("power-tower", ["9**9**9**9", "x=1"]),
+    ("huge-power", ["2**(10**10) * x", "x=1"]),
+    ("nested-powers", ["((9**9)**9999)**9999 + x", "x=1"]),
+    ("distributed-power", ["(2*x)**100000", "x=1"]),
+    ("constant-overflow", ["10**300*10**300*x", "x=1"]),
+    ("deep-parentheses", ["(" * 5000 + "x" + ")" * 5000, "x=1"]),
+    ("deep-unary", ["-" * 5000 + "x", "x=1"]),
+    ("deep-functions", ["sin(" * 2000 + "x" + ")" * 2000, "x=1"]),
+    ("deep-but-short", ["(" * 150 + "x" + ")" * 150, "x=1"]),
+    ("deep-calls-but-short", ["exp(" * 150 + "x" + ")" * 150, "x=1"]),
+    ("long-chain", ["+".join(["x"] * 3000), "x=1"]),
+    ("long-expression", ["x" + "+1" * 20000, "x=1"]),
+    ("long-number", ["1" * 1000 + "*x", "x=1"]),
+    ("deep-value", ["x", "x=" + "[" * 10000 + "1" + "]" * 10000]),
+    ("huge-broadcast", ["x*y", "x=@BIGCOL", "y=@BIGROW"]),
+]
+
+SYNTAX = [
+    ("empty", ["", "x=1"]),
+    ("blank", ["   ", "x=1"]),
+    ("dangling-operator", ["x +", "x=1"]),
+    ("unbalanced-open", ["(x + 1", "x=1"]),
+    ("unbalanced-close", ["x + 1)", "x=1"]),
+    ("double-operator", ["x */ 2", "x=1"]),
+    ("juxtaposed-names", ["x y", "x=1", "y=1"]),
+    ("empty-call", ["sin()", "x=1"]),
+    ("two-arguments", ["sin(x, x)", "x=1"]),
+    ("function-without-call", ["sin + x", "x=1"]),
+    ("floor-division", ["x // 2", "x=1"]),
+    ("modulo", ["x % 2", "x=1"]),
+    ("non-ascii", ["x + ä", "x=1"]),
+    ("out-of-range-literal", ["1e400 * x", "x=1"]),
+]
+
+VALUES = [
+    ("ragged", ["x", "x=[[1,2],[3]]"]),
+    ("string", ["x", 'x=["a"]']),
+    ("null", ["x", "x=[1, null]"]),
+    ("boolean", ["x", "x=true"]),
+    ("empty-list", ["x", "x=[]"]),
+    ("empty-nested", ["x", "x=[[]]"]),
+    ("no-value", ["x", "x="]),
+    ("no-equals", ["x", "x"]),
+    ("missing-variable", ["x*y", "x=1"]),
+    ("unused-variable", ["x", "x=1", "y=2"]),
+    ("wrt-no-input", ["x", "x=1", "--wrt", "z"]),
+    ("no-broadcast", ["x+y", "x=[1,2]", "y=[1,2,3]"]),
+    ("duplicate-value", ["x", "x=1", "x=2"]),
+    ("constant-as-input", ["x", "x=1", "e=2"]),
+    ("missing-file", ["x", "x=@/nonexistent/x.npy"]),
+    ("directory", ["x", "x=@DIR"]),
+    ("wrong-suffix", ["x", "x=@TXT"]),
+    ("pickle-npy", ["x", "x=@PICKLE"]),
+    ("object-npy", ["x", "x=@OBJECT"]),
+    ("truncated-npy", ["x", "x=@TRUNCATED"]),
+    ("lying-header-npy", ["x", "x=@LYING"]),
+    ("complex-npy", ["x", "x=@COMPLEX"]),
+    ("bool-npy", ["x", "x=@BOOLS"]),
+    ("json-object", ["x", "x=@OBJJSON"]),
+    ("json-invalid", ["x", "x=@BADJSON"]),
+    ("json-deep", ["x", "x=@DEEPJSON"]),
+    ("bad-dtype", ["x", "x=1", "--dtype", "float16"]),
+    ("bad-reduce", ["x", "x=1", "--reduce", "max"]),
+    ("negative-tolerance", ["x", "x=1", "--rtol", "-1"]),
+    ("unknown-option", ["x", "x=1", "--frobnicate"]),
+]
+
+CATALOGUE = INJECTION + RESOURCES + SYNTAX + VALUES
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, str]:
+    """Malformed files, by the placeholder that names them in the catalogue."""
+    import pickle
+
+    paths = {"DIR": str(tmp_path)}
+    np.save(tmp_path / "bigcol.npy", np.zeros((4000, 1)))
+    np.save(tmp_path / "bigrow.npy", np.zeros((1, 4000)))
+    paths["BIGCOL"], paths["BIGROW"] = str(tmp_path / "bigcol.npy"), str(tmp_path / "bigrow.npy")
+    (tmp_path / "v.txt").write_text("1")
+    paths["TXT"] = str(tmp_path / "v.txt")
+    (tmp_path / "p.npy").write_bytes(pickle.dumps([1.0, 2.0]))
+    paths["PICKLE"] = str(tmp_path / "p.npy")
+    np.save(tmp_path / "o.npy", np.array([1, "a"], dtype=object), allow_pickle=True)
+    paths["OBJECT"] = str(tmp_path / "o.npy")
+    np.save(tmp_path / "t.npy", np.zeros(1000))
+    data = (tmp_path / "t.npy").read_bytes()
+    (tmp_path / "t.npy").write_bytes(data[:-8])
+    paths["TRUNCATED"] = str(tmp_path / "t.npy")
+    with open(tmp_path / "l.npy", "wb") as handle:
+        np.lib.format.write_array_header_1_0(handle, {"descr": "<f8", "fortran_order": False, "shape": (10**9,)})
+    paths["LYING"] = str(tmp_path / "l.npy")
+    np.save(tmp_path / "c.npy", np.array([1 + 2j]))
+    paths["COMPLEX"] = str(tmp_path / "c.npy")
+    np.save(tmp_path / "b.npy", np.array([True, False]))
+    paths["BOOLS"] = str(tmp_path / "b.npy")
+    (tmp_path / "o.json").write_text(json.dumps({"x": 1}))
+    paths["OBJJSON"] = str(tmp_path / "o.json")
+    (tmp_path / "bad.json").write_text("[1, 2")
+    paths["BADJSON"] = str(tmp_path / "bad.json")
+    (tmp_path / "deep.json").write_text("[" * 100000 + "]" * 100000)
+    paths["DEEPJSON"] = str(tmp_path / "deep.json")
+    paths[CANARY] = str(tmp_path / "canary")
+    return paths
+
+
+def _substitute(argv: list[str], files: dict[str, str]) -> list[str]:
+    out = []
+    for arg in argv:
+        for key, path in files.items():
+            arg = arg.replace(f"@{key}", f"@{path}") if key != CANARY else arg.replace(CANARY, path)
+        out.append(arg)
+    return out
+
+
+def test_the_catalogue_is_large_enough():
+    assert len(CATALOGUE) >= 40
+    assert len({name for name, _ in CATALOGUE}) == len(CATALOGUE)
+
+
+@pytest.mark.parametrize(("name", "argv"), CATALOGUE, ids=[name for name, _ in CATALOGUE])
+def test_refused_cleanly(run, files, monkeypatch, name, argv):
+    from backcalc import limits
+
+    monkeypatch.setattr(limits, "MAX_ELEMENTS", 10_000_000)
+    args = _substitute(argv, files)
+    start = time.perf_counter()
+    result = run(*args)
+    elapsed = time.perf_counter() - start
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("backcalc: error: ")
+    assert "Traceback" not in result.stderr
+    assert not Path(files[CANARY]).exists()
+    assert elapsed < 10
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [touch(CANARY), "x=1"],
+        ["9**9**9**9", "x=1"],
+        ["(" * 5000 + "x" + ")" * 5000, "x=1"],
+        ["x", "x=@PICKLE"],
+    ],
+)
+def test_refused_cleanly_by_the_installed_command(files, argv):
+    args = _substitute(argv, files)
+    result = subprocess.run([sys.executable, "-m", "backcalc", *args], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not Path(files[CANARY]).exists()
+
+
+def test_symbolic_time_budget(monkeypatch, run):
+    from backcalc import limits
+
+    monkeypatch.setattr(limits, "SYMBOLIC_SECONDS", 0.05)
+    heavy = "*".join(f"sin(x+{k})" for k in range(60))
+    heavy = "*".join(f"({heavy})" for _ in range(1)) + "+" + "^".join(["x"] * 40)
+    result = run(heavy, "x=1.5")
+    assert result.exit_code == 2
+    assert "took longer than 0.05 s" in result.stderr
