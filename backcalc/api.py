@@ -23,7 +23,7 @@ from .verdict import judge
 
 DTYPE_NAMES = tuple(DEFAULT_TOLERANCES)
 REDUCTIONS = ("sum", "mean")
-_NUMPY_DTYPES: dict[str, type[np.floating]] = {"float32": np.float32, "float64": np.float64}
+NUMPY_DTYPES: dict[str, type[np.floating]] = {"float32": np.float32, "float64": np.float64}
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,7 +71,7 @@ def prepare(
             raise InputError(f"--wrt {name}: no input is called {name!r} (inputs: {known})")
 
     # Keep the expression's order of first appearance; cast once, so both sides see the same numbers.
-    cast = _NUMPY_DTYPES[dtype]
+    cast = NUMPY_DTYPES[dtype]
     ordered = {name: arrays[name].astype(cast).astype(np.float64) for name in variables}
     shape = _broadcast_shape(ordered)
     return Problem(expression, tree, ordered, chosen, dtype, reduce, shape)
@@ -125,7 +125,7 @@ def compute(
                 outside = outside | fd_comparison.outside
             if outside.any() and edges is None:
                 edges = []
-                numeric.evaluate(problem.tree, problem.inputs, edges, _NUMPY_DTYPES[problem.dtype])
+                numeric.evaluate(problem.tree, problem.inputs, edges, NUMPY_DTYPES[problem.dtype])
             gradients[name] = Gradient(
                 name=name,
                 formula=formula.text,
@@ -138,7 +138,7 @@ def compute(
                 fd_comparison=fd_comparison,
                 note=formula.note,
             )
-    cast = _NUMPY_DTYPES[problem.dtype]
+    cast = NUMPY_DTYPES[problem.dtype]
     return GradientResult(
         version=__version__,
         expression=problem.expression,

@@ -48,8 +48,23 @@ class Backward:
     gradients: dict[str, np.ndarray]
 
 
-def evaluate(node: Node, tensors: Mapping[str, torch.Tensor], dtype: torch.dtype) -> torch.Tensor:
-    """The torch tensor of ``node`` given a tensor per input variable."""
+def evaluate(
+    node: Node,
+    tensors: Mapping[str, torch.Tensor],
+    dtype: torch.dtype,
+    record: dict[int, torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """The torch tensor of ``node`` given a tensor per input variable; with ``record``, also the
+    tensor of every node that torch computes, keyed by ``id(node)``."""
+    value = _evaluate(node, tensors, dtype, record)
+    if record is not None:
+        record[id(node)] = value
+    return value
+
+
+def _evaluate(
+    node: Node, tensors: Mapping[str, torch.Tensor], dtype: torch.dtype, record: dict[int, torch.Tensor] | None
+) -> torch.Tensor:
     op = node.op
     if op == "number":
         return torch.tensor(float(node.text), dtype=dtype)
@@ -58,15 +73,15 @@ def evaluate(node: Node, tensors: Mapping[str, torch.Tensor], dtype: torch.dtype
     if op == "variable":
         return tensors[node.text]
     if op == "call":
-        return _FUNCTIONS[node.text](evaluate(node.args[0], tensors, dtype))
+        return _FUNCTIONS[node.text](evaluate(node.args[0], tensors, dtype, record))
     if op == "neg":
-        return -evaluate(node.args[0], tensors, dtype)
-    left = evaluate(node.args[0], tensors, dtype)
+        return -evaluate(node.args[0], tensors, dtype, record)
+    left = evaluate(node.args[0], tensors, dtype, record)
     if op == "pow":
         exponent = _literal(node.args[1])
         if exponent is not None:
             return torch.pow(left, exponent)
-    right = evaluate(node.args[1], tensors, dtype)
+    right = evaluate(node.args[1], tensors, dtype, record)
     if op == "add":
         return left + right
     if op == "sub":

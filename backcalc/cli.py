@@ -10,12 +10,15 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from . import __version__, limits
-from .errors import BackcalcError, ExitStatus
+from .errors import BackcalcError, ExitStatus, InputError
+
+if TYPE_CHECKING:
+    from .api import Problem
 
 _EPILOG = """\b
 Examples:
@@ -125,48 +128,90 @@ def _check_stray_options(args: Sequence[str]) -> None:
             raise click.NoSuchOption(arg.split("=")[0])
 
 
-@cli.command(
-    "grad",
-    context_settings={"ignore_unknown_options": True},
-    epilog=_EPILOG + "\n\b\nLimits (a larger input is refused with status 2):\n" + limits.describe(),
-)
-@click.argument("expression")
-@click.argument("values", nargs=-1, metavar="[NAME=VALUE]...")
-@click.option(
-    "--wrt",
-    multiple=True,
-    metavar="NAME",
-    help="Differentiate with respect to NAME (repeatable). Default: every input.",
-)
-@click.option(
-    "--dtype",
-    type=click.Choice(["float32", "float64"]),
-    default="float32",
-    show_default=True,
-    help="Floating point type of the computation.",
-)
-@click.option(
-    "--reduce",
-    "reduction",
-    type=click.Choice(["sum", "mean"]),
-    default="sum",
-    show_default=True,
-    help="How a non-scalar output becomes the loss, as y.sum().backward().",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of tables.")
-@click.option(
-    "--rtol",
-    type=click.FloatRange(min=0),
-    help="Relative tolerance. Default: torch.testing.assert_close's for the dtype.",
-)
-@click.option(
-    "--atol",
-    type=click.FloatRange(min=0),
-    help="Absolute tolerance. Default: torch.testing.assert_close's for the dtype.",
-)
+_LIMITS = "\n\b\nLimits (a larger input is refused with status 2):\n" + limits.describe()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def problem_options(command: F) -> F:
+    """The arguments and options every computing command shares: the expression, its values, what
+    to differentiate, the dtype, the reduction, the tolerances, JSON output and --debug."""
+    decorators = [
+        click.argument("expression"),
+        click.argument("values", nargs=-1, metavar="[NAME=VALUE]..."),
+        click.option(
+            "--wrt",
+            multiple=True,
+            metavar="NAME",
+            help="Differentiate with respect to NAME (repeatable). Default: every input.",
+        ),
+        click.option(
+            "--dtype",
+            type=click.Choice(["float32", "float64"]),
+            default="float32",
+            show_default=True,
+            help="Floating point type of the computation.",
+        ),
+        click.option(
+            "--reduce",
+            "reduction",
+            type=click.Choice(["sum", "mean"]),
+            default="sum",
+            show_default=True,
+            help="How a non-scalar output becomes the loss, as y.sum().backward().",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of tables."),
+        click.option(
+            "--rtol",
+            type=click.FloatRange(min=0),
+            help="Relative tolerance. Default: torch.testing.assert_close's for the dtype.",
+        ),
+        click.option(
+            "--atol",
+            type=click.FloatRange(min=0),
+            help="Absolute tolerance. Default: torch.testing.assert_close's for the dtype.",
+        ),
+        click.option("--debug", is_flag=True, help="Show a traceback on errors."),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def load_problem(expression: str, values: Sequence[str], wrt: Sequence[str], dtype: str, reduction: str) -> Problem:
+    """Parse and check the command line's expression and values (no torch, no sympy)."""
+    from .api import prepare
+    from .values import parse_value, split_assignment
+
+    _check_stray_options([expression, *values])
+    inputs: dict[str, Any] = {}
+    for item in values:
+        name, text = split_assignment(item)
+        if name in inputs:
+            raise InputError(f"{name} is given twice")
+        inputs[name] = parse_value(text, name)
+    return prepare(expression, inputs, list(wrt) or None, dtype, reduction)
+
+
+def emit_json(data: dict[str, Any]) -> None:
+    from .render.json_view import dumps
+
+    click.echo(dumps(data, pretty=sys.stdout.isatty()))
+
+
+def emit_rich(draw: Callable[[Any], None]) -> None:
+    from .render.terminal import make_console, show
+
+    show(make_console(), draw)
+
+
+def status_of(verdict: str) -> int:
+    return ExitStatus.DISAGREE if verdict == "disagree" else ExitStatus.OK
+
+
+@cli.command("grad", context_settings={"ignore_unknown_options": True}, epilog=_EPILOG + _LIMITS)
+@problem_options
 @click.option("--check-fd", is_flag=True, help="Add central finite differences (float64) as a third witness.")
 @click.option("--simplify", is_flag=True, help="Simplify the shown formulas with sympy (2 s budget each).")
-@click.option("--debug", is_flag=True, help="Show a traceback on errors.")
 def grad(
     expression: str,
     values: tuple[str, ...],
@@ -176,9 +221,9 @@ def grad(
     as_json: bool,
     rtol: float | None,
     atol: float | None,
+    debug: bool,
     check_fd: bool,
     simplify: bool,
-    debug: bool,
 ) -> int:
     """Gradient of EXPRESSION's loss, symbolic (sympy) beside autograd (torch).
 
@@ -186,24 +231,91 @@ def grad(
     (2x, 3(x+1)), the constants pi and e, and the element-wise functions exp log ln sqrt abs sin cos
     tan asin acos atan sinh cosh tanh sigmoid relu softplus. Every other name is an input.
     """
-    from .api import compute, prepare
-    from .values import parse_value, split_assignment
+    from .api import compute
 
-    _check_stray_options([expression, *values])
-    inputs: dict[str, Any] = {}
-    for item in values:
-        name, text = split_assignment(item)
-        if name in inputs:
-            raise BackcalcError(f"{name} is given twice")
-        inputs[name] = parse_value(text, name)
-    problem = prepare(expression, inputs, list(wrt) or None, dtype, reduction)
+    problem = load_problem(expression, values, wrt, dtype, reduction)
     result = compute(problem, rtol, atol, check_fd=check_fd, simplify=simplify)
     if as_json:
-        from .render.json_view import dumps
-
-        click.echo(dumps(result.to_dict(), pretty=sys.stdout.isatty()))
+        emit_json(result.to_dict())
     else:
-        from .render.terminal import make_console, render_gradient, show
+        from .render.terminal import render_gradient
 
-        show(make_console(), lambda console: render_gradient(result, console))
-    return ExitStatus.DISAGREE if result.verdict == "disagree" else ExitStatus.OK
+        emit_rich(lambda console: render_gradient(result, console))
+    return status_of(result.verdict)
+
+
+_EXPLAIN_EPILOG = """\b
+Examples:
+  backcalc explain "(w*x - y)**2" w=1 x=1 y=2
+  backcalc explain "w*x + w" w=2 x=3 --json | jq '.nodes[] | {id, grad}'
+  backcalc explain "tanh(w*x + b)" w=0.5 x=2 b=0.1 --dot graph.dot --svg graph.svg
+  backcalc explain "x**3 + x**2" x=2 --latex
+"""
+
+
+@cli.command("explain", context_settings={"ignore_unknown_options": True}, epilog=_EXPLAIN_EPILOG + _LIMITS)
+@problem_options
+@click.option(
+    "--dot", "dot_file", type=click.Path(dir_okay=False, writable=True), help="Write the graph as Graphviz DOT."
+)
+@click.option(
+    "--svg",
+    "svg_file",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Render the graph to SVG (needs Graphviz's dot).",
+)
+@click.option(
+    "--png",
+    "png_file",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Render the graph to PNG (needs Graphviz's dot).",
+)
+@click.option("--latex", is_flag=True, help="Print the local gradients and the chain rule as LaTeX.")
+def explain_command(
+    expression: str,
+    values: tuple[str, ...],
+    wrt: tuple[str, ...],
+    dtype: str,
+    reduction: str,
+    as_json: bool,
+    rtol: float | None,
+    atol: float | None,
+    debug: bool,
+    dot_file: str | None,
+    svg_file: str | None,
+    png_file: str | None,
+    latex: bool,
+) -> int:
+    """The backward pass of EXPRESSION step by step: the graph as typed, each node's forward value,
+    the local gradient of every edge, and the chain rule down to the inputs, each node checked against
+    torch's own gradient (retain_grad).
+    """
+    from .render import graphviz
+
+    if (svg_file or png_file) and not graphviz.dot_program():
+        raise InputError(
+            "--svg and --png need Graphviz's `dot` program, which is not installed "
+            "(apt-get install graphviz); --dot FILE writes the graph without it"
+        )
+    from .explain import explain
+
+    problem = load_problem(expression, values, wrt, dtype, reduction)
+    explanation = explain(problem, rtol, atol)
+    if dot_file or svg_file or png_file:
+        source = graphviz.to_dot(explanation)
+        if dot_file:
+            graphviz.write_text(dot_file, source)
+        for path, fmt in ((svg_file, "svg"), (png_file, "png")):
+            if path:
+                graphviz.render(source, path, fmt)
+    if as_json:
+        emit_json(explanation.to_dict())
+    elif latex:
+        from .render.latex import explanation_latex
+
+        click.echo(explanation_latex(explanation))
+    else:
+        from .render.explain_view import render_explanation
+
+        emit_rich(lambda console: render_explanation(explanation, console))
+    return status_of(explanation.verdict)

@@ -65,18 +65,37 @@ def evaluate(
     inputs: Mapping[str, np.ndarray],
     edges: list[Edge] | None = None,
     dtype: type[np.floating] = np.float64,
+    record: dict[int, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """The value of ``node`` in ``dtype``; with ``edges``, also collect its delicate points.
+    """The value of ``node`` in ``dtype``; with ``edges``, also collect its delicate points; with
+    ``record``, also the value of every node, keyed by ``id(node)``.
 
     Edges are looked for in the working dtype, because that is where torch meets them: in float32,
     ``x - 0.1`` is exactly 0 at ``x = 0.1``, in float64 it is not.
     """
     with np.errstate(all="ignore"):
-        return _evaluate(node, inputs, edges, dtype)
+        return _evaluate(node, inputs, edges, dtype, record)
 
 
 def _evaluate(
-    node: Node, inputs: Mapping[str, np.ndarray], edges: list[Edge] | None, dtype: type[np.floating]
+    node: Node,
+    inputs: Mapping[str, np.ndarray],
+    edges: list[Edge] | None,
+    dtype: type[np.floating],
+    record: dict[int, np.ndarray] | None,
+) -> np.ndarray:
+    value = _value(node, inputs, edges, dtype, record)
+    if record is not None:
+        record[id(node)] = value
+    return value
+
+
+def _value(
+    node: Node,
+    inputs: Mapping[str, np.ndarray],
+    edges: list[Edge] | None,
+    dtype: type[np.floating],
+    record: dict[int, np.ndarray] | None,
 ) -> np.ndarray:
     op = node.op
     if op == "number":
@@ -85,7 +104,7 @@ def _evaluate(
         return np.array(math.pi if node.text == "pi" else math.e, dtype=dtype)
     if op == "variable":
         return np.asarray(inputs[node.text], dtype=dtype)
-    args = [_evaluate(child, inputs, edges, dtype) for child in node.args]
+    args = [_evaluate(child, inputs, edges, dtype, record) for child in node.args]
     if op == "call":
         value = FUNCTIONS[node.text](args[0])
     elif op == "neg":

@@ -95,7 +95,7 @@ def _gradient_verdict(gradient: Gradient, dtype: str, rich_output: bool) -> Grou
     detail = f"  max |diff| = {text(comparison.max_abs_diff, dtype)}"
     if gradient.fd_comparison is not None:
         detail += f"; against finite differences {gradient.fd_comparison.max_abs_diff:.3g}"
-    lines = [Text.assemble(_word(verdict.word, rich_output), detail)]
+    lines = [Text.assemble(verdict_word(verdict.word, rich_output), detail)]
     if verdict.edge_count:
         count = verdict.edge_count
         lines.append(
@@ -128,8 +128,11 @@ _WORDS = {
 }
 
 
-def _word(word: str, rich_output: bool) -> Text:
+def verdict_word(word: str, rich_output: bool, mark_only: bool = False) -> Text:
+    """``✓ agree`` in a terminal, ``agree`` elsewhere; ``mark_only`` gives the prefix of a final line."""
     fancy_text, plain_text, style = _WORDS[word]
+    if mark_only:
+        return Text(fancy_text.split()[0] + " " if rich_output else plain_text + ": ", style=style)
     return Text(fancy_text if rich_output else plain_text, style=style)
 
 
@@ -146,6 +149,4 @@ def _verdict(result: GradientResult, rich_output: bool) -> Text:
         "edge": f"differences only where no derivative exists ({tol})",
         "disagree": f"symbolic and autograd disagree on {names} ({tol})",
     }[verdict]
-    fancy_mark, plain_mark, style = _WORDS[verdict]
-    mark = fancy_mark.split()[0] + " " if rich_output else plain_mark + ": "
-    return Text.assemble((mark, style), message)
+    return Text.assemble(verdict_word(verdict, rich_output, mark_only=True), message)

@@ -1,0 +1,79 @@
+"""The backward pass in stages, for a terminal of 80 columns: forward pass, local gradients, chain rule."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..explain import Explanation
+from ..numfmt import text
+from .brief import brief
+from .terminal import fancy, verdict_word
+
+
+def _table(title: str, rich_output: bool) -> Table:
+    return Table(
+        title=Text(title, style="bold"),
+        title_justify="left",
+        box=box.SIMPLE_HEAD if rich_output else None,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 2, 0, 0),
+    )
+
+
+def render_explanation(explanation: Explanation, console: Console) -> None:
+    rich_output = fancy(console)
+    dtype = explanation.dtype
+
+    forward = _table(f"Forward pass ({dtype})", rich_output)
+    for heading in ("node", "op", "definition", "value"):
+        forward.add_column(heading, overflow="fold")
+    for item in explanation.nodes:
+        node = item.node
+        definition = "" if node.op == "input" else item.definition[0]
+        forward.add_row(Text(node.id, style="cyan"), node.op, definition, brief(item.value, dtype))
+    console.print(forward)
+    root = explanation.output.node.id
+    how = f"{explanation.reduce}({root})" if explanation.reduce else f"{root} (already a scalar)"
+    console.print(Text.assemble("loss = ", how, " = ", (text(explanation.loss, dtype), "bold")))
+    console.print()
+
+    local = _table("Local gradients", rich_output)
+    for heading in ("edge", "formula", "value"):
+        local.add_column(heading, overflow="fold")
+    for item in explanation.nodes:
+        for child, gradient in item.local.items():
+            local.add_row(f"d {item.node.id} / d {child}", gradient.formula, brief(gradient.value, dtype))
+    console.print(local)
+    console.print()
+
+    backward = _table("Backward pass (upstream x local, summed over uses)", rich_output)
+    for heading in ("node", "chain rule", "d loss/d node", "autograd", "verdict"):
+        backward.add_column(heading, overflow="fold")
+    for item in reversed(explanation.nodes):
+        if item.grad is None:
+            continue
+        if item.contributions:
+            steps = "\n".join(
+                f"from {c.parent}: {brief(c.upstream, dtype)} x {brief(c.local, dtype)}" for c in item.contributions
+            )
+        else:
+            steps = "d loss / d output"
+        word = verdict_word(item.verdict.word, rich_output) if item.verdict else Text("-")
+        backward.add_row(
+            Text(item.node.id, style="cyan"), steps, brief(item.grad, dtype), brief(item.autograd_grad, dtype), word
+        )
+    console.print(backward)
+    console.print()
+
+    tol = f"rtol {explanation.tolerance.rtol:g}, atol {explanation.tolerance.atol:g}"
+    verdict = explanation.verdict
+    message = {
+        "agree": f"the chain rule matches autograd at every node ({tol})",
+        "edge": f"the chain rule matches autograd except where no derivative exists ({tol})",
+        "disagree": f"the chain rule and autograd disagree at some node ({tol})",
+    }[verdict]
+    console.print(Text.assemble(verdict_word(verdict, rich_output, mark_only=True), message))

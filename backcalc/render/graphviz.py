@@ -1,0 +1,72 @@
+"""The computational graph as Graphviz DOT, in micrograd's style: a record per node with its value and
+its gradient, a small node per operation; and rendering through Graphviz's ``dot`` program."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from ..errors import InputError
+from ..explain import Explanation
+from ..numfmt import text
+from .brief import brief
+
+_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "neg": "-"}
+
+
+def _escape(text: str) -> str:
+    for char in '\\{}|<>"':
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def to_dot(explanation: Explanation) -> str:
+    dtype = explanation.dtype
+    lines = [
+        "digraph backcalc {",
+        "  rankdir=LR;",
+        '  node [fontname="Helvetica", fontsize=11];',
+        f'  label="{_escape(explanation.parsed)}   loss = {text(explanation.loss, dtype)}";',
+    ]
+    for item in explanation.nodes:
+        node = item.node
+        title = node.id if node.op == "input" else f"{node.id} = {node.expr}"
+        fields = [title, f"value {brief(item.value, dtype)}"]
+        if item.grad is not None:
+            fields.append(f"grad {brief(item.grad, dtype)}")
+        label = "{ " + " | ".join(_escape(f) for f in fields) + " }"
+        lines.append(f'  "{node.id}" [shape=record, label="{label}"];')
+        if node.inputs:
+            op = _SYMBOLS.get(node.op, node.op)
+            lines.append(f'  "{node.id}_op" [shape=ellipse, label="{_escape(op)}"];')
+            lines.append(f'  "{node.id}_op" -> "{node.id}";')
+            lines.extend(f'  "{child}" -> "{node.id}_op";' for child in node.inputs)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def dot_program() -> str | None:
+    return shutil.which("dot")
+
+
+def write_text(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise InputError(f"cannot write {path!r}: {exc.strerror or exc}") from None
+
+
+def render(source: str, path: str, fmt: str) -> None:
+    """Run ``dot -T<fmt>``; say clearly when Graphviz is missing or fails."""
+    program = dot_program()
+    if program is None:
+        raise InputError("Graphviz's `dot` program is not installed (apt-get install graphviz)")
+    try:
+        subprocess.run(
+            [program, f"-T{fmt}", "-o", path], input=source, text=True, check=True, capture_output=True, timeout=120
+        )
+    except subprocess.CalledProcessError as exc:
+        raise InputError(f"dot could not render {path!r}: {exc.stderr.strip().splitlines()[-1:] or exc}") from None
+    except subprocess.TimeoutExpired:
+        raise InputError(f"dot took longer than 120 s to render {path!r}") from None
