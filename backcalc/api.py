@@ -45,13 +45,16 @@ def prepare(
     wrt: Iterable[str] | None = None,
     dtype: str = "float32",
     reduce: str = "sum",
+    tree: Node | None = None,
 ) -> Problem:
-    """Parse and check everything the user gave, without importing torch or sympy."""
+    """Parse and check everything the user gave, without importing torch or sympy. ``tree`` is the
+    expression already parsed (``batch`` parses a repeated expression once)."""
     if dtype not in DTYPE_NAMES:
         raise InputError(f"dtype must be one of {', '.join(DTYPE_NAMES)}, not {dtype!r}")
     if reduce not in REDUCTIONS:
         raise InputError(f"reduce must be one of {', '.join(REDUCTIONS)}, not {reduce!r}")
-    tree = parse(expression)
+    if tree is None:
+        tree = parse(expression)
     variables = tree.variables()
     given = dict(inputs or {})
     arrays = {check_name(str(name)): to_array(value, str(name)) for name, value in given.items()}
@@ -96,17 +99,22 @@ def compute(
     *,
     check_fd: bool = False,
     simplify: bool = False,
+    differentiator: Any = None,
 ) -> GradientResult:
     """Run sympy and torch (and, with ``check_fd``, finite differences) on the checked problem and
-    judge their agreement, explaining differences at kinks, poles and domain edges."""
+    judge their agreement, explaining differences at kinks, poles and domain edges. A
+    :class:`~backcalc.symbolic.Differentiator` made for the same expression may be passed in to reuse
+    its derivatives (``batch`` does)."""
     from . import autograd, symbolic
 
     tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
     scalar = problem.output_shape == ()
     count = math.prod(problem.output_shape)
     scale = 1.0 / count if problem.reduce == "mean" and not scalar else 1.0
-    derived = symbolic.derive(
-        problem.tree, problem.inputs, problem.wrt, problem.output_shape, 1 if scale == 1.0 else count, simplify
+    if differentiator is None:
+        differentiator = symbolic.Differentiator(problem.tree, list(problem.inputs))
+    derived = differentiator.derive(
+        problem.inputs, problem.wrt, problem.output_shape, 1 if scale == 1.0 else count, simplify
     )
     with recursion_room(limits.RECURSION_LIMIT):
         passed = autograd.backward(problem.tree, problem.inputs, problem.wrt, problem.dtype, problem.reduce)

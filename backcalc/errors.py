@@ -23,6 +23,7 @@ class BackcalcError(Exception):
     """Base of every error caused by what the user typed or supplied."""
 
     exit_status = ExitStatus.BAD_INPUT
+    kind = "input"  #: the ``kind`` of a batch line's error object
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -39,6 +40,8 @@ class BackcalcError(Exception):
 
 class ParseError(BackcalcError):
     """The expression is not in backcalc's expression language."""
+
+    kind = "parse"
 
     def __init__(self, message: str, source: str, start: int, end: int | None = None) -> None:
         super().__init__(message)
@@ -64,6 +67,8 @@ class ParseError(BackcalcError):
 class LimitError(BackcalcError):
     """The input is over one of backcalc's documented size or cost limits."""
 
+    kind = "limit"
+
 
 class InputError(BackcalcError):
     """A value, a file or an option is malformed or does not fit the expression."""
@@ -71,3 +76,5 @@ class InputError(BackcalcError):
 
 class SymbolicError(BackcalcError):
     """sympy could not derive or evaluate the gradient within backcalc's rules."""
+
+    kind = "symbolic"

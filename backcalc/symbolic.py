@@ -72,6 +72,12 @@ class real_abs(sympy.Function):  # noqa: N801
         return rf"\left|{{{printer._print(self.args[0])}}}\right|"
 
 
+def elementary(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with sigmoid and softplus written out in exp and log, so that sympy can compare it."""
+    expr = expr.replace(sigmoid, lambda u: 1 / (1 + sympy.exp(-u)))
+    return expr.replace(softplus, lambda u: sympy.log(1 + sympy.exp(u)))
+
+
 _FUNCTIONS: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {
     "exp": sympy.exp,
     "log": sympy.log,
@@ -156,7 +162,7 @@ def _fold(function: Callable[[Any, Any], Any]) -> Callable[..., Any]:
 _NUMPY: dict[type, Callable[..., Any]] = {
     sympy.Add: _fold(np.add),
     sympy.Mul: _fold(np.multiply),
-    sympy.Pow: np.power,  # see _power
+    sympy.Pow: np.power,  # see _power_rule
     sympy.exp: np.exp,
     sympy.log: np.log,
     sympy.sin: np.sin,
@@ -185,29 +191,49 @@ _NUMPY: dict[type, Callable[..., Any]] = {
 }
 
 
+class Compiled:
+    """A sympy expression turned once into a list of numpy steps over its distinct subexpressions
+    (shared ones computed once), then run at any inputs: no generated code, no walk per call."""
+
+    def __init__(self, expr: sympy.Expr) -> None:
+        self.steps: list[tuple[Callable[..., Any] | None, tuple[int, ...], Any]] = []
+        index: dict[sympy.Basic, int] = {}
+        # Post-order over distinct subexpressions, without recursion.
+        stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if node in index:
+                continue
+            if isinstance(node, sympy.Symbol):
+                self.steps.append((None, (), node))
+            elif node.is_Number or node.is_NumberSymbol or node is sympy.I:
+                self.steps.append((None, (), _constant(node)))
+            elif not expanded:
+                if type(node) not in _NUMPY:
+                    raise SymbolicError(f"cannot evaluate sympy's {type(node).__name__} numerically")
+                stack.append((node, True))
+                stack.extend((arg, False) for arg in reversed(node.args) if arg not in index)
+                continue
+            elif isinstance(node, sympy.Pow):
+                self.steps.append((_power_rule(node.exp), (index[node.base], index[node.exp]), None))
+            else:
+                self.steps.append((_NUMPY[type(node)], tuple(index[arg] for arg in node.args), None))
+            index[node] = len(self.steps) - 1
+
+    def __call__(self, env: Mapping[sympy.Symbol, np.ndarray]) -> np.ndarray:
+        values: list[Any] = []
+        with np.errstate(all="ignore"):
+            for function, args, payload in self.steps:
+                if function is None:
+                    values.append(env[payload] if isinstance(payload, sympy.Symbol) else payload)
+                else:
+                    values.append(function(*(values[a] for a in args)))
+        return np.asarray(values[-1], dtype=np.float64)
+
+
 def evaluate(expr: sympy.Expr, env: Mapping[sympy.Symbol, np.ndarray]) -> np.ndarray:
-    """Evaluate ``expr`` at the arrays in ``env`` (vectorised; shared subexpressions computed once)."""
-    cache: dict[sympy.Basic, Any] = {}
-
-    def walk(node: sympy.Basic) -> Any:
-        if node in cache:
-            return cache[node]
-        value: Any
-        if isinstance(node, sympy.Symbol):
-            value = env[node]
-        elif node.is_Number or node.is_NumberSymbol or node is sympy.I:
-            value = _constant(node)
-        else:
-            rule = _NUMPY.get(type(node))
-            if rule is None:
-                raise SymbolicError(f"cannot evaluate sympy's {type(node).__name__} numerically")
-            args = [walk(arg) for arg in node.args]
-            value = _power(args[0], args[1], node.exp) if isinstance(node, sympy.Pow) else rule(*args)
-        cache[node] = value
-        return value
-
-    with np.errstate(all="ignore"):
-        return np.asarray(walk(expr), dtype=np.float64)
+    """Evaluate ``expr`` at the arrays in ``env``, vectorised."""
+    return Compiled(expr)(env)
 
 
 def _constant(node: sympy.Basic) -> float:
@@ -220,15 +246,15 @@ def _constant(node: sympy.Basic) -> float:
     return float(node)
 
 
-def _power(base: Any, exponent_value: Any, exponent: sympy.Expr) -> Any:
+def _power_rule(exponent: sympy.Expr) -> Callable[[Any, Any], Any]:
     # sympy writes 1/x as x**-1 and sqrt(x) as x**(1/2): take the exact operations for those.
     if exponent == -1:
-        return np.divide(1.0, base)
+        return lambda base, _: np.divide(1.0, base)
     if exponent == sympy.Rational(1, 2):
-        return np.sqrt(base)
+        return lambda base, _: np.sqrt(base)
     if exponent == sympy.Rational(-1, 2):
-        return np.divide(1.0, np.sqrt(base))
-    return np.power(np.asarray(base, dtype=np.float64), exponent_value)
+        return lambda base, _: np.divide(1.0, np.sqrt(base))
+    return lambda base, value: np.power(np.asarray(base, dtype=np.float64), value)
 
 
 @dataclass(frozen=True, eq=False)
@@ -241,41 +267,65 @@ class Derived:
     note: str | None = None
 
 
-def derive(
-    tree: Node,
-    inputs: Mapping[str, np.ndarray],
-    wrt: list[str],
-    output_shape: tuple[int, ...],
-    count: int,
-    simplify: bool = False,
-) -> dict[str, Derived]:
-    """Differentiate the loss (the sum of the output, divided by ``count`` for a mean) with respect
-    to each input in ``wrt``, and evaluate the derivative at ``inputs``. Bounded in time."""
-    derivatives: dict[str, sympy.Expr] = {}
-    values: dict[str, np.ndarray] = {}
-    with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "symbolic differentiation"):
-        symbols = symbols_for(list(inputs))
-        expr = to_sympy(tree, symbols)
-        env = {symbols[name]: value for name, value in inputs.items()}
-        for name in wrt:
-            derivative = sympy.diff(expr, symbols[name])
+class Differentiator:
+    """sympy's side for one expression: derivatives, their text and their compiled evaluators are
+    made once (each within the time budget) and reused for any inputs, as ``batch`` does."""
+
+    def __init__(self, tree: Node, names: list[str]) -> None:
+        with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "symbolic conversion"):
+            self.symbols = symbols_for(names)
+            self.expr = to_sympy(tree, self.symbols)
+        self._derivatives: dict[str, tuple[sympy.Expr, Compiled]] = {}
+        self._texts: dict[tuple[str, int, bool], tuple[str, str, str | None]] = {}
+
+    def derivative(self, name: str) -> tuple[sympy.Expr, Compiled]:
+        if name not in self._derivatives:
+            with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "symbolic differentiation"):
+                derivative = sympy.diff(self.expr, self.symbols[name])
+                self._derivatives[name] = (derivative, Compiled(derivative))
+        return self._derivatives[name]
+
+    def text(self, name: str, count: int, simplify: bool) -> tuple[str, str, str | None]:
+        """sympy text and LaTeX of d loss / d element (with the 1/N of a mean), and a note if any."""
+        key = (name, count, simplify)
+        if key not in self._texts:
+            shown, _ = self.derivative(name)
+            note = None
+            if simplify:
+                try:
+                    with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SIMPLIFY_SECONDS, "simplification"):
+                        shown = sympy.simplify(shown)
+                except LimitError:
+                    note = f"simplification took longer than {limits.SIMPLIFY_SECONDS:g} s: shown unsimplified"
             if count > 1:
                 # d mean / d element = (d y / d element) / N, kept unevaluated so the 1/N stays visible.
-                derivative = sympy.Mul(sympy.Rational(1, count), derivative, evaluate=False)
-            derivatives[name] = derivative
-            evaluated = np.broadcast_to(evaluate(derivative, env), output_shape)
-            values[name] = numeric.sum_to_shape(evaluated, inputs[name].shape)
-    shown = dict(derivatives)
-    notes: dict[str, str | None] = dict.fromkeys(wrt)
-    if simplify:
+                shown = sympy.Mul(sympy.Rational(1, count), shown, evaluate=False)
+            with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "printing the formulas"):
+                self._texts[key] = (formula_text(shown), formula_latex(shown), note)
+        return self._texts[key]
+
+    def values(
+        self, name: str, inputs: Mapping[str, np.ndarray], output_shape: tuple[int, ...], count: int
+    ) -> np.ndarray:
+        """The derivative at ``inputs``, broadcast to the output, summed back to the input's shape."""
+        _, compiled = self.derivative(name)
+        # numpy work bounded by the element limits: no time budget needed (nor its signal calls).
+        evaluated = compiled({self.symbols[n]: value for n, value in inputs.items()})
+        summed = numeric.sum_to_shape(np.broadcast_to(evaluated, output_shape), inputs[name].shape)
+        return summed / count if count > 1 else summed
+
+    def derive(
+        self,
+        inputs: Mapping[str, np.ndarray],
+        wrt: list[str],
+        output_shape: tuple[int, ...],
+        count: int,
+        simplify: bool = False,
+    ) -> dict[str, Derived]:
+        """Differentiate the loss (the sum of the output, divided by ``count`` for a mean) with respect
+        to each input in ``wrt``, and evaluate the derivative at ``inputs``."""
+        results = {}
         for name in wrt:
-            try:
-                with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SIMPLIFY_SECONDS, "simplification"):
-                    shown[name] = sympy.simplify(derivatives[name])
-            except LimitError:
-                notes[name] = f"simplification took longer than {limits.SIMPLIFY_SECONDS:g} s: shown unsimplified"
-    with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "printing the formulas"):
-        return {
-            name: Derived(formula_text(shown[name]), formula_latex(shown[name]), values[name], notes[name])
-            for name in wrt
-        }
+            text, latex, note = self.text(name, count, simplify)
+            results[name] = Derived(text, latex, self.values(name, inputs, output_shape, count), note)
+        return results

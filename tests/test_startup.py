@@ -28,6 +28,9 @@ print("HEAVY", code, *sorted(m for m in ("torch", "sympy", "rich") if m in sys.m
         (["x", "x=[1,2"], 2),
         (["x", "y=1"], 2),
         (["x", "x=1", "--dtype", "float16"], 2),
+        (["batch", "--help"], 0),
+        (["check", "x**2", "--claim", "x=2*sine(x)"], 2),
+        (["explain", "x", "y=1"], 2),
     ],
 )
 def test_fast_paths_do_not_import_heavy_modules(args, status):
@@ -36,6 +39,18 @@ def test_fast_paths_do_not_import_heavy_modules(args, status):
     ).stdout
     line = next(line for line in out.splitlines() if line.startswith("HEAVY"))
     assert line.split()[1:] == [str(status)]
+
+
+def test_shell_completion_does_not_import_heavy_modules():
+    import os
+
+    env = {**os.environ, "_BACKCALC_COMPLETE": "bash_complete", "COMP_WORDS": "backcalc ex", "COMP_CWORD": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=[])], capture_output=True, text=True, env=env, check=True
+    ).stdout
+    assert "plain,explain" in out
+    line = next(line for line in out.splitlines() if line.startswith("HEAVY"))
+    assert line.split()[1:] == ["0"]
 
 
 def test_python_dash_m_works():

@@ -1,0 +1,211 @@
+"""Is a hand-derived gradient right? ``check`` compares a claimed formula for d(expression)/d(input)
+with the true derivative: symbolically (sympy, within a time budget) and numerically, at the given
+inputs and at random points of the domain. A claim is wrong only with a counterexample in hand."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import __version__, limits
+from .deadline import deadline, recursion_room
+from .errors import InputError, LimitError, ParseError
+from .numfmt import json_number
+from .parser import parse
+from .tree import Node, to_text
+
+RTOL, ATOL = 1e-6, 1e-9  # float64 agreement between the claim and the true derivative
+SAMPLES = 5  # random points a claim is checked at, besides the given inputs
+_CANDIDATES = 200  # random draws to find that many points inside the domain
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    point: dict[str, float]
+    claimed: float
+    actual: float
+    autograd: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "point": {name: json_number(v, "float64") for name, v in self.point.items()},
+            "claimed": json_number(self.claimed, "float64"),
+            "actual": json_number(self.actual, "float64"),
+            "autograd": None if self.autograd is None else json_number(self.autograd, "float64"),
+        }
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    name: str
+    claim: str  # as typed
+    parsed: str
+    formula: str  # the true derivative, sympy text
+    equivalent: bool | None  # sympy proved it (True), disproved it (False), or could not tell (None)
+    points: int  # numeric points checked
+    counterexample: Counterexample | None
+
+    @property
+    def right(self) -> bool:
+        return self.counterexample is None and self.equivalent is not False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "claim": self.claim,
+            "parsed": self.parsed,
+            "formula": self.formula,
+            "right": self.right,
+            "equivalent": self.equivalent,
+            "points": self.points,
+            "counterexample": self.counterexample.to_dict() if self.counterexample else None,
+        }
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    expression: str
+    parsed: str
+    claims: dict[str, ClaimResult]
+
+    @property
+    def right(self) -> bool:
+        return all(claim.right for claim in self.claims.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "backcalc": __version__,
+            "expression": self.expression,
+            "parsed": self.parsed,
+            "claims": {name: claim.to_dict() for name, claim in self.claims.items()},
+            "right": self.right,
+        }
+
+
+def parse_claims(expression_tree: Node, claims: Mapping[str, str]) -> dict[str, Node]:
+    """Parse every claimed formula; each names an input of the expression and uses only its inputs."""
+    variables = expression_tree.variables()
+    if not claims:
+        raise InputError("give at least one --claim NAME=FORMULA")
+    trees = {}
+    for name, text in claims.items():
+        if name not in variables:
+            raise InputError(f"claim for {name}: the expression has no input {name!r} (inputs: {', '.join(variables)})")
+        try:
+            tree = parse(text)
+        except ParseError as exc:
+            raise ParseError(f"claim for {name}: {exc.message}", exc.source, exc.start, exc.end) from None
+        extra = [v for v in tree.variables() if v not in variables]
+        if extra:
+            raise InputError(f"claim for {name} uses {', '.join(extra)}, which the expression does not have")
+        trees[name] = tree
+    return trees
+
+
+def check(
+    expression: str,
+    claims: Mapping[str, str],
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    samples: int = SAMPLES,
+    seed: int = 0,
+    tree: Node | None = None,
+) -> CheckResult:
+    """Check each claimed d(expression)/d(NAME) (element-wise, the gradient of the sum)."""
+    from .api import prepare
+
+    tree = tree if tree is not None else parse(expression)
+    claim_trees = parse_claims(tree, claims)
+    given = prepare(expression, inputs, dtype="float64", tree=tree).inputs if inputs else None
+
+    import sympy
+
+    from . import symbolic
+
+    names = tree.variables()
+    differentiator = symbolic.Differentiator(tree, names)
+    results = {}
+    for name, claim_tree in claim_trees.items():
+        actual, actual_fn = differentiator.derivative(name)
+        with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "reading the claim"):
+            claimed = symbolic.to_sympy(claim_tree, differentiator.symbols)
+            claimed_fn = symbolic.Compiled(claimed)
+        equivalent = _equivalent(sympy, symbolic.elementary(actual), symbolic.elementary(claimed))
+        points = [given] if given is not None else []
+        points += _random_points(names, differentiator, actual_fn, claimed_fn, samples, seed)
+        counterexample = None
+        for point in points:
+            counterexample = _compare_at(point, differentiator, actual_fn, claimed_fn, tree, name)
+            if counterexample:
+                break
+        if counterexample is not None:
+            equivalent = False
+        elif equivalent is False:
+            equivalent = None  # no point tells them apart: trust the numbers, say sympy was unsure
+        results[name] = ClaimResult(
+            name,
+            claims[name],
+            to_text(claim_tree),
+            symbolic.formula_text(actual),
+            equivalent,
+            len(points),
+            counterexample,
+        )
+    return CheckResult(expression, to_text(tree), results)
+
+
+def _equivalent(sympy: Any, actual: Any, claimed: Any) -> bool | None:
+    try:
+        with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SIMPLIFY_SECONDS, "symbolic comparison"):
+            difference = sympy.simplify(actual - claimed)
+    except LimitError:
+        return None
+    if difference == 0:
+        return True
+    return False if difference.is_number and difference.is_zero is False else None
+
+
+def _random_points(
+    names: list[str], differentiator: Any, actual_fn: Any, claimed_fn: Any, samples: int, seed: int
+) -> list[dict[str, np.ndarray]]:
+    """Up to ``samples`` random points where both formulas are finite: half from (0.1, 3), where
+    logs and roots are defined, half from (-3, 3)."""
+    rng = np.random.default_rng(seed)
+    low = np.where(np.arange(_CANDIDATES) % 2 == 0, 0.1, -3.0)
+    draws = {name: rng.uniform(low, 3.0) for name in names}
+    env = {differentiator.symbols[name]: draws[name] for name in names}
+    finite = np.isfinite(np.broadcast_to(actual_fn(env), (_CANDIDATES,))) & np.isfinite(
+        np.broadcast_to(claimed_fn(env), (_CANDIDATES,))
+    )
+    chosen = np.flatnonzero(finite)[:samples]
+    return [{name: np.array(draws[name][i]) for name in names} for i in chosen]
+
+
+def _compare_at(
+    point: Mapping[str, np.ndarray], differentiator: Any, actual_fn: Any, claimed_fn: Any, tree: Node, name: str
+) -> Counterexample | None:
+    env = {differentiator.symbols[n]: value for n, value in point.items()}
+    shape = np.broadcast_shapes(*(np.shape(v) for v in point.values()))
+    actual = np.broadcast_to(actual_fn(env), shape)
+    claimed = np.broadcast_to(claimed_fn(env), shape)
+    with np.errstate(all="ignore"):
+        close = np.abs(claimed - actual) <= ATOL + RTOL * np.abs(actual)
+    same = close | (np.isnan(actual) & np.isnan(claimed)) | (actual == claimed)
+    if same.all():
+        return None
+    index = np.unravel_index(int(np.flatnonzero(~same)[0]), shape)
+    scalars = {n: float(np.broadcast_to(v, shape)[index]) for n, v in point.items()}
+    return Counterexample(scalars, float(claimed[index]), float(actual[index]), _autograd_at(tree, scalars, name))
+
+
+def _autograd_at(tree: Node, point: dict[str, float], name: str) -> float | None:
+    """torch's own derivative at the counterexample, as a third opinion."""
+    from . import autograd
+
+    try:
+        passed = autograd.backward(tree, {n: np.array(v) for n, v in point.items()}, [name], "float64", "sum")
+    except InputError:
+        return None
+    return float(passed.gradients[name])
