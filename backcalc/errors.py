@@ -15,6 +15,7 @@ class ExitStatus(IntEnum):
     OK = 0  #: every gradient agrees
     DISAGREE = 1  #: symbolic and autograd disagree somewhere
     BAD_INPUT = 2  #: bad expression, bad value, bad option: nothing was computed
+    DIVERGED = 3  #: ``descend``: the loss became inf or nan
     INTERNAL = 70  #: a bug in backcalc (EX_SOFTWARE); please report it
     INTERRUPTED = 130  #: stopped with Ctrl-C
 
