@@ -10,16 +10,16 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, limits, numeric
+from . import __version__, limits, numeric, shapes
 from .compare import DEFAULT_TOLERANCES, FD_TOLERANCE, Tolerance, compare
 from .deadline import recursion_room
-from .errors import InputError, LimitError
+from .errors import InputError, SymbolicSizeError
 from .numeric import Edge
 from .parser import parse
 from .result import Gradient, GradientResult
 from .tree import Node, to_text
 from .values import check_name, to_array
-from .verdict import judge
+from .verdict import UNCHECKED, Verdict, judge
 
 DTYPE_NAMES = tuple(DEFAULT_TOLERANCES)
 REDUCTIONS = ("sum", "mean")
@@ -76,20 +76,8 @@ def prepare(
     # Keep the expression's order of first appearance; cast once, so both sides see the same numbers.
     cast = NUMPY_DTYPES[dtype]
     ordered = {name: arrays[name].astype(cast).astype(np.float64) for name in variables}
-    shape = _broadcast_shape(ordered)
+    shape = shapes.output_shape(tree, {name: value.shape for name, value in ordered.items()})
     return Problem(expression, tree, ordered, chosen, dtype, reduce, shape)
-
-
-def _broadcast_shape(inputs: Mapping[str, np.ndarray]) -> tuple[int, ...]:
-    try:
-        shape = np.broadcast_shapes(*(a.shape for a in inputs.values())) if inputs else ()
-    except ValueError:
-        listed = ", ".join(f"{name} {list(a.shape)}" for name, a in inputs.items())
-        raise InputError(f"shapes do not broadcast: {listed}") from None
-    count = math.prod(shape)
-    if count > limits.MAX_ELEMENTS:
-        raise LimitError(f"the broadcast output would have {count:,} elements; the limit is {limits.MAX_ELEMENTS:,}")
-    return tuple(shape)
 
 
 def compute(
@@ -111,40 +99,59 @@ def compute(
     scalar = problem.output_shape == ()
     count = math.prod(problem.output_shape)
     scale = 1.0 / count if problem.reduce == "mean" and not scalar else 1.0
+    skipped = None
     if differentiator is None:
-        differentiator = symbolic.Differentiator(problem.tree, list(problem.inputs))
-    derived = differentiator.derive(
-        problem.inputs, problem.wrt, problem.output_shape, 1 if scale == 1.0 else count, simplify
+        try:
+            differentiator = symbolic.differentiator_for(problem.tree, {n: v.shape for n, v in problem.inputs.items()})
+        except SymbolicSizeError as exc:
+            skipped = f"symbolic side skipped: {exc.one_line()}"
+    derived = (
+        differentiator.derive(problem.inputs, problem.wrt, problem.output_shape, 1 if scale == 1.0 else count, simplify)
+        if differentiator is not None
+        else {}
     )
+    mixing = problem.tree.mixes_elements()
     with recursion_room(limits.RECURSION_LIMIT):
         passed = autograd.backward(problem.tree, problem.inputs, problem.wrt, problem.dtype, problem.reduce)
         edges: list[Edge] | None = None
         gradients = {}
         for name in problem.wrt:
-            formula = derived[name]
-            sides = {"symbolic": formula.values, "autograd": passed.gradients[name].astype(np.float64)}
-            comparison = compare(formula.values, passed.gradients[name], tolerance)
-            outside = comparison.outside
-            fd_comparison = None
-            if check_fd:
-                fd = numeric.finite_difference(problem.tree, problem.inputs, name, problem.output_shape, scale)
+            formula = derived.get(name)
+            auto = passed.gradients[name]
+            fd = (
+                numeric.finite_difference(problem.tree, problem.inputs, name, problem.output_shape, scale)
+                if check_fd
+                else None
+            )
+            sides = {"autograd": auto.astype(np.float64)}
+            comparison = fd_comparison = None
+            outside = np.zeros(auto.shape, dtype=bool)
+            if formula is not None:
+                sides = {"symbolic": formula.values, **sides}
+                comparison = compare(formula.values, auto, tolerance)
+                outside = comparison.outside
+            if fd is not None:
                 sides["finite_difference"] = fd
-                fd_comparison = compare(formula.values, fd, Tolerance(*FD_TOLERANCE))
+                # Finite differences witness the symbolic gradient, or autograd's when there is none.
+                fd_comparison = compare(formula.values if formula else auto, fd, Tolerance(*FD_TOLERANCE))
                 outside = outside | fd_comparison.outside
             if outside.any() and edges is None:
                 edges = []
                 numeric.evaluate(problem.tree, problem.inputs, edges, NUMPY_DTYPES[problem.dtype])
+            verdict = judge(outside, sides, edges or [], problem.output_shape, coarse=mixing)
+            if formula is None and fd is None:
+                verdict = Verdict(UNCHECKED, (), 0, 0)
             gradients[name] = Gradient(
                 name=name,
-                formula=formula.text,
-                latex=formula.latex,
-                symbolic=formula.values,
-                autograd=passed.gradients[name],
+                formula=formula.text if formula else None,
+                latex=formula.latex if formula else None,
+                symbolic=formula.values if formula else None,
+                autograd=auto,
                 comparison=comparison,
-                verdict=judge(outside, sides, edges or [], problem.output_shape),
-                finite_difference=sides.get("finite_difference"),
+                verdict=verdict,
+                finite_difference=fd,
                 fd_comparison=fd_comparison,
-                note=formula.note,
+                note=formula.note if formula else skipped,
             )
     cast = NUMPY_DTYPES[problem.dtype]
     return GradientResult(

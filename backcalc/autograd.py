@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from .errors import InputError
+from .parser import dimension
 from .tree import Node
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -35,6 +36,20 @@ _FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "sigmoid": torch.sigmoid,
     "relu": torch.relu,
     "softplus": torch.nn.functional.softplus,
+}
+
+
+def _reduce(total: Callable[..., torch.Tensor]) -> Callable[[torch.Tensor, int | None], torch.Tensor]:
+    return lambda x, dim: total(x) if dim is None else total(x, dim=dim)
+
+
+_TENSOR_FUNCTIONS: dict[str, Callable[[torch.Tensor, int | None], torch.Tensor]] = {
+    "sum": _reduce(torch.sum),
+    "mean": _reduce(torch.mean),
+    "logsumexp": lambda x, dim: torch.logsumexp(x.reshape(-1), dim=0) if dim is None else torch.logsumexp(x, dim=dim),
+    "softmax": lambda x, dim: torch.softmax(x, dim=-1) if x.dim() else torch.ones_like(x),
+    "norm": lambda x, dim: torch.linalg.vector_norm(x),
+    "dot": lambda x, dim: x,  # two arguments: handled in _evaluate
 }
 
 
@@ -72,10 +87,19 @@ def _evaluate(
         return torch.tensor(math.pi if node.text == "pi" else math.e, dtype=dtype)
     if op == "variable":
         return tensors[node.text]
+    if op == "call" and node.text in _TENSOR_FUNCTIONS:
+        args = [evaluate(arg, tensors, dtype, record) for arg in node.args[:1]]
+        if node.text == "dot":
+            return torch.dot(args[0], evaluate(node.args[1], tensors, dtype, record))
+        dim = dimension(node.args[1]) if len(node.args) == 2 else None
+        return _TENSOR_FUNCTIONS[node.text](args[0], dim)
     if op == "call":
         return _FUNCTIONS[node.text](evaluate(node.args[0], tensors, dtype, record))
     if op == "neg":
         return -evaluate(node.args[0], tensors, dtype, record)
+    if op == "transpose":
+        value = evaluate(node.args[0], tensors, dtype, record)
+        return value.permute(*reversed(range(value.dim())))
     left = evaluate(node.args[0], tensors, dtype, record)
     if op == "pow":
         exponent = _literal(node.args[1])
@@ -90,6 +114,8 @@ def _evaluate(
         return left * right
     if op == "div":
         return left / right
+    if op == "matmul":
+        return torch.matmul(left, right)
     return torch.pow(left, right)
 
 

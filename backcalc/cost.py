@@ -46,7 +46,7 @@ class _Estimator:
             return float(node.text)
         if op == "constant":
             return math.pi if node.text == "pi" else math.e
-        if op == "variable" or op == "call":
+        if op in ("variable", "call", "transpose", "matmul"):
             return None
         values = [self.value(child) for child in node.args]
         if any(v is None for v in values):
@@ -96,11 +96,11 @@ class _Estimator:
         parts = [self.digits(child) for child in node.args]
         if op != "call":
             self.value(node)  # a constant subtree must stay in float64's range
-        if op in ("neg", "call"):
-            return parts[0]
+        if op in ("neg", "call", "transpose"):
+            return max(parts)
         if op in ("add", "sub"):
             return max(parts) + _LOG2
-        if op in ("mul", "div"):
+        if op in ("mul", "div", "matmul"):
             result = parts[0] + parts[1]
         else:  # pow
             exponent = self.value(node.args[1])

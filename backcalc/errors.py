@@ -71,6 +71,10 @@ class LimitError(BackcalcError):
     kind = "limit"
 
 
+class SymbolicSizeError(LimitError):
+    """Too many input elements for sympy to work element by element: the symbolic side is skipped."""
+
+
 class InputError(BackcalcError):
     """A value, a file or an option is malformed or does not fit the expression."""
 

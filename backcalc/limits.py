@@ -36,6 +36,15 @@ RECURSION_LIMIT = 20_000
 """Python's recursion limit while a tree is parsed or evaluated: depth 100 takes several frames a level
 in the parser and many more inside sympy."""
 
+MAX_SYMBOLIC_ELEMENTS = 400
+"""Input elements (all inputs together) up to which an expression that mixes elements (``@``,
+reductions, softmax) is differentiated by sympy element by element, each element its own symbol.
+Beyond, the symbolic side is skipped (and said so); autograd still answers."""
+
+MAX_FD_EVALUATIONS = 20_000
+"""Evaluations of the whole expression that finite differences may take when it mixes elements
+(``@``, reductions): two per element of the input."""
+
 SYMBOLIC_SECONDS = 10.0
 """Seconds sympy may spend deriving the gradients (and again printing them) before backcalc gives up."""
 

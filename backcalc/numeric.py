@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .tree import Node
+from .parser import dimension
+from .tree import TENSOR_FUNCTIONS, Node
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -48,6 +49,31 @@ _BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "mul": np.multiply,
     "div": np.divide,
     "pow": np.power,
+    "matmul": np.matmul,
+}
+
+
+def _logsumexp(x: np.ndarray, dim: int | None) -> np.ndarray:
+    top = np.max(x, axis=dim, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    total = np.log(np.sum(np.exp(x - top), axis=dim, keepdims=True)) + top
+    return np.squeeze(total, axis=dim) if dim is not None else total.reshape(())
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    if x.ndim == 0:
+        return np.ones_like(x)
+    shifted = np.exp(x - np.max(x, axis=-1, keepdims=True))
+    return shifted / np.sum(shifted, axis=-1, keepdims=True)
+
+
+_TENSOR: dict[str, Callable[..., np.ndarray]] = {
+    "sum": lambda x, dim: np.sum(x, axis=dim),
+    "mean": lambda x, dim: np.mean(x, axis=dim),
+    "logsumexp": _logsumexp,
+    "softmax": lambda x, dim: _softmax(x),
+    "norm": lambda x, dim: np.sqrt(np.sum(x * x)),
+    "dot": np.dot,
 }
 
 
@@ -104,11 +130,18 @@ def _value(
         return np.array(math.pi if node.text == "pi" else math.e, dtype=dtype)
     if op == "variable":
         return np.asarray(inputs[node.text], dtype=dtype)
+    if op == "call" and node.text in TENSOR_FUNCTIONS:
+        args = [_evaluate(child, inputs, edges, dtype, record) for child in node.args[: 2 if node.text == "dot" else 1]]
+        dim = dimension(node.args[1]) if len(node.args) == 2 and node.text != "dot" else None
+        value = np.asarray(_TENSOR[node.text](*args) if node.text == "dot" else _TENSOR[node.text](args[0], dim))
+        return value.astype(dtype, copy=False)
     args = [_evaluate(child, inputs, edges, dtype, record) for child in node.args]
     if op == "call":
         value = FUNCTIONS[node.text](args[0])
     elif op == "neg":
         value = -args[0]
+    elif op == "transpose":
+        value = np.transpose(args[0])
     else:
         value = _BINARY[op](args[0], args[1])
     if edges is not None:
@@ -179,6 +212,8 @@ def finite_difference(
     """
     x = np.asarray(inputs[name], dtype=np.float64)
     step = 1e-6 * np.maximum(1.0, np.abs(x))
+    if tree.mixes_elements():
+        return _finite_difference_each(tree, inputs, name, step) * scale
     plus = evaluate(tree, {**inputs, name: x + step})
     minus = evaluate(tree, {**inputs, name: x - step})
     with np.errstate(all="ignore"):
@@ -189,5 +224,36 @@ def finite_difference(
 
 
 def edges_on(mask: np.ndarray, output_shape: tuple[int, ...], shape: tuple[int, ...]) -> np.ndarray:
-    """An edge mask over the output, seen from an input of ``shape``: any broadcast copy counts."""
-    return sum_to_shape(np.broadcast_to(mask, output_shape).astype(np.int64), shape) > 0
+    """An edge mask over the output, seen from an input of ``shape``: any broadcast copy counts.
+
+    A mask that does not broadcast to the output (a node below a reduction or a product) may affect
+    every element of the input: then the whole input is marked.
+    """
+    try:
+        return sum_to_shape(np.broadcast_to(mask, output_shape).astype(np.int64), shape) > 0
+    except ValueError:
+        return np.full(shape, bool(np.any(mask)))
+
+
+def _finite_difference_each(tree: Node, inputs: Mapping[str, np.ndarray], name: str, step: np.ndarray) -> np.ndarray:
+    """Central differences one element at a time, for expressions that mix elements (two
+    evaluations of the whole expression per element: bounded by ``limits.MAX_FD_EVALUATIONS``)."""
+    from . import limits
+    from .errors import LimitError
+
+    x = np.asarray(inputs[name], dtype=np.float64)
+    if 2 * x.size > limits.MAX_FD_EVALUATIONS:
+        raise LimitError(
+            f"finite differences for {name} would take {2 * x.size:,} evaluations; the limit is "
+            f"{limits.MAX_FD_EVALUATIONS:,}"
+        )
+    result = np.empty(x.shape, dtype=np.float64)
+    flat_x, flat_step = x.reshape(-1), step.reshape(-1)
+    for i in range(x.size):
+        shifted = flat_x.copy()
+        shifted[i] += flat_step[i]
+        plus = float(np.sum(evaluate(tree, {**inputs, name: shifted.reshape(x.shape)})))
+        shifted[i] -= 2 * flat_step[i]
+        minus = float(np.sum(evaluate(tree, {**inputs, name: shifted.reshape(x.shape)})))
+        result.reshape(-1)[i] = (plus - minus) / (2 * flat_step[i])
+    return result

@@ -5,15 +5,21 @@ minus, so ``-x**2`` is ``-(x**2)`` and ``2**-1`` is allowed)::
 
     expression := sum EOF
     sum        := product (("+" | "-") product)*
-    product    := unary (("*" | "/") unary | <implicit> power)*
+    product    := unary (("*" | "/" | "@") unary | <implicit> power)*
     unary      := ("-" | "+") unary | power
-    power      := atom (("**" | "^") unary)?
-    atom       := NUMBER | CONSTANT | VARIABLE | FUNCTION "(" sum ")" | "(" sum ")"
+    power      := postfix (("**" | "^") unary)?
+    postfix    := atom (".T")*
+    atom       := NUMBER | CONSTANT | VARIABLE | FUNCTION "(" sum ("," sum)* ")" | "(" sum ")"
 
     NUMBER     := digits ["." digits] [("e" | "E") ["+" | "-"] digits]   (also "2." and ".5")
     CONSTANT   := "pi" | "e"
     FUNCTION   := exp log ln sqrt abs sin cos tan asin acos atan sinh cosh tanh sigmoid relu softplus
+                  (element-wise, one argument)
+                | sum mean logsumexp (one argument, or two: the second an integer dimension)
+                | softmax norm transpose (one argument) | dot (two arguments)
     VARIABLE   := any other ASCII identifier that is not a Python keyword
+
+``@`` is torch's matmul and ``.T`` the transpose, the only attribute there is.
 
 ``<implicit>`` is multiplication without ``*`` right after a number: ``2x``, ``3(x+1)``, ``2pi``.
 Scientific notation wins over it: ``2e3`` is 2000, while ``2e`` is ``2*e``. Implicit products sit at
@@ -35,18 +41,18 @@ from . import limits
 from .cost import check_cost
 from .deadline import recursion_room
 from .errors import ParseError
-from .tree import ALIASES, CONSTANTS, FUNCTIONS, Node
+from .tree import ALIASES, ALL_FUNCTIONS, CONSTANTS, TENSOR_FUNCTIONS, Node
 
 _TOKEN = re.compile(
     r"(?P<number>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)"
     r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)"
-    r"|(?P<op>\*\*|[-+*/^(),])"
+    r"|(?P<op>\*\*|\.T(?![A-Za-z_0-9])|[-+*/^(),@])"
     r"|(?P<space>\s+)"
 )
 
 # Characters that are never part of the language, with what a user most likely meant by them.
 _FORBIDDEN = {
-    ".": "attribute access is not allowed",
+    ".": "attribute access is not allowed (only .T, the transpose)",
     "[": "subscripts and lists are not allowed",
     "]": "subscripts and lists are not allowed",
     "{": "sets and dictionaries are not allowed",
@@ -61,7 +67,6 @@ _FORBIDDEN = {
     "|": "bitwise operators are not allowed",
     "~": "bitwise operators are not allowed",
     "%": "'%' (modulo) is not supported",
-    "@": "'@' (matrix product) is not supported",
     ":": "statements and slices are not allowed",
     ";": "statements are not allowed",
     "#": "comments are not allowed",
@@ -119,11 +124,20 @@ def parse(source: str) -> Node:
     return tree
 
 
+def dimension(node: Node) -> int | None:
+    """The integer of a dimension argument (``0``, ``-1``), or None if it is not an integer literal."""
+    if node.op == "number" and node.text.isdigit():
+        return int(node.text)
+    if node.op == "neg" and node.args[0].op == "number" and node.args[0].text.isdigit():
+        return -int(node.args[0].text)
+    return None
+
+
 def closest_function(name: str) -> str | None:
     """The known function name nearest to ``name``, for "did you mean" hints."""
     import difflib
 
-    matches = difflib.get_close_matches(name.lower(), [*FUNCTIONS, *ALIASES], n=1, cutoff=0.5)
+    matches = difflib.get_close_matches(name.lower(), [*ALL_FUNCTIONS, *ALIASES], n=1, cutoff=0.5)
     return matches[0] if matches else None
 
 
@@ -180,10 +194,11 @@ class _Parser:
     def product(self) -> Node:
         node = self.unary()
         while True:
-            if self.at("*", "/"):
+            if self.at("*", "/", "@"):
                 op = self.advance()
                 right = self.unary()
-                node = Node("mul" if op.text == "*" else "div", (node, right), "", node.start, right.end)
+                kind = {"*": "mul", "/": "div", "@": "matmul"}[op.text]
+                node = Node(kind, (node, right), "", node.start, right.end)
             elif self.tokens[self.pos - 1].kind == "number" and (self.token.kind == "name" or self.at("(")):
                 # Implicit multiplication right after a number: 2x, 3(x+1), 2pi.
                 right = self.power()
@@ -203,7 +218,7 @@ class _Parser:
         return self.power()
 
     def power(self) -> Node:
-        base = self.atom()
+        base = self.postfix()
         if self.at("**", "^"):
             self.advance()
             self.enter()
@@ -211,6 +226,13 @@ class _Parser:
             self.depth -= 1
             return Node("pow", (base, exponent), "", base.start, exponent.end)
         return base
+
+    def postfix(self) -> Node:
+        node = self.atom()
+        while self.at(".T"):
+            close = self.advance()
+            node = Node("transpose", (node,), "", node.start, close.end)
+        return node
 
     def atom(self) -> Node:
         token = self.token
@@ -242,7 +264,7 @@ class _Parser:
         name = token.text
         calls = self.at("(")
         canonical = ALIASES.get(name, name)
-        if canonical in FUNCTIONS:
+        if canonical in ALL_FUNCTIONS:
             if not calls:
                 raise self.error(f"{name!r} is a function: write {name}(...)", token)
             return self.call(token, canonical)
@@ -250,25 +272,39 @@ class _Parser:
             if name in CONSTANTS:
                 raise self.error(f"{name!r} is a constant, not a function: write {name}*(...)", token)
             hint = closest_function(name)
-            suggestion = f"; did you mean {hint!r}?" if hint else f"; known functions: {', '.join(FUNCTIONS)}"
+            suggestion = f"; did you mean {hint!r}?" if hint else f"; known functions: {', '.join(ALL_FUNCTIONS)}"
             raise self.error(f"unknown function {name!r}{suggestion}", token)
         if name in CONSTANTS:
             return Node("constant", (), name, token.start, token.end)
         return Node("variable", (), name, token.start, token.end)
 
     def call(self, name: Token, function: str) -> Node:
+        fewest, most = TENSOR_FUNCTIONS.get(function, (1, 1))
+        wanted = f"{fewest} argument{'s' if fewest > 1 else ''}" if fewest == most else f"{fewest} or {most} arguments"
         self.advance()  # "("
         if self.at(")"):
-            raise self.error(f"{name.text}() needs one argument", self.token)
+            raise self.error(f"{name.text}() needs {wanted}", self.token)
         self.enter()
-        argument = self.sum()
+        arguments = [self.sum()]
+        while self.at(","):
+            comma = self.advance()
+            if len(arguments) == most:
+                raise self.error(f"{name.text}() takes {wanted}", comma)
+            arguments.append(self.sum())
         self.depth -= 1
-        if self.at(","):
-            raise self.error(f"{name.text}() takes one argument")
         if not self.at(")"):
             raise self.error("expected ')'" if self.token.kind == "end" else f"expected ')' before {self.token.text!r}")
         close = self.advance()
-        return Node("call", (argument,), function, name.start, close.end)
+        if len(arguments) < fewest:
+            raise self.error(f"{name.text}() needs {wanted}", close)
+        if function != "dot" and len(arguments) == 2 and dimension(arguments[1]) is None:
+            dim = arguments[1]
+            raise ParseError(
+                f"the dimension of {name.text}() must be an integer like 0 or -1", self.source, dim.start, dim.end
+            )
+        if function == "transpose":
+            return Node("transpose", (arguments[0],), "", name.start, close.end)
+        return Node("call", tuple(arguments), function, name.start, close.end)
 
     def number_text(self, token: Token) -> str:
         """The canonical text of a number literal: an integer as digits, anything else as repr(float)."""

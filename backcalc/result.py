@@ -21,11 +21,11 @@ class Gradient:
     """d loss / d one input: the symbolic formula and values beside autograd's values."""
 
     name: str
-    formula: str  # sympy text of d loss / d element (includes 1/N for a mean)
-    latex: str
-    symbolic: np.ndarray  # float64, shaped like the input
+    formula: str | None  # sympy text of d loss / d element (includes 1/N for a mean); None if skipped
+    latex: str | None
+    symbolic: np.ndarray | None  # float64, shaped like the input; None when the symbolic side is skipped
     autograd: np.ndarray  # in the dtype, shaped like the input
-    comparison: Comparison  # symbolic against autograd
+    comparison: Comparison | None  # symbolic against autograd
     verdict: Verdict
     finite_difference: np.ndarray | None = None  # float64, with --check-fd
     fd_comparison: Comparison | None = None  # symbolic against finite differences
@@ -34,17 +34,18 @@ class Gradient:
     @property
     def agree(self) -> bool:
         """Symbolic and autograd agree within the tolerance at every element."""
-        return self.comparison.agree
+        return self.comparison is not None and self.comparison.agree
 
     def to_dict(self, dtype: str) -> dict[str, Any]:
+        comparison = self.comparison
         data = {
             "formula": self.formula,
             "latex": self.latex,
-            "shape": list(self.symbolic.shape),
-            "symbolic": json_nested(self.symbolic, dtype),
+            "shape": list(self.autograd.shape),
+            "symbolic": None if self.symbolic is None else json_nested(self.symbolic, dtype),
             "autograd": json_nested(self.autograd, dtype),
-            "max_abs_diff": json_number(self.comparison.max_abs_diff, dtype),
-            "mismatches": self.comparison.mismatches,
+            "max_abs_diff": None if comparison is None else json_number(comparison.max_abs_diff, dtype),
+            "mismatches": None if comparison is None else comparison.mismatches,
             "agree": self.agree,
             "verdict": self.verdict.word,
             "edges": [point.to_dict(dtype) for point in self.verdict.edges],

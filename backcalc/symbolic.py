@@ -329,3 +329,13 @@ class Differentiator:
             text, latex, note = self.text(name, count, simplify)
             results[name] = Derived(text, latex, self.values(name, inputs, output_shape, count), note)
         return results
+
+
+def differentiator_for(tree: Node, shapes: Mapping[str, tuple[int, ...]]) -> Any:
+    """One formula for all elements when the expression is element-wise; element by element otherwise
+    (:class:`backcalc.elements.ElementDifferentiator`)."""
+    if tree.mixes_elements():
+        from .elements import ElementDifferentiator
+
+        return ElementDifferentiator(tree, shapes)
+    return Differentiator(tree, list(shapes))

@@ -31,9 +31,21 @@ FUNCTIONS: tuple[str, ...] = (
 ALIASES: dict[str, str] = {"ln": "log"}
 CONSTANTS: tuple[str, ...] = ("pi", "e")
 
-BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
+#: Functions that mix elements (reductions, softmax, dot products), with their (fewest, most)
+#: arguments. A second argument of sum, mean and logsumexp is the dimension, an integer literal.
+TENSOR_FUNCTIONS: dict[str, tuple[int, int]] = {
+    "sum": (1, 2),
+    "mean": (1, 2),
+    "logsumexp": (1, 2),
+    "softmax": (1, 1),
+    "dot": (2, 2),
+    "norm": (1, 1),
+}
+ALL_FUNCTIONS: tuple[str, ...] = (*FUNCTIONS, *TENSOR_FUNCTIONS, "transpose")
+
+BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
 # Binding strength for printing: higher binds tighter.
-PRECEDENCE = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
+PRECEDENCE = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}
 ATOM = 5
 
 
@@ -41,8 +53,9 @@ ATOM = 5
 class Node:
     """One node of an expression tree.
 
-    ``op`` is ``number``, ``constant``, ``variable``, ``neg``, one of :data:`BINARY`'s keys, or
-    ``call`` (then ``text`` is the function's canonical name). ``start``/``end`` index the source.
+    ``op`` is ``number``, ``constant``, ``variable``, ``neg``, ``transpose``, one of :data:`BINARY`'s
+    keys, or ``call`` (then ``text`` is the function's canonical name, and ``args`` its arguments).
+    ``start``/``end`` index the source.
     """
 
     op: str
@@ -71,6 +84,14 @@ class Node:
         """True when no variable occurs below this node."""
         return all(node.op != "variable" for node in self.walk())
 
+    def mixes_elements(self) -> bool:
+        """True when an output element may depend on several elements of an input (``@``, ``.T``,
+        reductions, softmax): then gradients are not element-wise formulas."""
+        return any(
+            node.op in ("matmul", "transpose") or (node.op == "call" and node.text in TENSOR_FUNCTIONS)
+            for node in self.walk()
+        )
+
     def __str__(self) -> str:
         return to_text(self)
 
@@ -85,7 +106,9 @@ def to_text(node: Node) -> str:
     if op in ("number", "constant", "variable"):
         return node.text
     if op == "call":
-        return f"{node.text}({to_text(node.args[0])})"
+        return f"{node.text}({', '.join(to_text(arg) for arg in node.args)})"
+    if op == "transpose":
+        return _wrap(node.args[0], precedence(node.args[0]) < ATOM) + ".T"
     if op == "neg":
         (child,) = node.args
         # `-x**2` needs no parentheses (power binds tighter); `-(-x)` and `-(a*b)` do.
@@ -100,7 +123,7 @@ def to_text(node: Node) -> str:
     left_text = _wrap(left, precedence(left) < mine)
     # Left-associative: `a - (b - c)` and `a / (b * c)` keep their parentheses.
     right_text = _wrap(right, precedence(right) <= mine)
-    # Sums are spaced, products are not: `2*x + 3*y`.
+    # Sums are spaced, products are not: `2*x + 3*y`, `W@x`.
     sep = f" {BINARY[op]} " if mine == PRECEDENCE["add"] else BINARY[op]
     return f"{left_text}{sep}{right_text}"
 

@@ -16,7 +16,7 @@ import numpy as np
 from .numeric import Edge, edges_on
 from .numfmt import json_number
 
-AGREE, EDGE, DISAGREE = "agree", "edge", "disagree"
+AGREE, EDGE, DISAGREE, UNCHECKED = "agree", "edge", "disagree", "unchecked"
 MAX_REPORTED = 10
 
 
@@ -55,13 +55,18 @@ def judge(
     sides: dict[str, np.ndarray],
     edges: list[Edge],
     output_shape: tuple[int, ...],
+    coarse: bool = False,
 ) -> Verdict:
-    """Explain the elements in ``outside`` (a mask over the input's shape) by ``edges`` if possible."""
+    """Explain the elements in ``outside`` (a mask over the input's shape) by ``edges`` if possible.
+
+    ``coarse``: the expression mixes elements (``@``, reductions), so an edge anywhere may move
+    every element of the gradient; each edge then covers the whole input."""
     if not outside.any():
         return Verdict(AGREE, (), 0, 0)
     shape = outside.shape
     reasons: list[tuple[np.ndarray, str, str]] = [
-        (edges_on(edge.mask, output_shape, shape), edge.kind, edge.reason) for edge in edges
+        (np.full(shape, True) if coarse else edges_on(edge.mask, output_shape, shape), edge.kind, edge.reason)
+        for edge in edges
     ]
     nonfinite = np.zeros(shape, dtype=bool)
     for side in sides.values():
@@ -83,6 +88,7 @@ def judge(
 
 
 def overall(words: list[str]) -> str:
-    if DISAGREE in words:
-        return DISAGREE
-    return EDGE if EDGE in words else AGREE
+    for word in (DISAGREE, EDGE, UNCHECKED):
+        if word in words:
+            return word
+    return AGREE

@@ -68,7 +68,7 @@ def render_gradient(result: GradientResult, console: Console) -> None:
 
 def _gradient_table(gradient: Gradient, dtype: str, width: int, rich_output: bool) -> Table:
     table = Table(
-        title=Text.assemble("d loss / d ", (gradient.name, "cyan"), f"   {shape_text(gradient.symbolic.shape, dtype)}"),
+        title=Text.assemble("d loss / d ", (gradient.name, "cyan"), f"   {shape_text(gradient.autograd.shape, dtype)}"),
         title_justify="left",
         box=box.SIMPLE_HEAD if rich_output else None,
         show_edge=False,
@@ -81,18 +81,19 @@ def _gradient_table(gradient: Gradient, dtype: str, width: int, rich_output: boo
     cell_width = (width - 2 * len(columns)) // len(columns)
     for heading, _, _ in columns:
         table.add_column(heading, overflow="fold")
-    notes = [Text(gradient.formula, style="italic"), Text("backward pass", style="dim")]
+    formula = Text(gradient.formula, style="italic") if gradient.formula else Text("skipped", style="dim")
+    notes = [formula, Text("backward pass", style="dim")]
     if gradient.finite_difference is not None:
         notes.append(Text("central, float64", style="dim"))
     table.add_row(*notes)
-    table.add_row(*(tensor_text(values, kind, cell_width) for _, values, kind in columns))
+    table.add_row(*("-" if values is None else tensor_text(values, kind, cell_width) for _, values, kind in columns))
     return table
 
 
 def _gradient_verdict(gradient: Gradient, dtype: str, rich_output: bool) -> Group:
     comparison = gradient.comparison
     verdict = gradient.verdict
-    detail = f"  max |diff| = {text(comparison.max_abs_diff, dtype)}"
+    detail = f"  max |diff| = {text(comparison.max_abs_diff, dtype)}" if comparison is not None else ""
     if gradient.fd_comparison is not None:
         detail += f"; against finite differences {gradient.fd_comparison.max_abs_diff:.3g}"
     lines = [Text.assemble(verdict_word(verdict.word, rich_output), detail)]
@@ -125,6 +126,7 @@ _WORDS = {
     "agree": ("✓ agree", "agree", "bold green"),
     "edge": ("~ edge", "edge", "bold yellow"),
     "disagree": ("✗ DISAGREE", "DISAGREE", "bold red"),
+    "unchecked": ("? unchecked", "unchecked", "bold yellow"),
 }
 
 
@@ -148,5 +150,6 @@ def _verdict(result: GradientResult, rich_output: bool) -> Text:
         "agree": f"symbolic and autograd agree on {count} gradient{plural} ({tol})",
         "edge": f"differences only where no derivative exists ({tol})",
         "disagree": f"symbolic and autograd disagree on {names} ({tol})",
+        "unchecked": f"no symbolic gradient for {names}: autograd alone, unchecked (try --check-fd)",
     }[verdict]
     return Text.assemble(verdict_word(verdict, rich_output, mark_only=True), message)
