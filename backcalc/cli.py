@@ -310,6 +310,10 @@ def explain_command(
     from .explain import explain
 
     problem = load_problem(expression, values, wrt, dtype, reduction)
+    if problem.tree.mixes_elements():
+        raise InputError(
+            "explain shows element-wise expressions; for @, .T, reductions and softmax use grad, jacobian or hessian"
+        )
     explanation = explain(problem, rtol, atol)
     if dot_file or svg_file or png_file:
         source = graphviz.to_dot(explanation)
@@ -554,3 +558,65 @@ def descend_command(
         click.echo(f"backcalc: {descent.message}", err=True)
         return ExitStatus.DIVERGED
     return ExitStatus.OK if descent.agree else ExitStatus.DISAGREE
+
+
+_DERIVATIVES_EPILOG = """\b
+Examples:
+  backcalc jacobian "W@x" "W=[[1,2],[3,4],[5,6]]" "x=[1,-1]" --wrt x
+  backcalc jacobian "softmax(z)" "z=[1,2,3]" --json | jq .jacobian.z.autograd
+  backcalc hessian "sum((W@x - y)**2)" "W=[[1,2],[3,4],[5,6]]" "x=[1,-1]" "y=[0,1,2]" --wrt x
+  backcalc hessian "x**3*y" x=2 y=3 --dtype float64
+
+\b
+The Jacobian of input NAME has the output's dimensions, then NAME's. The Hessian is of the loss
+(the output, or its sum or mean) over every element of the --wrt inputs (default: all), flattened in
+order; "variables" in the JSON names them. Both are computed by sympy element by element (each
+element its own symbol) and by torch (torch.autograd.functional.jacobian, torch.func.hessian).
+
+\b
+Exit status: 0 they agree, 1 they disagree, 2 bad input or usage.
+"""
+
+
+def _derivatives_command(kind: str) -> Callable[..., int]:
+    def command(
+        expression: str,
+        values: tuple[str, ...],
+        wrt: tuple[str, ...],
+        dtype: str,
+        reduction: str,
+        as_json: bool,
+        rtol: float | None,
+        atol: float | None,
+        debug: bool,
+    ) -> int:
+        from . import derivatives
+
+        problem = load_problem(expression, values, wrt, dtype, reduction)
+        result = (derivatives.jacobian if kind == "jacobian" else derivatives.hessian)(problem, rtol, atol)
+        if as_json:
+            emit_json(result.to_dict())
+        else:
+            from .render.derivatives_view import render_derivatives
+
+            emit_rich(lambda console: render_derivatives(result, console))
+        return ExitStatus.OK if result.agree else ExitStatus.DISAGREE
+
+    return command
+
+
+jacobian_command = cli.command(
+    "jacobian",
+    context_settings={"ignore_unknown_options": True},
+    epilog=_DERIVATIVES_EPILOG + _LIMITS,
+    short_help="The Jacobian of the output: sympy beside torch.",
+    help="The Jacobian of EXPRESSION's output with respect to each input, symbolic beside autograd.",
+)(problem_options(_derivatives_command("jacobian")))
+
+hessian_command = cli.command(
+    "hessian",
+    context_settings={"ignore_unknown_options": True},
+    epilog=_DERIVATIVES_EPILOG + _LIMITS,
+    short_help="The Hessian of the loss: sympy beside torch.",
+    help="The Hessian of EXPRESSION's loss over the elements of the inputs, symbolic beside autograd.",
+)(problem_options(_derivatives_command("hessian")))

@@ -17,7 +17,7 @@ import sympy
 from . import limits
 from .deadline import deadline, recursion_room
 from .errors import LimitError, SymbolicSizeError
-from .symbolic import _FUNCTIONS, Compiled, Differentiator, formula_latex, formula_text, to_sympy
+from .symbolic import _FUNCTIONS, Compiled, Derived, formula_latex, formula_text, to_sympy
 from .tree import Node
 
 
@@ -120,6 +120,8 @@ class ElementDifferentiator:
                 f"the limit is {limits.MAX_SYMBOLIC_ELEMENTS:,}"
             )
         self.shapes = dict(shapes)
+        self.tree = tree
+        self._matrix: dict[tuple[str, int], Any] = {}
         with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "symbolic conversion"):
             self.cells = element_symbols(shapes)
             self.output = to_sympy_array(tree, self.cells)
@@ -172,4 +174,29 @@ class ElementDifferentiator:
         values = np.array([function(env) for function in compiled], dtype=np.float64).reshape(self.shapes[name])
         return values / count if count > 1 else values
 
-    derive = Differentiator.derive
+    def derive(
+        self,
+        inputs: Mapping[str, np.ndarray],
+        wrt: list[str],
+        output_shape: tuple[int, ...],
+        count: int,
+        simplify: bool = False,
+    ) -> dict[str, Derived]:
+        """As :meth:`Differentiator.derive`; the formula is in matrix notation where sympy finds one that
+        equals the element-by-element gradient at these inputs, else that of the first element."""
+        from .matrix_calculus import matrix_gradient
+
+        results = {}
+        for name in wrt:
+            values = self.values(name, inputs, output_shape, count)
+            key = (name, count)
+            if key not in self._matrix:
+                self._matrix[key] = matrix_gradient(self.tree, inputs, name, count, values)
+            matrix = self._matrix[key]
+            if matrix is not None:
+                checked = "matrix notation: vectors are columns, checked against the element-by-element gradient"
+                results[name] = Derived(formula_text(matrix), formula_latex(matrix), values, checked)
+            else:
+                text, latex, note = self.text(name, count, simplify)
+                results[name] = Derived(text, latex, values, note)
+        return results

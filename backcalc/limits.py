@@ -41,6 +41,9 @@ MAX_SYMBOLIC_ELEMENTS = 400
 reductions, softmax) is differentiated by sympy element by element, each element its own symbol.
 Beyond, the symbolic side is skipped (and said so); autograd still answers."""
 
+MAX_DERIVATIVE_ENTRIES = 10_000
+"""Entries of a Jacobian (output elements x input elements) or a Hessian (variables squared)."""
+
 MAX_FD_EVALUATIONS = 20_000
 """Evaluations of the whole expression that finite differences may take when it mixes elements
 (``@``, reductions): two per element of the input."""

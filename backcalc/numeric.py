@@ -69,7 +69,7 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 _TENSOR: dict[str, Callable[..., np.ndarray]] = {
     "sum": lambda x, dim: np.sum(x, axis=dim),
-    "mean": lambda x, dim: np.mean(x, axis=dim),
+    "mean": lambda x, dim: np.asarray(np.mean(x, axis=dim)),
     "logsumexp": _logsumexp,
     "softmax": lambda x, dim: _softmax(x),
     "norm": lambda x, dim: np.sqrt(np.sum(x * x)),

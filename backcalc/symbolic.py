@@ -220,7 +220,7 @@ class Compiled:
                 self.steps.append((_NUMPY[type(node)], tuple(index[arg] for arg in node.args), None))
             index[node] = len(self.steps) - 1
 
-    def __call__(self, env: Mapping[sympy.Symbol, np.ndarray]) -> np.ndarray:
+    def __call__(self, env: Mapping[sympy.Symbol, Any]) -> np.ndarray:
         values: list[Any] = []
         with np.errstate(all="ignore"):
             for function, args, payload in self.steps:

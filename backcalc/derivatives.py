@@ -1,0 +1,199 @@
+"""Jacobians and Hessians, symbolic (sympy, element by element) beside autograd
+(``torch.autograd.functional.jacobian``, ``torch.func.hessian``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import __version__, limits
+from .api import NUMPY_DTYPES, Problem
+from .compare import Comparison, Tolerance, compare
+from .deadline import deadline, recursion_room
+from .errors import LimitError
+from .numfmt import json_nested, json_number
+from .result import tensor_dict
+from .tree import to_text
+
+
+@dataclass(frozen=True, eq=False)
+class Side:
+    """One derivative tensor, both ways."""
+
+    symbolic: np.ndarray
+    autograd: np.ndarray
+    comparison: Comparison
+
+    def to_dict(self, dtype: str) -> dict[str, Any]:
+        return {
+            "shape": list(self.autograd.shape),
+            "symbolic": json_nested(self.symbolic, dtype),
+            "autograd": json_nested(self.autograd, dtype),
+            "max_abs_diff": json_number(self.comparison.max_abs_diff, dtype),
+            "agree": self.comparison.agree,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Derivatives:
+    """A Jacobian per input (``kind == "jacobian"``) or one Hessian over all of them."""
+
+    kind: str
+    problem: Problem
+    output: np.ndarray
+    loss: float | None
+    sides: dict[str, Side]  # input name -> Jacobian; or {"hessian": ...}
+    variables: list[str]  # for a Hessian: the flattened elements it is over
+    tolerance: Tolerance
+
+    @property
+    def agree(self) -> bool:
+        return all(side.comparison.agree for side in self.sides.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        problem, dtype = self.problem, self.problem.dtype
+        cast = NUMPY_DTYPES[dtype]
+        data: dict[str, Any] = {
+            "backcalc": __version__,
+            "expression": problem.expression,
+            "parsed": to_text(problem.tree),
+            "dtype": dtype,
+            "inputs": {name: tensor_dict(value.astype(cast), dtype) for name, value in problem.inputs.items()},
+            "output": tensor_dict(self.output, dtype),
+        }
+        if self.kind == "jacobian":
+            data["jacobian"] = {name: side.to_dict(dtype) for name, side in self.sides.items()}
+        else:
+            data["reduce"] = None if problem.output_shape == () else problem.reduce
+            data["loss"] = json_number(self.loss if self.loss is not None else math.nan, dtype)
+            data["hessian"] = {"variables": self.variables, **self.sides["hessian"].to_dict(dtype)}
+        data["tolerance"] = {"rtol": self.tolerance.rtol, "atol": self.tolerance.atol}
+        data["agree"] = self.agree
+        return data
+
+
+def _symbolic_setup(problem: Problem) -> tuple[Any, Any, dict[str, np.ndarray], np.ndarray]:
+    import sympy
+
+    from .elements import element_symbols, to_sympy_array
+
+    shapes = {name: value.shape for name, value in problem.inputs.items()}
+    total = sum(math.prod(shape) for shape in shapes.values())
+    if total > limits.MAX_SYMBOLIC_ELEMENTS:
+        raise LimitError(
+            f"the inputs have {total:,} elements; sympy works element by element up to {limits.MAX_SYMBOLIC_ELEMENTS:,}"
+        )
+    with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "symbolic conversion"):
+        cells = element_symbols(shapes)
+        output = to_sympy_array(problem.tree, cells)
+    return sympy, cells, cells, output
+
+
+def _evaluate_all(exprs: np.ndarray, problem: Problem, cells: dict[str, np.ndarray]) -> np.ndarray:
+    from .symbolic import Compiled
+
+    env: dict[Any, float] = {}
+    for name, value in problem.inputs.items():
+        for index in np.ndindex(*value.shape):
+            env[cells[name][index]] = float(value[index])
+    flat = [Compiled(expr)(env) for expr in exprs.flat]
+    return np.array(flat, dtype=np.float64).reshape(exprs.shape)
+
+
+def jacobian(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Derivatives:
+    """d output / d input for every input in ``problem.wrt``: shape output.shape + input.shape."""
+    import torch
+
+    from . import autograd
+
+    tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
+    sympy, cells, _, output_cells = _symbolic_setup(problem)
+    out_size = output_cells.size
+    for name in problem.wrt:
+        entries = out_size * problem.inputs[name].size
+        if entries > limits.MAX_DERIVATIVE_ENTRIES:
+            raise LimitError(
+                f"the Jacobian for {name} has {entries:,} entries; the limit is {limits.MAX_DERIVATIVE_ENTRIES:,}"
+            )
+    symbolic: dict[str, np.ndarray] = {}
+    with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "the symbolic Jacobian"):
+        for name in problem.wrt:
+            inputs = cells[name]
+            exprs = np.empty(output_cells.shape + inputs.shape, dtype=object)
+            for o in np.ndindex(*output_cells.shape):
+                for i in np.ndindex(*inputs.shape):
+                    exprs[o + i] = sympy.diff(output_cells[o], inputs[i])
+            symbolic[name] = _evaluate_all(exprs, problem, cells)
+
+    dtype = autograd.DTYPES[problem.dtype]
+    fixed = {name: torch.tensor(value, dtype=dtype) for name, value in problem.inputs.items()}
+    chosen = tuple(fixed[name] for name in problem.wrt)
+
+    def function(*values: torch.Tensor) -> torch.Tensor:
+        return autograd.evaluate(problem.tree, {**fixed, **dict(zip(problem.wrt, values, strict=True))}, dtype)
+
+    with recursion_room(limits.RECURSION_LIMIT):
+        output = function(*chosen).detach().numpy()
+        result = torch.autograd.functional.jacobian(function, chosen)
+    sides = {
+        name: Side(symbolic[name], matrix.numpy(), compare(symbolic[name], matrix.numpy(), tolerance))
+        for name, matrix in zip(problem.wrt, result, strict=True)
+    }
+    return Derivatives("jacobian", problem, output, None, sides, [], tolerance)
+
+
+def hessian(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Derivatives:
+    """d² loss / d v d w over the elements of every input in ``problem.wrt``, flattened in order."""
+    import torch
+
+    from . import autograd
+
+    tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
+    sizes = [problem.inputs[name].size for name in problem.wrt]
+    count = sum(sizes)
+    if count * count > limits.MAX_DERIVATIVE_ENTRIES:
+        raise LimitError(f"the Hessian has {count * count:,} entries; the limit is {limits.MAX_DERIVATIVE_ENTRIES:,}")
+    sympy, cells, _, output_cells = _symbolic_setup(problem)
+    variables, symbols = [], []
+    for name in problem.wrt:
+        shape = problem.inputs[name].shape
+        for index in np.ndindex(*shape):
+            variables.append(f"{name}[{', '.join(map(str, index))}]" if shape else name)
+            symbols.append(cells[name][index])
+    scalar = problem.output_shape == ()
+    elements = output_cells.size
+    with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "the symbolic Hessian"):
+        loss = sympy.Add(*output_cells.flat)
+        if problem.reduce == "mean" and not scalar:
+            loss = loss / elements
+        matrix = sympy.hessian(loss, symbols)
+        exprs = np.empty((count, count), dtype=object)
+        for i in range(count):
+            for j in range(count):
+                exprs[i, j] = matrix[i, j]
+        symbolic = _evaluate_all(exprs, problem, cells)
+
+    dtype = autograd.DTYPES[problem.dtype]
+    fixed = {name: torch.tensor(value, dtype=dtype) for name, value in problem.inputs.items()}
+    shapes = [problem.inputs[name].shape for name in problem.wrt]
+
+    def function(flat: torch.Tensor) -> torch.Tensor:
+        values, start = {}, 0
+        for name, shape, size in zip(problem.wrt, shapes, sizes, strict=True):
+            values[name] = flat[start : start + size].reshape(shape)
+            start += size
+        out = autograd.evaluate(problem.tree, {**fixed, **values}, dtype)
+        if out.dim() == 0:
+            return out
+        return out.sum() if problem.reduce == "sum" else out.mean()
+
+    flat = torch.cat([fixed[name].reshape(-1) for name in problem.wrt])
+    with recursion_room(limits.RECURSION_LIMIT):
+        loss_value = float(function(flat))
+        output = autograd.evaluate(problem.tree, fixed, dtype).detach().numpy()
+        auto = torch.func.hessian(function)(flat).detach().numpy()
+    side = Side(symbolic, auto, compare(symbolic, auto, tolerance))
+    return Derivatives("hessian", problem, output, loss_value, {"hessian": side}, variables, tolerance)
