@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import limits
-from .errors import BackcalcError, ExitStatus, InputError, LimitError
+from .errors import BackcalcError, ExitStatus, InputError, LimitError, SymbolicSizeError
 from .parser import parse
 from .tree import Node
 
@@ -60,14 +60,22 @@ class Batch:
             self._cache.popitem(last=False)
         return entry
 
-    def _differentiator(self, expression: str, tree: Node) -> Any:
-        _, differentiator = self._cache[expression]
-        if differentiator is None:
-            from .symbolic import Differentiator
+    def _differentiator(self, expression: str, tree: Node, shapes: dict[str, tuple[int, ...]]) -> Any:
+        """The cached symbolic side. An element-wise expression has one for all shapes; one that mixes
+        elements has one per set of input shapes (each element is its own symbol)."""
+        _, cached = self._cache[expression]
+        if cached is None:
+            cached = {}
+            self._cache[expression] = (tree, cached)
+        key = tuple(sorted(shapes.items())) if tree.mixes_elements() else ()
+        if key not in cached:
+            from .symbolic import differentiator_for
 
-            differentiator = Differentiator(tree, tree.variables())
-            self._cache[expression] = (tree, differentiator)
-        return differentiator
+            try:
+                cached[key] = differentiator_for(tree, shapes)
+            except SymbolicSizeError:
+                cached[key] = None  # compute() says why when it tries again
+        return cached[key]
 
     def run_line(self, text: str, line: int) -> dict[str, Any] | None:
         """The output object of one input line (None for a blank line). Never raises for bad input."""
@@ -131,7 +139,7 @@ class Batch:
             tolerances["rtol"],
             tolerances["atol"],
             check_fd=bool(case.get("check_fd", False)),
-            differentiator=self._differentiator(expression, tree),
+            differentiator=self._differentiator(expression, tree, {n: v.shape for n, v in problem.inputs.items()}),
         )
         return result.to_dict()
 

@@ -117,6 +117,10 @@ def check(
     from .api import prepare
 
     tree = tree if tree is not None else parse(expression)
+    if tree.mixes_elements():
+        raise InputError(
+            "check compares element-wise formulas; for @, .T, reductions and softmax compare with `grad --json`"
+        )
     claim_trees = parse_claims(tree, claims)
     given = prepare(expression, inputs, dtype="float64", tree=tree).inputs if inputs else None
 

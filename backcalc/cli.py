@@ -310,10 +310,6 @@ def explain_command(
     from .explain import explain
 
     problem = load_problem(expression, values, wrt, dtype, reduction)
-    if problem.tree.mixes_elements():
-        raise InputError(
-            "explain shows element-wise expressions; for @, .T, reductions and softmax use grad, jacobian or hessian"
-        )
     explanation = explain(problem, rtol, atol)
     if dot_file or svg_file or png_file:
         source = graphviz.to_dot(explanation)

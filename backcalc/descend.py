@@ -14,7 +14,7 @@ import numpy as np
 from . import __version__
 from .api import NUMPY_DTYPES, Problem
 from .compare import Tolerance, compare
-from .errors import InputError
+from .errors import InputError, SymbolicSizeError
 from .numfmt import json_nested, json_number
 from .tree import to_text
 
@@ -121,7 +121,13 @@ def descend(
         opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=lr)
     else:
         opt = torch.optim.SGD(params, lr=lr, momentum=MOMENTUM if optimizer == "momentum" else 0.0)
-    differentiator = symbolic.Differentiator(problem.tree, list(problem.inputs))
+    try:
+        differentiator = symbolic.differentiator_for(problem.tree, {n: v.shape for n, v in problem.inputs.items()})
+    except SymbolicSizeError as exc:
+        differentiator = None  # autograd alone; said in the message
+        skipped = f"; symbolic side skipped: {exc.one_line()}"
+    else:
+        skipped = ""
     shape = problem.output_shape
     count = math.prod(shape) if problem.reduce == "mean" and shape != () else 1
     reduce = None if shape == () else problem.reduce
@@ -151,8 +157,12 @@ def descend(
         loss.backward()
         current = {name: t.detach().numpy().astype(np.float64) for name, t in tensors.items()}
         grads = {name: tensors[name].grad.numpy().copy() for name in problem.wrt}  # type: ignore[union-attr]
-        exact = {name: differentiator.values(name, current, shape, count) for name in problem.wrt}
-        agree = all(compare(exact[name], grads[name], tolerance).agree for name in problem.wrt)
+        exact = (
+            {name: differentiator.values(name, current, shape, count) for name in problem.wrt}
+            if differentiator is not None
+            else {}
+        )
+        agree = all(compare(exact[name], grads[name], tolerance).agree for name in exact)
         step = Step(
             number,
             value,
@@ -173,6 +183,7 @@ def descend(
     if not diverged and not math.isfinite(final_loss):
         diverged = True
         message = f"diverged after step {len(history)}: the loss is {final_loss} (try a smaller --lr)"
+    message += skipped
     return Descent(
         expression=problem.expression,
         parsed=to_text(problem.tree),

@@ -44,6 +44,7 @@ def _vectorized(function: Callable[[Any], Any]) -> Callable[[np.ndarray], np.nda
 
 def _add_along(cells: np.ndarray, axis: int | None) -> np.ndarray:
     """sympy's Add over all elements or along one axis (flat sums, not pairwise ones)."""
+    cells = np.asarray(cells, dtype=object)
     if axis is None:
         return np.asarray(sympy.Add(*cells.flat), dtype=object)
     moved = np.moveaxis(cells, axis, -1)
@@ -93,7 +94,7 @@ def _to_sympy_array(node: Node, cells: Mapping[str, np.ndarray]) -> Any:
             powers = _vectorized(sympy.exp)(x)
             return powers / np.expand_dims(_add_along(powers, x.ndim - 1), -1)
         if name == "norm":
-            return np.asarray(sympy.sqrt(sympy.Add(*(x * x).flat)), dtype=object)
+            return _vectorized(sympy.sqrt)(_add_along(x * x, None))
         return _vectorized(_FUNCTIONS[name])(x)
     if op == "neg":
         return -args[0]

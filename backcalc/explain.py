@@ -14,6 +14,7 @@ from . import __version__, limits, numeric
 from .api import NUMPY_DTYPES, Problem
 from .compare import Tolerance, compare
 from .deadline import deadline, recursion_room
+from .errors import InputError
 from .graph import GraphNode, build_graph
 from .numeric import Edge, sum_to_shape
 from .numfmt import json_nested, json_number
@@ -155,6 +156,10 @@ def explain(problem: Problem, rtol: float | None = None, atol: float | None = No
 
     from . import autograd, symbolic
 
+    if problem.tree.mixes_elements():
+        raise InputError(
+            "explain shows element-wise expressions; for @, .T, reductions and softmax use grad, jacobian or hessian"
+        )
     tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
     graph, ids = build_graph(problem.tree)
     by_id = {node.id: node for node in graph}

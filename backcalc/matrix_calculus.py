@@ -6,6 +6,7 @@ element-by-element gradient at the inputs. Anything else gives no formula, never
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -116,7 +117,12 @@ def matrix_gradient(
     element-wise gradient) at ``inputs``; else None."""
     shapes = {n: tuple(v.shape) for n, v in inputs.items()}
     try:
-        with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SIMPLIFY_SECONDS, "matrix calculus"):
+        with (
+            warnings.catch_warnings(),
+            recursion_room(limits.RECURSION_LIMIT),
+            deadline(limits.SIMPLIFY_SECONDS, "matrix calculus"),
+        ):
+            warnings.simplefilter("ignore")  # sympy's array calculus warns about its own internals
             converter = _Converter(tree, shapes)
             loss = _total(converter.convert(tree), converter.shape(tree))
             if count > 1:

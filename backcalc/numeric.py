@@ -134,6 +134,8 @@ def _value(
         args = [_evaluate(child, inputs, edges, dtype, record) for child in node.args[: 2 if node.text == "dot" else 1]]
         dim = dimension(node.args[1]) if len(node.args) == 2 and node.text != "dot" else None
         value = np.asarray(_TENSOR[node.text](*args) if node.text == "dot" else _TENSOR[node.text](args[0], dim))
+        if edges is not None and node.text == "norm" and value == 0:
+            edges.append(Edge("kink", f"{node} at the zero vector: the 2-norm has no derivative there", value == 0))
         return value.astype(dtype, copy=False)
     args = [_evaluate(child, inputs, edges, dtype, record) for child in node.args]
     if op == "call":

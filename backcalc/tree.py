@@ -108,7 +108,9 @@ def to_text(node: Node) -> str:
     if op == "call":
         return f"{node.text}({', '.join(to_text(arg) for arg in node.args)})"
     if op == "transpose":
-        return _wrap(node.args[0], precedence(node.args[0]) < ATOM) + ".T"
+        # `2.T` would read as `2. T`: a number gets parentheses too.
+        child = node.args[0]
+        return _wrap(child, precedence(child) < ATOM or child.op == "number") + ".T"
     if op == "neg":
         (child,) = node.args
         # `-x**2` needs no parentheses (power binds tighter); `-(-x)` and `-(a*b)` do.

@@ -115,3 +115,67 @@ def test_symbolic_autograd_and_finite_differences_agree(case):
         fd = compare(gradient.symbolic, gradient.finite_difference, Tolerance(*FD_TOLERANCE))
         assert fd.agree, f"symbolic != finite differences for d/d{name}, {context}"
         assert gradient.verdict.word == "agree", context
+
+
+# -- the tensor operations: an element-wise tree wrapped in @, .T, reductions, softmax, dot, norm ---
+TENSOR_CASES = int(os.environ.get("BACKCALC_FUZZ_TENSOR_CASES", "500"))
+_num = lambda text: Node("number", (), text)  # noqa: E731
+_var = lambda name: Node("variable", (), name)  # noqa: E731
+
+
+def _wrap(kind: str, inner: Node) -> Node:
+    """A tensor operation around ``inner``; shapes that do not fit are filtered out later."""
+    if kind in ("sum", "mean", "logsumexp", "softmax", "norm"):
+        return Node("call", (inner,), kind)
+    if kind in ("sum0", "mean-1"):
+        name, dim = ("sum", _num("0")) if kind == "sum0" else ("mean", Node("neg", (_num("1"),)))
+        return Node("call", (inner, dim), name)
+    if kind == "matvec":
+        return Node("call", (Node("matmul", (inner, _var("y"))),), "sum")
+    if kind == "vecmat":
+        return Node("call", (Node("matmul", (_var("x"), inner)),), "sum")
+    if kind == "gram":
+        return Node("call", (Node("matmul", (Node("transpose", (inner,)), inner)),), "sum")
+    return Node("call", (inner, _var("y")), "dot")
+
+
+tensor_trees = st.tuples(
+    st.sampled_from(
+        ["sum", "mean", "logsumexp", "softmax", "norm", "sum0", "mean-1", "matvec", "vecmat", "gram", "dot"]
+    ),
+    st.recursive(_leaves, _grow, max_leaves=5),
+).map(lambda t: _wrap(*t))
+
+
+@seed(SEED)
+@settings(
+    max_examples=TENSOR_CASES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
+@given(tensor_trees, st.data())
+def test_tensor_operations_agree_three_ways(tree, data):
+    from backcalc import shapes
+    from backcalc.errors import InputError
+
+    low = data.draw(st.sampled_from([-2.0, 0.0625]))
+    inputs = {}
+    for name in tree.variables():
+        size = int(np.prod(SHAPES[name]))
+        cells = data.draw(st.lists(st.floats(low, 2.0, allow_nan=False, width=32), min_size=size, max_size=size))
+        inputs[name] = np.array(cells, dtype=np.float64).reshape(SHAPES[name])
+    try:
+        shapes.output_shape(tree, {name: value.shape for name, value in inputs.items()})
+    except InputError:
+        assume(False)
+    inner = tree.args[0]
+    assume(well_conditioned(tree, inputs) and well_conditioned(inner, inputs))
+    if tree.text == "norm":
+        assume(float(evaluate(tree, inputs)) > MARGIN)  # the 2-norm has a kink at the zero vector
+    text = str(tree)
+    result = backcalc.gradient(text, inputs, dtype="float64", check_fd=True)
+    context = f"seed {SEED}: {text} at { ({k: v.tolist() for k, v in inputs.items()}) }"
+    for name, gradient in result.gradients.items():
+        assert gradient.agree, f"symbolic != autograd for d/d{name}, {context}"
+        assert gradient.fd_comparison is not None and gradient.fd_comparison.agree, f"finite differences, {context}"

@@ -38,6 +38,12 @@ from backcalc.tree import FUNCTIONS, Node
         ("1e-3", "0.001"),
         ("007", "7"),
         ("sigmoid(x) * relu(y)", "sigmoid(x)*relu(y)"),
+        ("W @ x", "W@x"),
+        ("transpose(A)", "A.T"),
+        ("(A@B).T", "(A@B).T"),
+        ("-x.T**2", "-x.T**2"),
+        ("sum((W@x - y)^2)", "sum((W@x - y)**2)"),
+        ("mean(x, -1) + dot(a, b)", "mean(x, -1) + dot(a, b)"),
     ],
 )
 def test_canonical_text(source, canonical):
@@ -136,11 +142,17 @@ _leaves = st.one_of(
 
 def _extend(children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
     return st.one_of(
-        st.tuples(st.sampled_from(["add", "sub", "mul", "div", "pow"]), children, children).map(
+        st.tuples(st.sampled_from(["add", "sub", "mul", "div", "pow", "matmul"]), children, children).map(
             lambda t: Node(t[0], (t[1], t[2]))
         ),
         children.map(lambda c: Node("neg", (c,))),
         st.tuples(st.sampled_from(FUNCTIONS), children).map(lambda t: Node("call", (t[1],), t[0])),
+        children.map(lambda c: Node("transpose", (c,))),
+        st.tuples(st.sampled_from(["sum", "mean", "logsumexp", "softmax", "norm"]), children).map(
+            lambda t: Node("call", (t[1],), t[0])
+        ),
+        st.tuples(children, st.integers(-2, 2)).map(lambda t: parse(f"sum(({t[0]}), {t[1]})")),
+        st.tuples(children, children).map(lambda t: Node("call", t, "dot")),
     )
 
 
