@@ -233,8 +233,10 @@ def grad(
     """Gradient of EXPRESSION's loss, symbolic (sympy) beside autograd (torch).
 
     EXPRESSION uses numbers, names, + - * / ** (or ^), parentheses, implicit products after a number
-    (2x, 3(x+1)), the constants pi and e, and the element-wise functions exp log ln sqrt abs sin cos
-    tan asin acos atan sinh cosh tanh sigmoid relu softplus. Every other name is an input.
+    (2x, 3(x+1)), the constants pi and e, the element-wise functions exp log ln sqrt abs sin cos
+    tan asin acos atan sinh cosh tanh sigmoid relu softplus, and the tensor operations @ (matmul),
+    .T, transpose, sum, mean (each with an optional dim), logsumexp, softmax, dot and norm. Every
+    other name is an input.
     """
     from .api import compute
 

@@ -63,6 +63,8 @@ def describe() -> str:
             f"  constants: within 1e-{MAX_CONSTANT_DIGITS}..1e{MAX_CONSTANT_DIGITS}; "
             f"exact coefficients up to {MAX_COEFFICIENT_DIGITS:,} digits",
             f"  tensors: {MAX_ELEMENTS:,} elements, {MAX_NDIM} dimensions; files: {MAX_FILE_BYTES // 2**20} MiB",
+            f"  @ and reductions: sympy up to {MAX_SYMBOLIC_ELEMENTS} input elements (beyond: autograd only); "
+            f"{MAX_DERIVATIVE_ENTRIES:,} Jacobian or Hessian entries",
             f"  symbolic work: {SYMBOLIC_SECONDS:g} s "
             f"(--simplify: {SIMPLIFY_SECONDS:g} s a formula, then unsimplified)",
         ]
