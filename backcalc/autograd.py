@@ -128,6 +128,14 @@ def _literal(node: Node) -> float | None:
     return None
 
 
+def to_loss(output: torch.Tensor, reduce: str) -> tuple[torch.Tensor, str | None]:
+    """The loss of an output, as ``y.sum().backward()`` would take it: a scalar output is the loss,
+    anything else is reduced by ``reduce``; and the reduction applied (None for a scalar)."""
+    if output.dim() == 0:
+        return output, None
+    return (output.sum() if reduce == "sum" else output.mean()), reduce
+
+
 def backward(
     tree: Node,
     inputs: Mapping[str, np.ndarray],
@@ -144,11 +152,7 @@ def backward(
         output = evaluate(tree, tensors, torch_dtype)
     except RuntimeError as exc:  # shapes were checked before, so this is rare: report it, don't crash
         raise InputError(f"torch could not evaluate the expression: {str(exc).splitlines()[0]}") from None
-    applied: str | None = None
-    loss = output
-    if output.dim() > 0:
-        applied = reduce
-        loss = output.sum() if reduce == "sum" else output.mean()
+    loss, applied = to_loss(output, reduce)
     gradients: dict[str, np.ndarray] = {}
     if loss.requires_grad:
         loss.backward()

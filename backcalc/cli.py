@@ -180,6 +180,12 @@ def problem_options(command: F) -> F:
 def load_problem(expression: str, values: Sequence[str], wrt: Sequence[str], dtype: str, reduction: str) -> Problem:
     """Parse and check the command line's expression and values (no torch, no sympy)."""
     from .api import prepare
+
+    return prepare(expression, parse_inputs(expression, values), list(wrt) or None, dtype, reduction)
+
+
+def parse_inputs(expression: str, values: Sequence[str]) -> dict[str, Any]:
+    """The command line's NAME=VALUE words, each parsed (no torch, no sympy)."""
     from .values import parse_value, split_assignment
 
     _check_stray_options([expression, *values])
@@ -189,7 +195,7 @@ def load_problem(expression: str, values: Sequence[str], wrt: Sequence[str], dty
         if name in inputs:
             raise InputError(f"{name} is given twice")
         inputs[name] = parse_value(text, name)
-    return prepare(expression, inputs, list(wrt) or None, dtype, reduction)
+    return inputs
 
 
 def emit_json(data: dict[str, Any]) -> None:
@@ -443,9 +449,7 @@ def check_command(
 ) -> int:
     """Is a hand-derived gradient right? Compare each --claim with the true derivative of EXPRESSION."""
     from .check import check
-    from .values import parse_value, split_assignment
 
-    _check_stray_options([expression, *values])
     claimed: dict[str, str] = {}
     for item in claims:
         name, sep, formula = item.partition("=")
@@ -454,12 +458,7 @@ def check_command(
         if name.strip() in claimed:
             raise InputError(f"two claims for {name.strip()}")
         claimed[name.strip()] = formula.strip()
-    inputs: dict[str, Any] = {}
-    for item in values:
-        name, text = split_assignment(item)
-        if name in inputs:
-            raise InputError(f"{name} is given twice")
-        inputs[name] = parse_value(text, name)
+    inputs = parse_inputs(expression, values)
     result = check(expression, claimed, inputs or None, samples=samples, seed=seed)
     if as_json:
         emit_json(result.to_dict())

@@ -75,7 +75,7 @@ class Derivatives:
         return data
 
 
-def _symbolic_setup(problem: Problem) -> tuple[Any, Any, dict[str, np.ndarray], np.ndarray]:
+def _symbolic_setup(problem: Problem) -> tuple[Any, dict[str, np.ndarray], np.ndarray]:
     import sympy
 
     from .elements import element_symbols, to_sympy_array
@@ -89,16 +89,14 @@ def _symbolic_setup(problem: Problem) -> tuple[Any, Any, dict[str, np.ndarray], 
     with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "symbolic conversion"):
         cells = element_symbols(shapes)
         output = to_sympy_array(problem.tree, cells)
-    return sympy, cells, cells, output
+    return sympy, cells, output
 
 
 def _evaluate_all(exprs: np.ndarray, problem: Problem, cells: dict[str, np.ndarray]) -> np.ndarray:
+    from .elements import element_values
     from .symbolic import Compiled
 
-    env: dict[Any, float] = {}
-    for name, value in problem.inputs.items():
-        for index in np.ndindex(*value.shape):
-            env[cells[name][index]] = float(value[index])
+    env = element_values(cells, problem.inputs)
     flat = [Compiled(expr)(env) for expr in exprs.flat]
     return np.array(flat, dtype=np.float64).reshape(exprs.shape)
 
@@ -110,7 +108,7 @@ def jacobian(problem: Problem, rtol: float | None = None, atol: float | None = N
     from . import autograd
 
     tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
-    sympy, cells, _, output_cells = _symbolic_setup(problem)
+    sympy, cells, output_cells = _symbolic_setup(problem)
     out_size = output_cells.size
     for name in problem.wrt:
         entries = out_size * problem.inputs[name].size
@@ -156,7 +154,7 @@ def hessian(problem: Problem, rtol: float | None = None, atol: float | None = No
     count = sum(sizes)
     if count * count > limits.MAX_DERIVATIVE_ENTRIES:
         raise LimitError(f"the Hessian has {count * count:,} entries; the limit is {limits.MAX_DERIVATIVE_ENTRIES:,}")
-    sympy, cells, _, output_cells = _symbolic_setup(problem)
+    sympy, cells, output_cells = _symbolic_setup(problem)
     variables, symbols = [], []
     for name in problem.wrt:
         shape = problem.inputs[name].shape
@@ -185,10 +183,7 @@ def hessian(problem: Problem, rtol: float | None = None, atol: float | None = No
         for name, shape, size in zip(problem.wrt, shapes, sizes, strict=True):
             values[name] = flat[start : start + size].reshape(shape)
             start += size
-        out = autograd.evaluate(problem.tree, {**fixed, **values}, dtype)
-        if out.dim() == 0:
-            return out
-        return out.sum() if problem.reduce == "sum" else out.mean()
+        return autograd.to_loss(autograd.evaluate(problem.tree, {**fixed, **values}, dtype), problem.reduce)[0]
 
     flat = torch.cat([fixed[name].reshape(-1) for name in problem.wrt])
     with recursion_room(limits.RECURSION_LIMIT):

@@ -133,10 +133,7 @@ def descend(
     reduce = None if shape == () else problem.reduce
 
     def forward() -> torch.Tensor:
-        output = autograd.evaluate(problem.tree, tensors, dtype)
-        if output.dim() == 0:
-            return output
-        return output.sum() if problem.reduce == "sum" else output.mean()
+        return autograd.to_loss(autograd.evaluate(problem.tree, tensors, dtype), problem.reduce)[0]
 
     history: list[Step] = []
     converged = diverged = False

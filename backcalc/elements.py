@@ -16,8 +16,8 @@ import sympy
 
 from . import limits
 from .deadline import deadline, recursion_room
-from .errors import LimitError, SymbolicSizeError
-from .symbolic import _FUNCTIONS, Compiled, Derived, formula_latex, formula_text, to_sympy
+from .errors import SymbolicSizeError
+from .symbolic import _FUNCTIONS, Compiled, Derived, formula_latex, formula_text, present, to_sympy
 from .tree import Node
 
 
@@ -35,6 +35,16 @@ def element_symbols(shapes: Mapping[str, tuple[int, ...]]) -> dict[str, np.ndarr
             cells[index] = sympy.Symbol(label, real=True)
         result[name] = cells
     return result
+
+
+def element_values(cells: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray]) -> dict[Any, float]:
+    """Each element symbol's value at ``inputs``."""
+    env: dict[Any, float] = {}
+    for name, value in inputs.items():
+        array = np.asarray(value)
+        for index in np.ndindex(*array.shape):
+            env[cells[name][index]] = float(array[index])
+    return env
 
 
 def _vectorized(function: Callable[[Any], Any]) -> Callable[[np.ndarray], np.ndarray]:
@@ -144,34 +154,18 @@ class ElementDifferentiator:
     def text(self, name: str, count: int, simplify: bool) -> tuple[str, str, str | None]:
         key = (name, count, simplify)
         if key not in self._texts:
-            exprs, _ = self.derivative(name)
-            first = exprs.flat[0]
-            note = None
-            if simplify:
-                try:
-                    with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SIMPLIFY_SECONDS, "simplification"):
-                        first = sympy.simplify(first)
-                except LimitError:
-                    note = f"simplification took longer than {limits.SIMPLIFY_SECONDS:g} s: shown unsimplified"
-            if count > 1:
-                first = sympy.Mul(sympy.Rational(1, count), first, evaluate=False)
+            text, latex, note = present(self.derivative(name)[0].flat[0], count, simplify)
             where = f"{name}[{', '.join(['0'] * len(self.shapes[name]))}]" if self.shapes[name] else name
             symbol = self.cells[name].flat[0]
             element = f"element by element: the formula is d loss / d {where}, with {symbol} for {where}"
-            note = element if note is None else f"{element}; {note}"
-            with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "printing the formulas"):
-                self._texts[key] = (formula_text(first), formula_latex(first), note)
+            self._texts[key] = (text, latex, element if note is None else f"{element}; {note}")
         return self._texts[key]
 
     def values(
         self, name: str, inputs: Mapping[str, np.ndarray], output_shape: tuple[int, ...], count: int
     ) -> np.ndarray:
         _, compiled = self.derivative(name)
-        env: dict[sympy.Symbol, Any] = {}
-        for input_name, value in inputs.items():
-            cells = self.cells[input_name]
-            for index in np.ndindex(*cells.shape):
-                env[cells[index]] = float(np.asarray(value)[index])
+        env = element_values(self.cells, inputs)
         values = np.array([function(env) for function in compiled], dtype=np.float64).reshape(self.shapes[name])
         return values / count if count > 1 else values
 

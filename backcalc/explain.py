@@ -279,11 +279,7 @@ def _torch_pass(
         by_id.setdefault(ids[key], tensor)
         if tensor.requires_grad and not tensor.is_leaf:
             tensor.retain_grad()
-    reduce = None
-    loss = output
-    if output.dim() > 0:
-        reduce = problem.reduce
-        loss = output.sum() if reduce == "sum" else output.mean()
+    loss, reduce = autograd.to_loss(output, problem.reduce)
     if loss.requires_grad:
         loss.backward()
     values = {node_id: tensor.detach().numpy() for node_id, tensor in by_id.items()}

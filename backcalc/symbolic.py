@@ -267,6 +267,23 @@ class Derived:
     note: str | None = None
 
 
+def present(derivative: sympy.Expr, count: int, simplify: bool) -> tuple[str, str, str | None]:
+    """sympy text and LaTeX of a derivative (with the 1/N of a mean), simplified within the budget if
+    asked; and a note when the simplification gave up."""
+    note = None
+    if simplify:
+        try:
+            with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SIMPLIFY_SECONDS, "simplification"):
+                derivative = sympy.simplify(derivative)
+        except LimitError:
+            note = f"simplification took longer than {limits.SIMPLIFY_SECONDS:g} s: shown unsimplified"
+    if count > 1:
+        # d mean / d element = (d y / d element) / N, kept unevaluated so the 1/N stays visible.
+        derivative = sympy.Mul(sympy.Rational(1, count), derivative, evaluate=False)
+    with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "printing the formulas"):
+        return formula_text(derivative), formula_latex(derivative), note
+
+
 class Differentiator:
     """sympy's side for one expression: derivatives, their text and their compiled evaluators are
     made once (each within the time budget) and reused for any inputs, as ``batch`` does."""
@@ -289,19 +306,7 @@ class Differentiator:
         """sympy text and LaTeX of d loss / d element (with the 1/N of a mean), and a note if any."""
         key = (name, count, simplify)
         if key not in self._texts:
-            shown, _ = self.derivative(name)
-            note = None
-            if simplify:
-                try:
-                    with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SIMPLIFY_SECONDS, "simplification"):
-                        shown = sympy.simplify(shown)
-                except LimitError:
-                    note = f"simplification took longer than {limits.SIMPLIFY_SECONDS:g} s: shown unsimplified"
-            if count > 1:
-                # d mean / d element = (d y / d element) / N, kept unevaluated so the 1/N stays visible.
-                shown = sympy.Mul(sympy.Rational(1, count), shown, evaluate=False)
-            with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "printing the formulas"):
-                self._texts[key] = (formula_text(shown), formula_latex(shown), note)
+            self._texts[key] = present(self.derivative(name)[0], count, simplify)
         return self._texts[key]
 
     def values(
