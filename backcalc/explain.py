@@ -83,6 +83,7 @@ class Explanation:
     nodes: list[ExplainedNode]
     loss: float
     tolerance: Tolerance
+    wrt: list[str] = field(default_factory=list)  # the inputs whose gradients the JSON reports
 
     @property
     def output(self) -> ExplainedNode:
@@ -142,7 +143,9 @@ class Explanation:
             "output": self.output.node.id,
             "loss": json_number(self.loss, dtype),
             "gradients": {
-                item.node.id: tensor_json(item.grad, dtype) for item in self.nodes if item.node.op == "input"
+                item.node.id: tensor_json(item.grad, dtype)
+                for item in self.nodes
+                if item.node.op == "input" and item.node.id in self.wrt
             },
             "tolerance": {"rtol": self.tolerance.rtol, "atol": self.tolerance.atol},
             "agree": self.agree,
@@ -249,6 +252,7 @@ def explain(problem: Problem, rtol: float | None = None, atol: float | None = No
         nodes=explained,
         loss=loss,
         tolerance=tolerance,
+        wrt=list(problem.wrt),
     )
 
 
