@@ -155,10 +155,13 @@ class ElementDifferentiator:
         key = (name, count, simplify)
         if key not in self._texts:
             text, latex, note = present(self.derivative(name)[0].flat[0], count, simplify)
-            where = f"{name}[{', '.join(['0'] * len(self.shapes[name]))}]" if self.shapes[name] else name
-            symbol = self.cells[name].flat[0]
-            element = f"element by element: the formula is d loss / d {where}, with {symbol} for {where}"
-            self._texts[key] = (text, latex, element if note is None else f"{element}; {note}")
+            shape = self.shapes[name]
+            if shape:  # a scalar input's formula is the whole gradient: nothing to add
+                where = f"{name}[{', '.join(['0'] * len(shape))}]"
+                symbol = self.cells[name].flat[0]
+                element = f"element by element: the formula is d loss / d {where}, with {symbol} for {where}"
+                note = element if note is None else f"{element}; {note}"
+            self._texts[key] = (text, latex, note)
         return self._texts[key]
 
     def values(
