@@ -56,12 +56,6 @@ class real_abs(sympy.Function):  # noqa: N801
 
     is_extended_nonnegative = True
 
-    @classmethod
-    def eval(cls, arg: sympy.Expr) -> sympy.Expr | None:
-        if arg.is_extended_real or arg.is_number:
-            return sympy.Abs(arg)  # sympy's own Abs is right (and simplifies) for what it knows real
-        return None
-
     def fdiff(self, argindex: int = 1) -> sympy.Expr:
         return sympy.sign(self.args[0])
 
@@ -70,6 +64,11 @@ class real_abs(sympy.Function):  # noqa: N801
 
     def _latex(self, printer: Any) -> str:
         return rf"\left|{{{printer._print(self.args[0])}}}\right|"
+
+
+def absolute(u: sympy.Expr) -> sympy.Expr:
+    """sympy's own Abs where sympy knows ``u`` is real (it simplifies there), :class:`real_abs` elsewhere."""
+    return sympy.Abs(u) if u.is_extended_real or u.is_number else real_abs(u)
 
 
 def elementary(expr: sympy.Expr) -> sympy.Expr:
@@ -82,7 +81,7 @@ _FUNCTIONS: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {
     "exp": sympy.exp,
     "log": sympy.log,
     "sqrt": sympy.sqrt,
-    "abs": real_abs,
+    "abs": absolute,
     "sin": sympy.sin,
     "cos": sympy.cos,
     "tan": sympy.tan,

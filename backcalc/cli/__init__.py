@@ -1,0 +1,222 @@
+"""The ``backcalc`` command: parse options, call the library, pick a renderer. Nothing else.
+
+This module holds the group, the one place where errors become exit statuses, and what the commands
+share; the commands live in :mod:`.gradients` (grad, explain, jacobian, hessian), :mod:`.scripting`
+(batch, check) and :mod:`.learning` (descend).
+
+Importing this module loads click and the light parts of backcalc only; torch, sympy and rich load
+when a command actually computes or renders, so ``--help``, ``--version`` and input errors are quick.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from .. import __version__, limits
+from ..errors import BackcalcError, ExitStatus, InputError
+
+if TYPE_CHECKING:
+    from ..api import Problem
+
+_EPILOG = """\b
+Examples:
+  backcalc "x**2" x=4
+  backcalc "(w*x - y)**2" w=1 x=1 y=2 --wrt w
+  backcalc "x**3 + x**2" "x=[[2,3,1],[4,5,3],[7,6,4]]"
+  backcalc "log(x)" "x=[[2,6],[3,7],[9,8]]" --dtype float64 --json | jq .gradients.x.symbolic
+  backcalc "tanh(x)*log(x)" x=@data.npy --reduce mean
+
+\b
+Values: NAME=4, NAME=[[1,2],[3,4]] (JSON or Python list syntax), NAME=@file.json, NAME=@file.npy.
+Integers become floats of --dtype; booleans, strings and nulls are refused.
+
+\b
+Exit status: 0 the gradients agree (or differ only at a kink, pole or domain edge, which is
+reported), 1 symbolic and autograd disagree, 2 bad input or usage.
+"""
+
+
+class _DefaultGroup(click.Group):
+    """A group that runs ``grad`` when the first argument is not a command, and owns the one place
+    where errors become exit statuses."""
+
+    default_command = "grad"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help", "-V", "--version"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
+        if extra.get("standalone_mode") is False:
+            return super().main(args, prog_name, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        extra["standalone_mode"] = False
+        sys.exit(run(lambda: super(_DefaultGroup, self).main(argv, prog_name or "backcalc", **extra), argv))
+
+
+def run(invoke: Callable[[], Any], argv: Sequence[str]) -> int:
+    """Run a command and map whatever happens to an exit status, with a one-line message on stderr."""
+    debug = "--debug" in argv or bool(os.environ.get("BACKCALC_DEBUG"))
+    try:
+        result = invoke()
+        return int(result) if isinstance(result, int) else ExitStatus.OK
+    except BackcalcError as exc:
+        if debug:
+            raise
+        _error(exc.one_line(), exc.details())
+        return exc.exit_status
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        return ExitStatus.OK
+    except click.ClickException as exc:
+        _error(" ".join(exc.format_message().split()))
+        return ExitStatus.BAD_INPUT
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _error("interrupted")
+        return ExitStatus.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitStatus.OK
+    except RecursionError:
+        if debug:
+            raise
+        _error("the input is nested too deeply to process")
+        return ExitStatus.BAD_INPUT
+    except MemoryError:
+        _error("out of memory: the input is too large")
+        return ExitStatus.BAD_INPUT
+    except Exception as exc:  # a bug: say so in one line, show the traceback only with --debug
+        if debug:
+            raise
+        _error(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)")
+        return ExitStatus.INTERNAL
+
+
+def _error(message: str, details: str | None = None) -> None:
+    click.echo(f"backcalc: error: {message}", err=True)
+    if details and sys.stderr.isatty():
+        click.echo(details, err=True)
+
+
+@click.group(
+    cls=_DefaultGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=_EPILOG,
+)
+@click.version_option(__version__, "-V", "--version", prog_name="backcalc", message="%(prog)s %(version)s")
+def cli() -> None:
+    """backcalc: a backprop calculator.
+
+    Type an expression and its inputs; backcalc runs the forward pass, reduces the output to a loss,
+    derives the gradient of the loss symbolically (sympy) and by autograd (torch), and shows both side
+    by side with a verdict. With no command, `grad` is assumed: `backcalc "x**2" x=4`.
+    """
+
+
+_OPTION_LIKE = re.compile(r"--[A-Za-z][A-Za-z0-9-]+(=.*)?\Z", re.DOTALL)
+
+
+def _check_stray_options(args: Sequence[str]) -> None:
+    # grad takes unknown "-..." words as arguments so that `-x**2` is an expression; a "--word" is
+    # still a mistyped option.
+    for arg in args:
+        if _OPTION_LIKE.match(arg):
+            raise click.NoSuchOption(arg.split("=")[0])
+
+
+_LIMITS = "\n\b\nLimits (a larger input is refused with status 2):\n" + limits.describe()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def problem_options(command: F) -> F:
+    """The arguments and options every computing command shares: the expression, its values, what
+    to differentiate, the dtype, the reduction, the tolerances, JSON output and --debug."""
+    decorators = [
+        click.argument("expression"),
+        click.argument("values", nargs=-1, metavar="[NAME=VALUE]..."),
+        click.option(
+            "--wrt",
+            multiple=True,
+            metavar="NAME",
+            help="Differentiate with respect to NAME (repeatable). Default: every input.",
+        ),
+        click.option(
+            "--dtype",
+            type=click.Choice(["float32", "float64"]),
+            default="float32",
+            show_default=True,
+            help="Floating point type of the computation.",
+        ),
+        click.option(
+            "--reduce",
+            "reduction",
+            type=click.Choice(["sum", "mean"]),
+            default="sum",
+            show_default=True,
+            help="How a non-scalar output becomes the loss, as y.sum().backward().",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of tables."),
+        click.option(
+            "--rtol",
+            type=click.FloatRange(min=0),
+            help="Relative tolerance. Default: torch.testing.assert_close's for the dtype.",
+        ),
+        click.option(
+            "--atol",
+            type=click.FloatRange(min=0),
+            help="Absolute tolerance. Default: torch.testing.assert_close's for the dtype.",
+        ),
+        click.option("--debug", is_flag=True, help="Show a traceback on errors."),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def load_problem(expression: str, values: Sequence[str], wrt: Sequence[str], dtype: str, reduction: str) -> Problem:
+    """Parse and check the command line's expression and values (no torch, no sympy)."""
+    from ..api import prepare
+
+    return prepare(expression, parse_inputs(expression, values), list(wrt) or None, dtype, reduction)
+
+
+def parse_inputs(expression: str, values: Sequence[str]) -> dict[str, Any]:
+    """The command line's NAME=VALUE words, each parsed (no torch, no sympy)."""
+    from ..values import parse_value, split_assignment
+
+    _check_stray_options([expression, *values])
+    inputs: dict[str, Any] = {}
+    for item in values:
+        name, text = split_assignment(item)
+        if name in inputs:
+            raise InputError(f"{name} is given twice")
+        inputs[name] = parse_value(text, name)
+    return inputs
+
+
+def emit_json(data: dict[str, Any]) -> None:
+    from ..render.json_view import dumps
+
+    click.echo(dumps(data, pretty=sys.stdout.isatty()))
+
+
+def emit_rich(draw: Callable[[Any], None]) -> None:
+    from ..render.terminal import make_console, show
+
+    show(make_console(), draw)
+
+
+def status_of(verdict: str) -> int:
+    return ExitStatus.DISAGREE if verdict == "disagree" else ExitStatus.OK
+
+
+# The commands register themselves on `cli` when imported (they import nothing heavy at import time).
+from . import gradients, learning, scripting  # noqa: E402, F401

@@ -1,0 +1,97 @@
+"""descend: gradient descent, each step checked."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import ExitStatus, InputError
+from . import _LIMITS, cli, emit_json, emit_rich, load_problem, problem_options
+
+_DESCEND_EPILOG = """\b
+Examples:
+  backcalc descend "(w*x - y)**2" w=1 x=1 y=2 --wrt w --lr 0.1
+  backcalc descend "(w*x + b - y)**2" w=0 b=0 "x=[1,2,3,4]" "y=[3,5,7,9]" --wrt w --wrt b \\
+      --reduce mean --lr 0.05 --optimizer adam --steps 2000 --plot descent.png
+  backcalc descend "(w*x - y)**2" w=1 x=1 y=2 --wrt w --lr 0.1 --json | jq .final
+
+\b
+Each step: the forward pass, the gradient by sympy and by torch (compared), then the update by
+torch.optim (sgd; momentum is SGD with momentum 0.9; adam). It stops after --steps, when the loss
+changes by less than --tol, or when the loss becomes inf or nan.
+
+\b
+Exit status: 0 done, 1 symbolic and autograd disagreed at some step, 2 bad input or usage,
+3 the descent diverged (the loss became inf or nan).
+"""
+
+
+@cli.command(
+    "descend",
+    context_settings={"ignore_unknown_options": True},
+    epilog=_DESCEND_EPILOG + _LIMITS,
+    short_help="Gradient descent: update the weights and repeat until optimal.",
+)
+@problem_options
+@click.option("--lr", type=float, default=0.1, show_default=True, help="Learning rate.")
+@click.option("--steps", type=click.IntRange(1, 1_000_000), default=100, show_default=True, help="Most steps to take.")
+@click.option(
+    "--tol", type=click.FloatRange(min=0), default=1e-10, show_default=True, help="Stop when the loss changes by less."
+)
+@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam"]), default="sgd", show_default=True)
+@click.option(
+    "--plot",
+    "plot_file",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Save a PNG plot of loss and parameters (needs matplotlib: pip install 'backcalc[plot]').",
+)
+def descend_command(
+    expression: str,
+    values: tuple[str, ...],
+    wrt: tuple[str, ...],
+    dtype: str,
+    reduction: str,
+    as_json: bool,
+    rtol: float | None,
+    atol: float | None,
+    debug: bool,
+    lr: float,
+    steps: int,
+    tol: float,
+    optimizer: str,
+    plot_file: str | None,
+) -> int:
+    """Gradient descent on EXPRESSION's loss over the --wrt inputs, each step checked (sympy vs torch)."""
+    if not wrt:
+        raise InputError("descend needs --wrt NAME: the inputs to update")
+    if plot_file:
+        from ..render.descend_view import plot_available
+
+        if not plot_available():
+            raise InputError("--plot needs matplotlib, which is not installed: pip install 'backcalc[plot]'")
+    from ..descend import descend
+
+    problem = load_problem(expression, values, wrt, dtype, reduction)
+    if as_json or not sys.stdout.isatty():
+        descent = descend(problem, lr, steps, tol, optimizer, rtol, atol)
+    else:
+        from ..render.descend_view import live_view
+        from ..render.terminal import make_console
+
+        with live_view(steps, problem.wrt, dtype, make_console()) as update:
+            descent = descend(problem, lr, steps, tol, optimizer, rtol, atol, on_step=update)
+    if plot_file:
+        from ..render.descend_view import save_plot
+
+        save_plot(descent, plot_file)
+    if as_json:
+        emit_json(descent.to_dict())
+    else:
+        from ..render.descend_view import render_descent
+
+        emit_rich(lambda console: render_descent(descent, console))
+    if descent.diverged:
+        click.echo(f"backcalc: {descent.message}", err=True)
+        return ExitStatus.DIVERGED
+    return ExitStatus.OK if descent.agree else ExitStatus.DISAGREE

@@ -1,0 +1,140 @@
+"""batch and check: for shell scripts, pipes and autograders."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ..errors import ExitStatus, InputError
+from . import cli, emit_json, emit_rich, parse_inputs
+
+_BATCH_EPILOG = """\b
+Each line: {"expression": "x**2", "inputs": {"x": [1, 2]}, "wrt": ["x"], "dtype": "float64", "reduce": "mean"}
+(wrt, dtype, reduce, rtol, atol and check_fd are optional). Each output line is what `grad --json`
+prints, plus "line" (0-based). A line with "claims": {"x": "2*x"} is checked as by `backcalc check`.
+A bad line gives {"line": N, "error": {"kind": ..., "message": ...}} and the run goes on.
+
+\b
+Examples:
+  backcalc batch cases.jsonl > results.jsonl
+  printf '%s\\n' '{"expression": "x**2", "inputs": {"x": 3}}' | backcalc batch | jq .gradients.x.autograd
+
+\b
+Exit status: 0 every case agreed (and every claim was right), 1 some case disagreed or some claim was
+wrong, 2 some line was bad.
+"""
+
+
+@cli.command("batch", epilog=_BATCH_EPILOG, short_help="Many cases from JSON Lines, one JSON result per line.")
+@click.argument("source", default="-", metavar="[FILE|-]")
+@click.option("--debug", is_flag=True, help="Show a traceback on errors.")
+def batch_command(source: str, debug: bool) -> int:
+    """Run many cases from JSON Lines (a FILE, or standard input), one JSON result per line."""
+    from ..batch import Batch
+
+    runner = Batch()
+    if source == "-":
+        if sys.stdin.isatty():
+            click.echo("backcalc: reading JSON Lines from the terminal; end with Ctrl-D", err=True)
+        lines: Any = sys.stdin
+        total = None
+    else:
+        try:
+            with open(source, encoding="utf-8") as handle:
+                lines = handle.read().splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read {source!r}: {getattr(exc, 'strerror', None) or exc}") from None
+        total = len(lines)
+    from ..render.json_view import dumps
+
+    def emit(number: int, text: str) -> None:
+        output = runner.run_line(text, number)
+        if output is not None:
+            click.echo(dumps(output))
+
+    if total is not None and sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import Progress
+
+        with Progress(console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task("cases", total=total)
+            for number, text in enumerate(lines):
+                emit(number, text)
+                progress.advance(task)
+    else:
+        for number, text in enumerate(lines):
+            emit(number, text.rstrip("\n"))
+    tally = runner.tally
+    if sys.stderr.isatty():
+        click.echo(
+            f"backcalc: {tally.cases} cases: {tally.agreed} agreed, {tally.disagreed} disagreed, {tally.errors} bad",
+            err=True,
+        )
+    return tally.status
+
+
+_CHECK_EPILOG = """\b
+Examples:
+  backcalc check "x**3 + x**2" --claim "x=3x^2 + 2x"
+  backcalc check "(w*x - y)**2" --claim "w=2*x*(w*x - y)" --claim "y=2*(w*x - y)" w=1 x=1 y=2
+  backcalc check "sigmoid(x)" --claim "x=sigmoid(x)*(1 - sigmoid(x))" --json | jq .right
+
+\b
+A claim is the derivative of the expression with respect to one input, element-wise (the gradient
+of the sum). It is compared with sympy's derivative symbolically (2 s budget) and numerically at the
+given inputs and at random points of the domain; it is wrong only with a counterexample, printed with
+the claimed value, the true one and torch's autograd value.
+
+\b
+Exit status: 0 every claim is right, 1 some claim is wrong, 2 bad input or usage.
+"""
+
+
+@cli.command(
+    "check",
+    context_settings={"ignore_unknown_options": True},
+    epilog=_CHECK_EPILOG,
+    short_help="Is a hand-derived gradient right? Check claimed formulas.",
+)
+@click.argument("expression")
+@click.argument("values", nargs=-1, metavar="[NAME=VALUE]...")
+@click.option(
+    "--claim", "claims", multiple=True, required=True, metavar="NAME=FORMULA", help="A claimed gradient (repeatable)."
+)
+@click.option(
+    "--samples", type=click.IntRange(0, 1000), default=5, show_default=True, help="Random points to check at."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random points.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--debug", is_flag=True, help="Show a traceback on errors.")
+def check_command(
+    expression: str,
+    values: tuple[str, ...],
+    claims: tuple[str, ...],
+    samples: int,
+    seed: int,
+    as_json: bool,
+    debug: bool,
+) -> int:
+    """Is a hand-derived gradient right? Compare each --claim with the true derivative of EXPRESSION."""
+    from ..check import check
+
+    claimed: dict[str, str] = {}
+    for item in claims:
+        name, sep, formula = item.partition("=")
+        if not sep or not formula.strip():
+            raise InputError(f"--claim expects NAME=FORMULA, got {item!r}")
+        if name.strip() in claimed:
+            raise InputError(f"two claims for {name.strip()}")
+        claimed[name.strip()] = formula.strip()
+    inputs = parse_inputs(expression, values)
+    result = check(expression, claimed, inputs or None, samples=samples, seed=seed)
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        from ..render.check_view import render_check
+
+        emit_rich(lambda console: render_check(result, console))
+    return ExitStatus.OK if result.right else ExitStatus.DISAGREE
