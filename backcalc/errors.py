@@ -17,6 +17,7 @@ class ExitStatus(IntEnum):
     BAD_INPUT = 2  #: bad expression, bad value, bad option: nothing was computed
     DIVERGED = 3  #: ``descend``: the loss became inf or nan
     INTERNAL = 70  #: a bug in backcalc (EX_SOFTWARE); please report it
+    IO_ERROR = 74  #: the output could not be written (EX_IOERR), e.g. a full disk
     INTERRUPTED = 130  #: stopped with Ctrl-C
 
 

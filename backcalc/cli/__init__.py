@@ -85,6 +85,9 @@ def run(invoke: Callable[[], Any], argv: Sequence[str]) -> int:
         # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitStatus.OK
+    except OSError as exc:  # files are read in the library, which turns their errors into InputError
+        _error(f"cannot write the output: {exc.strerror or exc}")
+        return ExitStatus.IO_ERROR
     except RecursionError:
         if debug:
             raise
