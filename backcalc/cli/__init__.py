@@ -10,11 +10,13 @@ when a command actually computes or renders, so ``--help``, ``--version`` and in
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -136,12 +138,40 @@ def _check_stray_options(args: Sequence[str]) -> None:
 
 
 _LIMITS = "\n\b\nLimits (a larger input is refused with status 2):\n" + limits.describe()
-F = TypeVar("F", bound=Callable[..., Any])
 
 
-def problem_options(command: F) -> F:
+@dataclass(frozen=True)
+class ProblemArgs:
+    """What every computing command is given in common, collected by :func:`problem_options`."""
+
+    expression: str
+    values: tuple[str, ...]
+    wrt: tuple[str, ...]
+    dtype: str
+    reduction: str
+    as_json: bool
+    rtol: float | None
+    atol: float | None
+    debug: bool  # read by run() from argv; kept here so that no command has to accept it
+
+    def problem(self) -> Problem:
+        """Parse and check the expression and values (no torch, no sympy)."""
+        from ..api import prepare
+
+        inputs = parse_inputs(self.expression, self.values)
+        return prepare(self.expression, inputs, list(self.wrt) or None, self.dtype, self.reduction)
+
+
+def problem_options(command: Callable[..., int]) -> Callable[..., int]:
     """The arguments and options every computing command shares: the expression, its values, what
-    to differentiate, the dtype, the reduction, the tolerances, JSON output and --debug."""
+    to differentiate, the dtype, the reduction, the tolerances, JSON output and --debug. The command
+    receives them as one :class:`ProblemArgs`, then its own options as keywords."""
+    shared = [field.name for field in fields(ProblemArgs)]
+
+    @functools.wraps(command)
+    def collect(**options: Any) -> int:
+        return command(ProblemArgs(**{name: options.pop(name) for name in shared}), **options)
+
     decorators = [
         click.argument("expression"),
         click.argument("values", nargs=-1, metavar="[NAME=VALUE]..."),
@@ -179,16 +209,10 @@ def problem_options(command: F) -> F:
         ),
         click.option("--debug", is_flag=True, help="Show a traceback on errors."),
     ]
+    wrapped: Callable[..., int] = collect
     for decorator in reversed(decorators):
-        command = decorator(command)
-    return command
-
-
-def load_problem(expression: str, values: Sequence[str], wrt: Sequence[str], dtype: str, reduction: str) -> Problem:
-    """Parse and check the command line's expression and values (no torch, no sympy)."""
-    from ..api import prepare
-
-    return prepare(expression, parse_inputs(expression, values), list(wrt) or None, dtype, reduction)
+        wrapped = decorator(wrapped)
+    return wrapped
 
 
 def parse_inputs(expression: str, values: Sequence[str]) -> dict[str, Any]:

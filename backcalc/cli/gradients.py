@@ -7,7 +7,7 @@ from collections.abc import Callable
 import click
 
 from ..errors import ExitStatus, InputError
-from . import _EPILOG, _LIMITS, cli, emit_json, emit_rich, load_problem, problem_options, status_of
+from . import _EPILOG, _LIMITS, ProblemArgs, cli, emit_json, emit_rich, problem_options, status_of
 
 
 @cli.command(
@@ -19,19 +19,7 @@ from . import _EPILOG, _LIMITS, cli, emit_json, emit_rich, load_problem, problem
 @problem_options
 @click.option("--check-fd", is_flag=True, help="Add central finite differences (float64) as a third witness.")
 @click.option("--simplify", is_flag=True, help="Simplify the shown formulas with sympy (2 s budget each).")
-def grad(
-    expression: str,
-    values: tuple[str, ...],
-    wrt: tuple[str, ...],
-    dtype: str,
-    reduction: str,
-    as_json: bool,
-    rtol: float | None,
-    atol: float | None,
-    debug: bool,
-    check_fd: bool,
-    simplify: bool,
-) -> int:
+def grad(args: ProblemArgs, check_fd: bool, simplify: bool) -> int:
     """Gradient of EXPRESSION's loss, symbolic (sympy) beside autograd (torch).
 
     EXPRESSION uses numbers, names, + - * / ** (or ^), parentheses, implicit products after a number
@@ -42,9 +30,8 @@ def grad(
     """
     from ..api import compute
 
-    problem = load_problem(expression, values, wrt, dtype, reduction)
-    result = compute(problem, rtol, atol, check_fd=check_fd, simplify=simplify)
-    if as_json:
+    result = compute(args.problem(), args.rtol, args.atol, check_fd=check_fd, simplify=simplify)
+    if args.as_json:
         emit_json(result.to_dict())
     else:
         from ..render.terminal import render_gradient
@@ -86,15 +73,7 @@ Examples:
 )
 @click.option("--latex", is_flag=True, help="Print the local gradients and the chain rule as LaTeX.")
 def explain_command(
-    expression: str,
-    values: tuple[str, ...],
-    wrt: tuple[str, ...],
-    dtype: str,
-    reduction: str,
-    as_json: bool,
-    rtol: float | None,
-    atol: float | None,
-    debug: bool,
+    args: ProblemArgs,
     dot_file: str | None,
     svg_file: str | None,
     png_file: str | None,
@@ -113,8 +92,7 @@ def explain_command(
         )
     from ..explain import explain
 
-    problem = load_problem(expression, values, wrt, dtype, reduction)
-    explanation = explain(problem, rtol, atol)
+    explanation = explain(args.problem(), args.rtol, args.atol)
     if dot_file or svg_file or png_file:
         source = graphviz.to_dot(explanation)
         if dot_file:
@@ -122,7 +100,7 @@ def explain_command(
         for path, fmt in ((svg_file, "svg"), (png_file, "png")):
             if path:
                 graphviz.render(source, path, fmt)
-    if as_json:
+    if args.as_json:
         emit_json(explanation.to_dict())
     elif latex:
         from ..render.latex import explanation_latex
@@ -154,22 +132,12 @@ Exit status: 0 they agree, 1 they disagree, 2 bad input or usage.
 
 
 def _derivatives_command(kind: str) -> Callable[..., int]:
-    def command(
-        expression: str,
-        values: tuple[str, ...],
-        wrt: tuple[str, ...],
-        dtype: str,
-        reduction: str,
-        as_json: bool,
-        rtol: float | None,
-        atol: float | None,
-        debug: bool,
-    ) -> int:
+    def command(args: ProblemArgs) -> int:
         from .. import derivatives
 
-        problem = load_problem(expression, values, wrt, dtype, reduction)
-        result = (derivatives.jacobian if kind == "jacobian" else derivatives.hessian)(problem, rtol, atol)
-        if as_json:
+        compute = derivatives.jacobian if kind == "jacobian" else derivatives.hessian
+        result = compute(args.problem(), args.rtol, args.atol)
+        if args.as_json:
             emit_json(result.to_dict())
         else:
             from ..render.derivatives_view import render_derivatives

@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..errors import ExitStatus, InputError
-from . import _LIMITS, cli, emit_json, emit_rich, load_problem, problem_options
+from . import _LIMITS, ProblemArgs, cli, emit_json, emit_rich, problem_options
 
 _DESCEND_EPILOG = """\b
 Examples:
@@ -47,15 +47,7 @@ Exit status: 0 done, 1 symbolic and autograd disagreed at some step, 2 bad input
     help="Save a PNG plot of loss and parameters (needs matplotlib: pip install 'backcalc[plot]').",
 )
 def descend_command(
-    expression: str,
-    values: tuple[str, ...],
-    wrt: tuple[str, ...],
-    dtype: str,
-    reduction: str,
-    as_json: bool,
-    rtol: float | None,
-    atol: float | None,
-    debug: bool,
+    args: ProblemArgs,
     lr: float,
     steps: int,
     tol: float,
@@ -63,7 +55,7 @@ def descend_command(
     plot_file: str | None,
 ) -> int:
     """Gradient descent on EXPRESSION's loss over the --wrt inputs, each step checked (sympy vs torch)."""
-    if not wrt:
+    if not args.wrt:
         raise InputError("descend needs --wrt NAME: the inputs to update")
     if plot_file:
         from ..render.descend_view import plot_available
@@ -72,20 +64,21 @@ def descend_command(
             raise InputError("--plot needs matplotlib, which is not installed: pip install 'backcalc[plot]'")
     from ..descend import descend
 
-    problem = load_problem(expression, values, wrt, dtype, reduction)
-    if as_json or not sys.stdout.isatty():
+    problem = args.problem()
+    rtol, atol = args.rtol, args.atol
+    if args.as_json or not sys.stdout.isatty():
         descent = descend(problem, lr, steps, tol, optimizer, rtol, atol)
     else:
         from ..render.descend_view import live_view
         from ..render.terminal import make_console
 
-        with live_view(steps, problem.wrt, dtype, make_console()) as update:
+        with live_view(steps, problem.wrt, problem.dtype, make_console()) as update:
             descent = descend(problem, lr, steps, tol, optimizer, rtol, atol, on_step=update)
     if plot_file:
         from ..render.descend_view import save_plot
 
         save_plot(descent, plot_file)
-    if as_json:
+    if args.as_json:
         emit_json(descent.to_dict())
     else:
         from ..render.descend_view import render_descent
