@@ -58,7 +58,10 @@ def _tie_edges(np: Any, args: list[Any], value: Any, text: str, constant: tuple[
 def _clamp_edges(np: Any, args: list[Any], value: Any, text: str, constant: tuple[bool, ...]) -> list[Any]:
     x, lo, hi = args
     why = "torch passes the whole gradient to the clamped value there, sympy's Heaviside(0) gives 1/2"
-    return [("kink", f"{text} at a bound: {why}", (x == lo) | (x == hi))]
+    return [
+        ("kink", f"{text} at a bound: {why}", (x == lo) | (x == hi)),
+        ("kink", f"{text} where the bounds meet or cross (lo >= hi): hi wins, and the sides split differently", lo >= hi),
+    ]
 
 
 def _softplus_edges(np: Any, args: list[Any], value: Any, text: str, constant: tuple[bool, ...]) -> list[Any]:

@@ -165,7 +165,7 @@ def _verdict(result: GradientResult, rich_output: bool) -> Text:
         case Word.UNCHECKED:
             message = f"{names}: not checked by a second side (see the notes; try --check-fd) ({tol})"
         case Word.EDGE:
-            message = f"differences only where no derivative exists, or no finite value ({tol})"
+            message = f"differences only where no derivative exists ({tol})"
         case Word.DISAGREE:
             message = f"{witnesses} disagree on {names} ({tol})"
         case _:
