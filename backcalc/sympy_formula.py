@@ -101,6 +101,13 @@ def numpy_table() -> dict[type, Callable[..., Any]]:
             sympy.im: np.zeros_like,
             sympy.conjugate: lambda x: x,
             sympy.atan2: np.arctan2,
+            # What sympy rewrites trigonometric and hyperbolic functions into (tan(x + pi/2) = -cot(x)).
+            sympy.cot: lambda x: 1 / np.tan(x),
+            sympy.sec: lambda x: 1 / np.cos(x),
+            sympy.csc: lambda x: 1 / np.sin(x),
+            sympy.coth: lambda x: 1 / np.tanh(x),
+            sympy.sech: lambda x: 1 / np.cosh(x),
+            sympy.csch: lambda x: 1 / np.sinh(x),
             # The derivative of a jump (sign, Heaviside): 0 away from it, no finite value on it.
             sympy.DiracDelta: lambda x, *order: np.where(x == 0, np.inf, 0.0),
         }
@@ -123,7 +130,7 @@ class Compiled:
                 continue
             if isinstance(node, sympy.Symbol):
                 self.steps.append((None, (), node))
-            elif node.is_Number or node.is_NumberSymbol or node is sympy.I:
+            elif not node.args and node.is_number:  # numbers, pi, E, I, zoo, oo, nan
                 self.steps.append((None, (), _constant(node)))
             elif not expanded:
                 if type(node) not in numpy_table():

@@ -21,6 +21,9 @@ class sigmoid(sympy.Function):  # noqa: N801 - printed as the function users typ
     def _eval_rewrite_as_exp(self, x: sympy.Expr, **kwargs: Any) -> sympy.Expr:
         return 1 / (1 + sympy.exp(-x))
 
+    def _eval_evalf(self, prec: int) -> sympy.Expr:
+        return self.rewrite(sympy.exp)._eval_evalf(prec)
+
 
 class softplus(sympy.Function):  # noqa: N801
     """log(1 + exp(x)), differentiated as sigmoid(x)."""
@@ -32,6 +35,9 @@ class softplus(sympy.Function):  # noqa: N801
 
     def _eval_rewrite_as_log(self, x: sympy.Expr, **kwargs: Any) -> sympy.Expr:
         return sympy.log(1 + sympy.exp(x))
+
+    def _eval_evalf(self, prec: int) -> sympy.Expr:
+        return self.rewrite(sympy.log)._eval_evalf(prec)
 
 
 class real_abs(sympy.Function):  # noqa: N801
@@ -49,8 +55,10 @@ class real_abs(sympy.Function):  # noqa: N801
     def _sympystr(self, printer: Any) -> str:
         return f"Abs({printer._print(self.args[0])})"
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\left|{{{printer._print(self.args[0])}}}\right|"
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        # sympy's printer passes the exponent of a power of this function (|u|**3) to be placed here.
+        text = rf"\left|{{{printer._print(self.args[0])}}}\right|"
+        return text if exp is None else f"{{{text}}}^{{{exp}}}"
 
 
 def absolute(u: sympy.Expr) -> sympy.Expr:

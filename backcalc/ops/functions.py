@@ -51,6 +51,14 @@ def _arcsine_edges(np: Any, args: list[Any], value: Any, text: str, constant: tu
     ]
 
 
+def _tan_edges(np: Any, args: list[Any], value: Any, text: str, constant: tuple[bool, ...]) -> list[Any]:
+    # A pole of tan (pi/2 + k*pi) is never exactly representable: u within the dtype's rounding of one
+    # is at the pole, where sympy's exact derivative is infinite and torch's is a huge finite number.
+    u = args[0]
+    near = np.abs(np.cos(u)) <= 4 * np.finfo(u.dtype).eps * np.maximum(1.0, np.abs(u))
+    return [("pole", f"{text} at a pole of tan (pi/2 + k*pi, within the dtype's rounding): no derivative", near)]
+
+
 def _tie_edges(np: Any, args: list[Any], value: Any, text: str, constant: tuple[bool, ...]) -> list[Any]:
     return [("kink", f"{text} at a tie: torch splits the gradient in halves, as sympy's Heaviside(0) = 1/2", args[0] == args[1])]
 
@@ -75,6 +83,8 @@ def _sigmoid(np: Any, x: Any) -> Any:
 
 
 def _torch_clamp(torch: Any, x: Any, lo: Any, hi: Any) -> Any:
+    # torch.clamp broadcasts its bounds forward but not its input backward: broadcast all three first.
+    x, lo, hi = torch.broadcast_tensors(x, lo, hi)
     return torch.clamp(x, min=lo, max=hi)
 
 
@@ -126,10 +136,20 @@ unary(
     numpy=lambda np, u: np.abs(u),
     sympy_classes=("Abs", "real_abs"),
 )
+unary(
+    "tan",
+    "tangent, element by element",
+    "1 + tan(u)**2",
+    latex=r"\tan\left({0}\right)",
+    edges=_tan_edges,
+    sympy=lambda sp, u: sp.tan(u),
+    torch=lambda torch, u: torch.tan(u),
+    numpy=lambda np, u: np.tan(u),
+    sympy_classes=("tan",),
+)
 for _name, _local, _torch_name, _numpy_name in (
     ("sin", "cos(u)", "sin", "sin"),
     ("cos", "-sin(u)", "cos", "cos"),
-    ("tan", "1 + tan(u)**2", "tan", "tan"),
     ("atan", "1/(1 + u**2)", "atan", "arctan"),
     ("sinh", "cosh(u)", "sinh", "sinh"),
     ("cosh", "sinh(u)", "cosh", "cosh"),
