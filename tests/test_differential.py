@@ -15,6 +15,8 @@ input, plus two finite differences per input (one per element for the tensor cas
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import random
 
@@ -117,11 +119,22 @@ def well_conditioned(tree: Node, inputs: dict[str, np.ndarray]) -> bool:
 def _check_three_ways(text: str, inputs: dict[str, np.ndarray]) -> None:
     result = backcalc.gradient(text, inputs, dtype="float64", check_fd=True)
     context = f"seed {SEED}: {text} at { ({k: v.tolist() for k, v in inputs.items()}) }"
+    _print_every_way(result)
     for name, gradient in result.gradients.items():
         assert gradient.verdict.word == "agree", f"symbolic != autograd for d/d{name}, {context}"
         assert gradient.symbolic is not None and gradient.finite_difference is not None
         fd = compare(gradient.symbolic, gradient.finite_difference, Tolerance(*FD_TOLERANCE))
         assert fd.agree, f"symbolic != finite differences for d/d{name}, {context}"
+
+
+def _print_every_way(result: backcalc.api.GradientResult) -> None:
+    """Every printer path a result goes through: text and LaTeX (made by gradient()), JSON, terminal."""
+    from rich.console import Console
+
+    from backcalc.render.terminal import render_gradient
+
+    json.dumps(result.to_dict(), allow_nan=False)
+    render_gradient(result, Console(width=80, file=io.StringIO(), color_system=None))
 
 
 @st.composite
