@@ -50,7 +50,8 @@ def _operator_pattern() -> str:
     symbols = {"(", ")", ",", "+"}  # "+" is also the unary plus, which is no operation
     for op in ops.all_ops():
         symbols.update(op.symbols)
-    escaped = [re.escape(s) + ("(?![A-Za-z_0-9])" if s[-1].isalpha() else "") for s in sorted(symbols, key=len, reverse=True)]
+    ordered = sorted(symbols, key=len, reverse=True)
+    escaped = [re.escape(s) + ("(?![A-Za-z_0-9])" if s[-1].isalpha() else "") for s in ordered]
     return "|".join(escaped)
 
 
@@ -145,7 +146,7 @@ def _dimension(node: Node) -> int | None:
     return None
 
 
-_IMPLICIT = ops.infix("*")  # 2x is 2*x
+_IMPLICIT = ops.infix_at(ops.PRODUCT)["*"]  # 2x is 2*x
 _PREFIX = {symbol: op for symbol in "-" if (op := ops.prefix(symbol)) is not None}
 
 
@@ -307,6 +308,8 @@ class _Parser:
         if len(arguments) < op.arity:
             raise self.error(f"{name.text}() needs {wanted}", close)
         dim = None
+        if op.needs_dim and len(arguments) == op.arity:
+            raise self.error(f"{name.text}() needs {wanted}", close)
         if len(arguments) > op.arity:
             last = arguments.pop()
             dim = _dimension(last)
