@@ -217,6 +217,7 @@ def problem_options(command: Callable[..., int]) -> Callable[..., int]:
 
 def parse_inputs(expression: str, values: Sequence[str]) -> dict[str, Any]:
     """The command line's NAME=VALUE words, each parsed (no torch, no sympy)."""
+    from ..files import ANYWHERE
     from ..values import parse_value, split_assignment
 
     _check_stray_options([expression, *values])
@@ -225,7 +226,7 @@ def parse_inputs(expression: str, values: Sequence[str]) -> dict[str, Any]:
         name, text = split_assignment(item)
         if name in inputs:
             raise InputError(f"{name} is given twice")
-        inputs[name] = parse_value(text, name)
+        inputs[name] = parse_value(text, name, ANYWHERE)  # the user typed the path
     return inputs
 
 
