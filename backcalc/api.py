@@ -4,6 +4,7 @@ then the two independent evaluators and their comparison (:func:`compute`)."""
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from .numeric import Edge
 from .parser import parse
 from .result import Gradient, GradientResult
 from .tree import Node, to_text
-from .values import check_name, to_array
+from .values import check_name, load_files, to_array
 from .verdict import UNCHECKED, Verdict, judge
 
 DTYPE_NAMES = tuple(DEFAULT_TOLERANCES)
@@ -180,18 +181,20 @@ def gradient(
     atol: float | None = None,
     check_fd: bool = False,
     simplify: bool = False,
+    allow_files: str | os.PathLike[str] | None = None,
     **named: Any,
 ) -> GradientResult:
     """The gradient of ``expression``'s loss with respect to its inputs, symbolic beside autograd.
 
     Inputs are a mapping or keyword arguments: numbers, nested lists, numpy arrays, torch tensors,
-    or text as typed on the command line (``"[[1, 2]]"``, ``"@data.npy"``)::
+    or text as typed on the command line (``"[[1, 2]]"``, ``"@data.npy"``). ``"@FILE"`` is read only
+    below the folder ``allow_files`` (never by default: the text may come from anyone)::
 
         >>> r = gradient("x**3 + x**2", x=[[2, 3, 1]])
         >>> r.loss, r.gradients["x"].symbolic.tolist(), r.agree
         (50.0, [[16.0, 33.0, 5.0]], True)
     """
-    merged = {**(inputs or {}), **named}
+    merged = load_files({**(inputs or {}), **named}, allow_files)
     if isinstance(wrt, str):
         wrt = [wrt]
     problem = prepare(expression, merged, wrt, dtype, reduce)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import keyword
 import math
+import numbers
 import os
 import re
 from collections.abc import Mapping
@@ -104,6 +105,22 @@ def load_files(inputs: Mapping[str, Any], allow: str | os.PathLike[str] | FileAc
         name: parse_value(value, str(name), access) if isinstance(value, str) and value.startswith("@") else value
         for name, value in inputs.items()
     }
+
+
+def check_tolerance(name: str, value: Any) -> float | None:
+    """A tolerance (``rtol``, ``atol``) as a float, None for the default; refuses anything but a finite
+    number >= 0 (nan would make every comparison false, inf every one true)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"{name} must be a finite number >= 0, not {type(value).__name__}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or number < 0:
+        raise InputError(f"{name} must be a finite number >= 0, not {number}")
+    return abs(number)  # -0.0 is 0
 
 
 def to_array(obj: Any, name: str = "value", *, trusted: bool = False, files: FileAccess | None = None) -> np.ndarray:
@@ -213,7 +230,7 @@ def _parse_literal(text: str, name: str) -> Any:
         else:
             what = "strings are not numbers" if token in "'\"" else f"unexpected character {token!r}"
             if token.isdigit():
-                what = non_ascii_digit(token) or what
+                what = non_ascii_digit(text) or what
             raise InputError(f"{name}: {what} in {_short(text)!r}")
     if closers:
         raise InputError(f"{name}: missing {closers[-1]!r} at the end")

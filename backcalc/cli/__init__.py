@@ -11,6 +11,7 @@ when a command actually computes or renders, so ``--help``, ``--version`` and in
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import sys
@@ -199,12 +200,14 @@ def problem_options(command: Callable[..., int]) -> Callable[..., int]:
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of tables."),
         click.option(
             "--rtol",
-            type=click.FloatRange(min=0),
+            type=float,
+            callback=tolerance_option,
             help="Relative tolerance. Default: torch.testing.assert_close's for the dtype.",
         ),
         click.option(
             "--atol",
-            type=click.FloatRange(min=0),
+            type=float,
+            callback=tolerance_option,
             help="Absolute tolerance. Default: torch.testing.assert_close's for the dtype.",
         ),
         click.option("--debug", is_flag=True, help="Show a traceback on errors."),
@@ -213,6 +216,20 @@ def problem_options(command: Callable[..., int]) -> Callable[..., int]:
     for decorator in reversed(decorators):
         wrapped = decorator(wrapped)
     return wrapped
+
+
+def tolerance_option(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """--rtol and --atol: a finite number >= 0 (click's FloatRange lets nan and inf through)."""
+    from ..values import check_tolerance
+
+    return check_tolerance(f"--{param.name}", value)
+
+
+def finite_option(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """A float option that must be finite (nan and inf are refused)."""
+    if not math.isfinite(value):
+        raise InputError(f"--{param.name} must be a finite number, not {value}")
+    return value
 
 
 def parse_inputs(expression: str, values: Sequence[str]) -> dict[str, Any]:
