@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, limits, numeric, shapes
+from . import __version__, limits, numeric, shapes, workload
 from .compare import DEFAULT_TOLERANCES, FD_TOLERANCE, Tolerance, compare
 from .deadline import recursion_room
 from .errors import InputError, SymbolicSizeError
@@ -78,6 +78,7 @@ def prepare(
     cast = NUMPY_DTYPES[dtype]
     ordered = {name: arrays[name].astype(cast).astype(np.float64) for name in variables}
     shape = shapes.output_shape(tree, {name: value.shape for name, value in ordered.items()})
+    workload.check(tree, {name: value.shape for name, value in ordered.items()})  # refused before any work
     return Problem(expression, tree, ordered, chosen, dtype, reduce, shape)
 
 
@@ -198,4 +199,5 @@ def gradient(
     if isinstance(wrt, str):
         wrt = [wrt]
     problem = prepare(expression, merged, wrt, dtype, reduce)
-    return compute(problem, rtol, atol, check_fd=check_fd, simplify=simplify)
+    with workload.memory_guard():
+        return compute(problem, rtol, atol, check_fd=check_fd, simplify=simplify)

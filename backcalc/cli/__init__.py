@@ -56,6 +56,13 @@ class _DefaultGroup(click.Group):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            # click's main() turns EPIPE into exit status 1, which here means "disagree": pass it by.
+            raise _ReaderGone() from exc
+
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
         if extra.get("standalone_mode") is False:
             return super().main(args, prog_name, **extra)
@@ -67,6 +74,9 @@ class _DefaultGroup(click.Group):
 def run(invoke: Callable[[], Any], argv: Sequence[str]) -> int:
     """Run a command and map whatever happens to an exit status, with a one-line message on stderr."""
     debug = "--debug" in argv or bool(os.environ.get("BACKCALC_DEBUG"))
+    if sys.stdout is None:  # started with stdout closed (`>&-`): nothing could be written
+        _error("cannot write the output: standard output is closed")
+        return ExitStatus.IO_ERROR
     try:
         result = invoke()
         return int(result) if isinstance(result, int) else ExitStatus.OK
@@ -84,7 +94,7 @@ def run(invoke: Callable[[], Any], argv: Sequence[str]) -> int:
     except (click.exceptions.Abort, KeyboardInterrupt):
         _error("interrupted")
         return ExitStatus.INTERRUPTED
-    except BrokenPipeError:
+    except (BrokenPipeError, _ReaderGone):
         # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitStatus.OK
@@ -96,14 +106,21 @@ def run(invoke: Callable[[], Any], argv: Sequence[str]) -> int:
             raise
         _error("the input is nested too deeply to process")
         return ExitStatus.BAD_INPUT
-    except MemoryError:
-        _error("out of memory: the input is too large")
-        return ExitStatus.BAD_INPUT
-    except Exception as exc:  # a bug: say so in one line, show the traceback only with --debug
+    except Exception as exc:  # out of memory, or a bug: say so in one line; the traceback only with --debug
+        from ..workload import out_of_memory
+
+        memory = out_of_memory(exc)
+        if memory is not None:
+            _error(memory.one_line())
+            return memory.exit_status
         if debug:
             raise
         _error(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)")
         return ExitStatus.INTERNAL
+
+
+class _ReaderGone(Exception):
+    """The reader of stdout went away (`| head`)."""
 
 
 def _error(message: str, details: str | None = None) -> None:
