@@ -38,10 +38,13 @@ class Workload:
     def bytes(self) -> int:
         return self.elements * BYTES_PER_ELEMENT
 
+    def inputs(self) -> str:
+        """The inputs' shapes, for a message."""
+        return "inputs " + ", ".join(f"{name} {list(shape)}" for name, shape in self.shapes)
+
     def sizes(self) -> str:
         """The inputs' shapes and the estimate, for a message."""
-        inputs = ", ".join(f"{name} {list(shape)}" for name, shape in self.shapes)
-        return f"inputs {inputs}; estimated {self.flops:.3g} operations and {_size(self.bytes)} of tensors"
+        return f"{self.inputs()}; estimated {self.flops:.3g} operations and {_size(self.bytes)} of tensors"
 
 
 _LAST: ContextVar[Workload | None] = ContextVar("backcalc_workload", default=None)
@@ -74,13 +77,12 @@ def check(tree: Node, inputs: Mapping[str, Shape]) -> Workload:
     if work.flops > limits.MAX_WORK:
         raise LimitError(
             f"this run would take about {work.flops:.3g} floating-point operations "
-            f"({work.sizes()}); the limit is {limits.MAX_WORK:.3g}"
+            f"({work.inputs()}); the limit is {limits.MAX_WORK:.3g}"
         )
     if work.bytes > limits.MAX_WORK_BYTES:
         raise LimitError(
             f"this run would hold about {_size(work.bytes)} of tensors ({work.elements:,} elements of inputs and "
-            f"intermediate results, with their gradients; {work.sizes()}); the limit is "
-            f"{_size(limits.MAX_WORK_BYTES)}"
+            f"intermediate results, each with its gradient; {work.inputs()}); the limit is {_size(limits.MAX_WORK_BYTES)}"
         )
     return work
 

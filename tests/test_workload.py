@@ -1,0 +1,69 @@
+"""The up-front estimate of work and memory, and out-of-memory errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import backcalc
+from backcalc import limits
+from backcalc.errors import LimitError
+from backcalc.parser import parse
+from backcalc.workload import check, estimate, out_of_memory
+
+TORCH_OOM = (
+    "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't allocate memory: "
+    "you tried to allocate 80000000000 bytes. Error code 12 (Cannot allocate memory)"
+)
+
+
+def test_element_wise_work_counts_each_operation_once_per_element():
+    work = estimate(parse("sin(x)*y + 1"), {"x": (10, 3), "y": (3,)})
+    assert work.flops == 3 * 30  # sin, *, +
+    assert work.elements == 30 + 3 + 3 * 30
+
+
+def test_matmul_counts_2mkn():
+    work = estimate(parse("A@B"), {"A": (4, 5), "B": (5, 6)})
+    assert work.flops == 2 * 4 * 5 * 6
+    assert estimate(parse("dot(v, v)"), {"v": (7,)}).flops == 14
+    assert estimate(parse("A@v"), {"A": (2, 4, 5), "v": (5,)}).flops == 2 * 2 * 4 * 5
+
+
+def test_a_chain_of_30_large_matrix_products_is_refused_with_the_estimate():
+    chain = "@".join(["A"] * 31)
+    with pytest.raises(LimitError, match=r"about 1\.62e\+12 floating-point operations .*A \[3000, 3000\]"):
+        check(parse(f"sum({chain})"), {"A": (3000, 3000)})
+
+
+def test_sixteen_factors_on_ten_million_elements_are_refused_with_the_estimate():
+    with pytest.raises(LimitError, match=r"about 2\.38 GiB of tensors \(160,000,000 elements"):
+        check(parse("*".join(["x"] * 16)), {"x": (10**7,)})
+
+
+def test_1000_by_1000_float64_products_stay_allowed():
+    check(parse("sum(A@A@A) + sum(sin(A)*cos(A))"), {"A": (1000, 1000)})
+
+
+def test_prepare_refuses_before_any_work(monkeypatch):
+    monkeypatch.setattr(limits, "MAX_WORK", 1000)
+    with pytest.raises(LimitError, match="floating-point operations"):
+        backcalc.gradient("sum(A@A)", A=np.ones((10, 10)))
+
+
+def test_out_of_memory_names_the_sizes(monkeypatch):
+    from backcalc import autograd
+
+    def exhausted(*args, **kwargs):
+        raise RuntimeError(TORCH_OOM)
+
+    monkeypatch.setattr(autograd, "backward", exhausted)
+    with pytest.raises(LimitError, match=r"out of memory \(an allocation of 74.5 GiB failed\); inputs x \[3\]"):
+        backcalc.gradient("x*2", x=[1, 2, 3])
+
+
+def test_only_allocation_failures_are_out_of_memory():
+    assert out_of_memory(MemoryError()) is not None
+    assert out_of_memory(RuntimeError("CUDA out of memory. Tried to allocate 2 GiB")) is not None
+    assert out_of_memory(RuntimeError("shape mismatch")) is None
+    assert out_of_memory(ValueError("can't allocate memory")) is None
