@@ -117,3 +117,34 @@ def test_a_json_value_file_cannot_point_to_another_file(tmp_path):
     assert json_text
     with pytest.raises(InputError, match="not allowed here"):
         load_file(str(tmp_path / "a.json"), "x", ANYWHERE)
+
+
+def test_gradient_reads_files_only_when_allowed(tree):
+    import backcalc
+
+    inside = f"@{tree / 'allowed' / 'x.npy'}"
+    with pytest.raises(InputError, match="not allowed here"):
+        backcalc.gradient("x**2", x=inside)
+    with pytest.raises(InputError, match="not allowed here"):
+        backcalc.gradient("x**2", {"x": inside})
+    result = backcalc.gradient("x**2", x=inside, allow_files=tree / "allowed")
+    assert result.gradients["x"].autograd.tolist() == [2.0, 4.0]
+    with pytest.raises(InputError, match="outside the folder allowed"):
+        backcalc.gradient("x**2", x=f"@{tree / 'allowed' / 'escape.json'}", allow_files=str(tree / "allowed"))
+
+
+@pytest.mark.parametrize(
+    ("inputs", "options", "match"),
+    [
+        ({"x": "１２"}, {}, "non-ASCII digit"),
+        ({"x": 1}, {"rtol": float("nan")}, "finite number"),
+        ({"x": 1}, {"atol": float("inf")}, "finite number"),
+        ({"x": 1}, {"atol": -1e-9}, "finite number"),
+        ({"x": 10**5000}, {}, "too large"),
+    ],
+)
+def test_gradient_refuses_what_the_command_line_refuses(inputs, options, match):
+    import backcalc
+
+    with pytest.raises(InputError, match=match):
+        backcalc.gradient("x", inputs, **options)
