@@ -55,7 +55,7 @@ class Tally:
 
 class Batch:
     """Runs cases one by one, caching what depends on the expression only. ``files`` is where
-``NAME=@FILE`` may read (None: nowhere)."""
+    ``NAME=@FILE`` may read (None: nowhere)."""
 
     def __init__(self, files: FileAccess | None = None) -> None:
         self._cache: OrderedDict[str, tuple[Node, Any]] = OrderedDict()

@@ -74,9 +74,7 @@ def _check_depth(text: str, what: str) -> None:
 def _integer(what: str) -> Any:
     def parse(text: str) -> int:
         if len(text) > limits.MAX_NUMBER_LENGTH:
-            raise LimitError(
-                f"{what}: a number of {len(text):,} characters; the limit is {limits.MAX_NUMBER_LENGTH}"
-            )
+            raise LimitError(f"{what}: a number of {len(text):,} characters; the limit is {limits.MAX_NUMBER_LENGTH}")
         return int(text)
 
     return parse
@@ -85,9 +83,7 @@ def _integer(what: str) -> Any:
 def _float(what: str) -> Any:
     def parse(text: str) -> float:
         if len(text) > limits.MAX_NUMBER_LENGTH:
-            raise LimitError(
-                f"{what}: a number of {len(text):,} characters; the limit is {limits.MAX_NUMBER_LENGTH}"
-            )
+            raise LimitError(f"{what}: a number of {len(text):,} characters; the limit is {limits.MAX_NUMBER_LENGTH}")
         value = float(text)
         if math.isinf(value):
             raise InputError(f"{what}: {text} is too large for a float")

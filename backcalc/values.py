@@ -145,7 +145,9 @@ def to_array(obj: Any, name: str = "value", *, trusted: bool = False, files: Fil
         try:
             return _checked(np.array(float(obj)), name)
         except OverflowError:
-            raise InputError(f"{name}: an integer of about {int(obj).bit_length() * 0.30103:.0f} digits is too large for a float") from None
+            raise InputError(
+                f"{name}: an integer of about {int(obj).bit_length() * 0.30103:.0f} digits is too large for a float"
+            ) from None
     if not isinstance(obj, (list, tuple)):
         raise InputError(f"{name}: expected a number or a nested list of numbers, got {type(obj).__name__}")
     if trusted:

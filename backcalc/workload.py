@@ -82,7 +82,8 @@ def check(tree: Node, inputs: Mapping[str, Shape]) -> Workload:
     if work.bytes > limits.MAX_WORK_BYTES:
         raise LimitError(
             f"this run would hold about {_size(work.bytes)} of tensors ({work.elements:,} elements of inputs and "
-            f"intermediate results, each with its gradient; {work.inputs()}); the limit is {_size(limits.MAX_WORK_BYTES)}"
+            f"intermediate results, each with its gradient; {work.inputs()}); "
+            f"the limit is {_size(limits.MAX_WORK_BYTES)}"
         )
     return work
 

@@ -172,7 +172,6 @@ def test_a_result_that_cannot_be_written_is_that_lines_error(monkeypatch):
 
 def test_out_of_memory_on_a_line_is_a_limit_error(run, monkeypatch):
     from backcalc import autograd
-
     from tests.test_workload import TORCH_OOM
 
     def exhausted(*args, **kwargs):

@@ -199,7 +199,7 @@ def files(tmp_path: Path) -> dict[str, str]:
     for key, text in texts.items():
         (tmp_path / f"{key.lower()}.json").write_text(text, encoding="utf-8")
         paths[key] = str(tmp_path / f"{key.lower()}.json")
-    (tmp_path / "latin1.json").write_bytes("[1, \"é\"]".encode("latin-1"))
+    (tmp_path / "latin1.json").write_bytes('[1, "é"]'.encode("latin-1"))
     paths["LATIN1JSON"] = str(tmp_path / "latin1.json")
     os.mkfifo(tmp_path / "fifo.npy")
     paths["FIFO"] = str(tmp_path / "fifo.npy")

@@ -9,7 +9,10 @@ from backcalc.jsonin import JsonError, loads
 
 
 def test_valid_json_is_read():
-    assert loads('{"x": [1, 2.5, NaN], "s": "\\u2028é"}') == {"x": [1, 2.5, pytest.approx(float("nan"), nan_ok=True)], "s": "\u2028é"}
+    assert loads('{"x": [1, 2.5, NaN], "s": "\\u2028é"}') == {
+        "x": [1, 2.5, pytest.approx(float("nan"), nan_ok=True)],
+        "s": "\u2028é",
+    }
 
 
 @pytest.mark.parametrize(

@@ -61,7 +61,7 @@ class _DefaultGroup(click.Group):
             return super().invoke(ctx)
         except BrokenPipeError as exc:
             # click's main() turns EPIPE into exit status 1, which here means "disagree": pass it by.
-            raise _ReaderGone() from exc
+            raise _ReaderGoneError() from exc
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
         if extra.get("standalone_mode") is False:
@@ -94,7 +94,7 @@ def run(invoke: Callable[[], Any], argv: Sequence[str]) -> int:
     except (click.exceptions.Abort, KeyboardInterrupt):
         _error("interrupted")
         return ExitStatus.INTERRUPTED
-    except (BrokenPipeError, _ReaderGone):
+    except (BrokenPipeError, _ReaderGoneError):
         # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitStatus.OK
@@ -119,7 +119,7 @@ def run(invoke: Callable[[], Any], argv: Sequence[str]) -> int:
         return ExitStatus.INTERNAL
 
 
-class _ReaderGone(Exception):
+class _ReaderGoneError(Exception):
     """The reader of stdout went away (`| head`)."""
 
 

@@ -91,7 +91,7 @@ def _open_source(source: str) -> Any:
             raise InputError(f"cannot read {source!r}: it is a directory")
         if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
             raise InputError(f"cannot read {source!r}: not a regular file or a pipe")
-        return open(source, "rb")  # noqa: SIM115 -- closed by the caller's ExitStack
+        return open(source, "rb")
     except OSError as exc:
         raise InputError(f"cannot read {source!r}: {exc.strerror or exc}") from None
 
