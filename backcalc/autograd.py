@@ -16,6 +16,7 @@ import torch
 from .errors import InputError
 from .parser import dimension
 from .tree import Node
+from .workload import out_of_memory
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -151,7 +152,9 @@ def backward(
     try:
         output = evaluate(tree, tensors, torch_dtype)
     except RuntimeError as exc:  # shapes were checked before, so this is rare: report it, don't crash
-        raise InputError(f"torch could not evaluate the expression: {str(exc).splitlines()[0]}") from None
+        raise out_of_memory(exc) or InputError(
+            f"torch could not evaluate the expression: {str(exc).splitlines()[0]}"
+        ) from None
     loss, applied = to_loss(output, reduce)
     gradients: dict[str, np.ndarray] = {}
     if loss.requires_grad:

@@ -67,3 +67,47 @@ def test_only_allocation_failures_are_out_of_memory():
     assert out_of_memory(RuntimeError("CUDA out of memory. Tried to allocate 2 GiB")) is not None
     assert out_of_memory(RuntimeError("shape mismatch")) is None
     assert out_of_memory(ValueError("can't allocate memory")) is None
+
+
+OOM_PROBE = """
+import resource, sys
+import torch, sympy, numpy  # loaded before the limit: only the computation may run out
+import backcalc.api, backcalc.autograd, backcalc.symbolic, backcalc.render.terminal
+from backcalc.cli import cli
+
+size = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmSize")) * 1024
+limit = size + 300 * 2**20
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+cli(sys.argv[1:])
+"""
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/status"), reason="needs Linux's /proc")
+def test_really_running_out_of_memory_is_status_2_with_the_sizes(tmp_path):
+    import subprocess
+    import sys
+
+    # Small inputs, large intermediates (c*r is 3000 x 3000): the estimate (1 GiB) passes, 300 MiB do not.
+    np.save(tmp_path / "c.npy", np.ones((3000, 1)))
+    np.save(tmp_path / "r.npy", np.ones((1, 3000)))
+    argv = ["*".join(["(c*r)"] * 4), f"c=@{tmp_path / 'c.npy'}", f"r=@{tmp_path / 'r.npy'}", "--dtype", "float64"]
+    result = subprocess.run([sys.executable, "-c", OOM_PROBE, *argv], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("backcalc: error: out of memory")
+    assert "inputs c [3000, 1], r [1, 3000]" in line
+
+
+@pytest.mark.parametrize("error", [RuntimeError(TORCH_OOM), MemoryError()], ids=["torch", "python"])
+def test_out_of_memory_in_the_backward_pass_is_status_2(run, monkeypatch, error):
+    import torch
+
+    def exhausted(self, *args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(torch.Tensor, "backward", exhausted)
+    result = run("x*y", "x=[1,2,3]", "y=2")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("backcalc: error: out of memory")
+    assert "inputs x [3], y []" in result.stderr and len(result.stderr.splitlines()) == 1
