@@ -193,7 +193,10 @@ class Batch:
     def _error(self, line: int, exc: BaseException, kind: str | None = None) -> dict[str, Any]:
         if kind is None:  # RecursionError is a limit too
             kind = exc.kind if isinstance(exc, BackcalcError) else "limit"
-        message = exc.one_line() if isinstance(exc, BackcalcError) else f"{type(exc).__name__}: {exc}"
+        try:
+            message = exc.one_line() if isinstance(exc, BackcalcError) else f"{type(exc).__name__}: {exc}"
+        except Exception:  # an exception that cannot even say what it is still ends only its line
+            message = type(exc).__name__
         if kind == "internal":
             message = f"internal error (a bug in backcalc, please report it): {message}"
         self.tally.errors += 1

@@ -274,3 +274,20 @@ def test_a_closed_stdout_is_status_74(tmp_path):
         result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
         assert result.returncode == 74, result.stderr
         assert result.stderr == "backcalc: error: cannot write the output: standard output is closed\n"
+
+
+def test_an_exception_that_cannot_be_printed_still_ends_only_its_line(monkeypatch):
+    from backcalc import api
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise ValueError("no")
+
+    def broken(*args, **kwargs):
+        raise Unprintable()
+
+    monkeypatch.setattr(api, "compute", broken)
+    runner = Batch()
+    out = json.loads(runner.output(json.dumps(GOOD).encode(), 0))
+    assert out["error"]["kind"] == "internal" and "Unprintable" in out["error"]["message"]
+    assert runner.tally.errors == 1
