@@ -100,49 +100,6 @@ def test_missing_file(run):
 
 GOOD = {"expression": "x**2", "inputs": {"x": 3}}
 
-# Lines that cannot be answered, each as raw JSON text, with the kind of its error object.
-BAD_LINES = [
-    ('{"expression": "x", "inputs": {"x": 1}, "rtol": NaN}', "input"),
-    ('{"expression": "x", "inputs": {"x": 1}, "atol": Infinity}', "input"),
-    ('{"expression": "x", "inputs": {"x": 1}, "rtol": -1}', "input"),
-    ('{"expression": "x", "inputs": {"x": 1}, "rtol": "1e-3"}', "input"),
-    ('{"expression": "x", "inputs": {"x": 1}, "wrt": ["\\ud800"]}', "input"),
-    ('{"expression": "x\\udc00", "inputs": {"x": 1}}', "input"),
-    ('{"\\ud800": 1}', "input"),
-    ('{"expression": "x", "inputs": {"x": 1}, "dtype": ["float64"]}', "input"),
-    ('{"expression": "x", "inputs": {"x": 1}, "reduce": {}}', "input"),
-    ('{"expression": "x", "inputs": {"x": 1}, "check_fd": "yes"}', "input"),
-    ('{"expression": "x", "inputs": {"x": 1}, "wrt": [1]}', "input"),
-    ('{"expression": 5, "inputs": {"x": 1}}', "input"),
-    ('{"expression": "x", "inputs": [1]}', "input"),
-    ('{"expression": "x", "inputs": {"x": {"y": 1}}}', "input"),
-    ('{"expression": "x", "claims": {"x": 1}}', "input"),
-    ('{"expression": "x", "inputs": {"x": ' + "1" * 5000 + "}}", "limit"),
-    ('{"expression": "x", "inputs": {"x": ' + "[" * 70 + "1" + "]" * 70 + "}}", "limit"),
-    ('{"expression": "x*١٢", "inputs": {"x": 1}}', "input"),
-    ('{"expression": "x", "inputs": {"x": "１２"}}', "input"),
-    ('{"expression": "x", "inputs": {"x": [١]}}', "input"),
-    ('{"expression": "x", "inputs": {"x": 1e400}}', "input"),
-    ('{"expression": "x", "inputs": {"x": "@/etc/passwd"}}', "input"),
-    ('{"expression": "x", "inputs": {"x": "@/dev/zero"}}', "input"),
-    ("\x0c", "json"),
-    ("\u2028", "json"),
-]
-
-
-def test_one_bad_line_never_costs_another(run):
-    text = "".join(f"{json.dumps(GOOD)}\n{bad}\n" for bad, _ in BAD_LINES) + json.dumps(GOOD) + "\n"
-    result = run("batch", input=text)
-    assert result.exit_code == 2
-    out = lines_of(result)
-    assert [o["line"] for o in out] == list(range(2 * len(BAD_LINES) + 1))
-    for number, o in enumerate(out):
-        if number % 2 == 0:
-            assert o["gradients"]["x"]["autograd"] == 6.0, o
-        else:
-            bad, kind = BAD_LINES[number // 2]
-            assert o["error"]["kind"] == kind, (bad[:80], o)
-
 
 def test_a_line_that_breaks_backcalc_is_that_lines_internal_error(run, monkeypatch):
     from backcalc import api
@@ -279,12 +236,12 @@ def test_a_closed_stdout_is_status_74(tmp_path):
 def test_an_exception_that_cannot_be_printed_still_ends_only_its_line(monkeypatch):
     from backcalc import api
 
-    class Unprintable(Exception):
+    class UnprintableError(Exception):
         def __str__(self) -> str:
             raise ValueError("no")
 
     def broken(*args, **kwargs):
-        raise Unprintable()
+        raise UnprintableError()
 
     monkeypatch.setattr(api, "compute", broken)
     runner = Batch()

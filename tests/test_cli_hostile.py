@@ -271,3 +271,91 @@ def test_symbolic_time_budget(monkeypatch, run):
     result = run(heavy, "x=1.5")
     assert result.exit_code == 2
     assert "took longer than 0.05 s" in result.stderr
+
+
+# Batch: each line that cannot be answered gets its own error object; the lines after it still come out.
+GOOD = {"expression": "x**2", "inputs": {"x": 3}}
+
+# Lines that cannot be answered, each as raw JSON text, with the kind of its error object.
+BAD_LINES = [
+    ('{"expression": "x", "inputs": {"x": 1}, "rtol": NaN}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1}, "atol": Infinity}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1}, "rtol": -1}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1}, "rtol": "1e-3"}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1}, "wrt": ["\\ud800"]}', "input"),
+    ('{"expression": "x\\udc00", "inputs": {"x": 1}}', "input"),
+    ('{"\\ud800": 1}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1}, "dtype": ["float64"]}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1}, "reduce": {}}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1}, "check_fd": "yes"}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1}, "wrt": [1]}', "input"),
+    ('{"expression": 5, "inputs": {"x": 1}}', "input"),
+    ('{"expression": "x", "inputs": [1]}', "input"),
+    ('{"expression": "x", "inputs": {"x": {"y": 1}}}', "input"),
+    ('{"expression": "x", "claims": {"x": 1}}', "input"),
+    ('{"expression": "x", "inputs": {"x": ' + "1" * 5000 + "}}", "limit"),
+    ('{"expression": "x", "inputs": {"x": ' + "[" * 70 + "1" + "]" * 70 + "}}", "limit"),
+    ('{"expression": "x*١٢", "inputs": {"x": 1}}', "input"),
+    ('{"expression": "x", "inputs": {"x": "１２"}}', "input"),
+    ('{"expression": "x", "inputs": {"x": [١]}}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1e400}}', "input"),
+    ('{"expression": "x", "inputs": {"x": "@/etc/passwd"}}', "input"),
+    ('{"expression": "x", "inputs": {"x": "@/dev/zero"}}', "input"),
+    ("\x0c", "json"),
+    ("\u2028", "json"),
+    ('{"expression": "' + touch(CANARY) + '", "inputs": {"x": 1}}', "parse"),
+    ('{"expression": "x", "inputs": {"x": "' + touch(CANARY) + '"}}', "input"),
+    ('{"expression": "x", "inputs": {"x": "@CANARY"}}', "input"),
+    ('{"expression": "x", "claims": {"x": "' + touch(CANARY) + '"}}', "parse"),
+    ('{"expression": "9**9**9**9 + x", "inputs": {"x": 1}}', "parse"),
+    (
+        json.dumps(
+            {"expression": "sum(" + "@".join(["(c*r)"] * 30) + ")", "inputs": {"c": [[1]] * 3000, "r": [[1] * 3000]}}
+        ),
+        "limit",
+    ),
+    (json.dumps({"expression": "*".join(["(c*r)"] * 16), "inputs": {"c": [[1]] * 3000, "r": [[1] * 3000]}}), "limit"),
+]
+
+
+def lines_of(result) -> list[dict]:
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_one_bad_batch_line_never_costs_another(run, files):
+    lines = [bad.replace(CANARY, files[CANARY]) for bad, _ in BAD_LINES]
+    text = "".join(f"{json.dumps(GOOD)}\n{bad}\n" for bad in lines) + json.dumps(GOOD) + "\n"
+    result = run("batch", input=text)
+    assert result.exit_code == 2
+    assert result.stderr == "" and not Path(files[CANARY]).exists()
+    out = lines_of(result)
+    assert [o["line"] for o in out] == list(range(2 * len(BAD_LINES) + 1))
+    for number, o in enumerate(out):
+        if number % 2 == 0:
+            assert o["gradients"]["x"]["autograd"] == 6.0, o
+        else:
+            bad, kind = BAD_LINES[number // 2]
+            assert o["error"]["kind"] == kind, (bad[:80], o)
+
+
+LIBRARY = [
+    (name, argv)
+    for name, argv in CATALOGUE
+    if argv[0] not in ("explain", "jacobian", "descend")
+    and all("=" in arg and not arg.startswith("-") for arg in argv[1:])
+    and len({arg.partition("=")[0] for arg in argv[1:]}) == len(argv) - 1
+]
+
+
+@pytest.mark.parametrize(("name", "argv"), LIBRARY, ids=[name for name, _ in LIBRARY])
+def test_refused_by_the_library(files, monkeypatch, name, argv):
+    """The same inputs through backcalc.gradient (text values as typed; files allowed below tmp_path)."""
+    import backcalc
+    from backcalc import limits
+
+    monkeypatch.setattr(limits, "MAX_ELEMENTS", 10_000_000)
+    expression, *values = _substitute(argv, files)
+    inputs = dict(value.split("=", 1) for value in values)
+    with pytest.raises(backcalc.BackcalcError):
+        backcalc.gradient(expression, inputs, allow_files=files["DIR"])
+    assert not Path(files[CANARY]).exists()
