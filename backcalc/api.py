@@ -19,7 +19,7 @@ from .numeric import Edge
 from .parser import parse
 from .result import Gradient, GradientResult
 from .tree import Node, to_text
-from .values import check_name, load_files, to_array
+from .values import check_name, check_range, load_files, to_array
 from .verdict import UNCHECKED, Verdict, judge
 
 DTYPE_NAMES = tuple(DEFAULT_TOLERANCES)
@@ -76,6 +76,7 @@ def prepare(
 
     # Keep the expression's order of first appearance; cast once, so both sides see the same numbers.
     cast = NUMPY_DTYPES[dtype]
+    check_range(arrays, dtype)
     ordered = {name: arrays[name].astype(cast).astype(np.float64) for name in variables}
     shape = shapes.output_shape(tree, {name: value.shape for name, value in ordered.items()})
     workload.check(tree, {name: value.shape for name, value in ordered.items()})  # refused before any work

@@ -123,6 +123,19 @@ def check_tolerance(name: str, value: Any) -> float | None:
     return abs(number)  # -0.0 is 0
 
 
+def check_range(arrays: Mapping[str, np.ndarray], dtype: str) -> None:
+    """Refuse a finite value that the dtype cannot hold (``1e39`` in float32 would become inf)."""
+    import numpy as np
+
+    largest = float(np.finfo(dtype).max)
+    for name, array in arrays.items():
+        with np.errstate(invalid="ignore"):
+            beyond = np.isfinite(array) & (np.abs(array) > largest)
+        if beyond.any():
+            value = array[beyond].flat[0]
+            raise InputError(f"{name}: {value:g} is beyond {dtype}'s range (±{largest:.4g}); use --dtype float64")
+
+
 def to_array(obj: Any, name: str = "value", *, trusted: bool = False, files: FileAccess | None = None) -> np.ndarray:
     """Turn a number, nested list, numpy array, torch tensor or value text into a checked float64 array.
 

@@ -120,6 +120,8 @@ VALUES = [
     ("bad-dtype", ["x", "x=1", "--dtype", "float16"]),
     ("bad-reduce", ["x", "x=1", "--reduce", "max"]),
     ("negative-tolerance", ["x", "x=1", "--rtol", "-1"]),
+    ("float32-overflow-value", ["x", "x=[1, 1e39]"]),
+    ("float32-overflow-json", ["x", "x=@BIGFLOATJSON"]),
     ("nan-rtol", ["x", "x=1", "--rtol", "nan"]),
     ("inf-atol", ["x", "x=1", "--atol", "inf"]),
     ("overflowing-rtol", ["x", "x=1", "--rtol", "1e400"]),
@@ -192,6 +194,7 @@ def files(tmp_path: Path) -> dict[str, str]:
     texts = {
         "BIGINTJSON": "[" + "7" * 5000 + "]",
         "DEEP70JSON": "[" * 70 + "1" + "]" * 70,
+        "BIGFLOATJSON": "[1e300]",
         "ARABICJSON": '["١٢"]',
         "SURROGATEJSON": '["\\ud800"]',
         "CHAINJSON": json.dumps("@" + str(tmp_path / "o.json")),
