@@ -29,7 +29,7 @@ from .jsonin import loads
 from .parser import parse
 from .tree import Node
 from .values import check_tolerance, load_files
-from .workload import out_of_memory
+from .workload import forget, out_of_memory
 
 GRAD_KEYS = {"expression", "inputs", "wrt", "dtype", "reduce", "rtol", "atol", "check_fd"}
 CHECK_KEYS = {"expression", "inputs", "claims"}
@@ -115,6 +115,7 @@ class Batch:
         if not text.strip(" \t\r\n"):  # JSON's whitespace, no other
             return None
         self.tally.cases += 1
+        forget()
         try:
             data = self._case(text)
         except (BackcalcError, RecursionError) as exc:

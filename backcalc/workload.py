@@ -88,6 +88,11 @@ def check(tree: Node, inputs: Mapping[str, Shape]) -> Workload:
     return work
 
 
+def forget() -> None:
+    """Forget the last estimate (a new case begins), so that no error names another case's sizes."""
+    _LAST.set(None)
+
+
 _TORCH_OOM = re.compile(r"can't allocate memory|out of memory|not enough memory", re.IGNORECASE)
 _TRIED = re.compile(r"tried to allocate (\d+) bytes")
 

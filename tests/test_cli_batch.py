@@ -248,3 +248,17 @@ def test_an_exception_that_cannot_be_printed_still_ends_only_its_line(monkeypatc
     out = json.loads(runner.output(json.dumps(GOOD).encode(), 0))
     assert out["error"]["kind"] == "internal" and "Unprintable" in out["error"]["message"]
     assert runner.tally.errors == 1
+
+
+def test_out_of_memory_never_names_another_lines_sizes(monkeypatch):
+    from backcalc import values
+
+    runner = Batch()
+    runner.run_line(json.dumps({"expression": "x", "inputs": {"x": [1, 2, 3]}}), 0)
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError()
+
+    monkeypatch.setattr(values, "_checked", exhausted)
+    out = runner.run_line(json.dumps({"expression": "y", "inputs": {"y": [1, 2]}}), 1)
+    assert out["error"]["message"] == "out of memory: use smaller inputs"
