@@ -56,7 +56,7 @@ def _operator_pattern() -> str:
 
 
 _TOKEN = re.compile(
-    r"(?P<number>(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+    r"(?P<number>(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?)"  # ASCII digits: int("١٢") is 12
     r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)"
     rf"|(?P<op>{_operator_pattern()})"
     r"|(?P<space>\s+)"
@@ -103,6 +103,8 @@ def tokenize(source: str) -> list[Token]:
         if match is None:
             char = source[pos]
             reason = _FORBIDDEN.get(char, f"unexpected character {char!r}")
+            if char.isdigit():  # a digit of another script, which int() and float() would accept
+                reason = f"non-ASCII digit {char!r} (U+{ord(char):04X}): write numbers with the digits 0-9"
             raise ParseError(reason, source, pos)
         kind = match.lastgroup or ""
         if kind == "op" and match.group() == "/" and source.startswith("//", pos):

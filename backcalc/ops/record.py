@@ -22,6 +22,7 @@ This module holds the record type and the tables; the records live in :mod:`.ari
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -83,6 +84,7 @@ class Op:
     shape: Callable[[list[Shape], int | None], Shape] | None = None  # None: broadcast the arguments
     fold: Callable[..., float] | None = None  # constant folding in float64 (the cost guard); None: not folded
     growth: Growth = Growth.KEEP
+    work: Callable[[list[Shape], Shape], int] | None = None  # floating-point operations; None: see work_of
     local: tuple[str, ...] = ()  # d op / d argument i, in the expression language over u, v, w
     # The vector-Jacobian product backprop applies, per argument, in the expression language over g
     # (the upstream gradient), u, v, w (the arguments) and out (the node): (shapes, dim) -> templates.
@@ -106,6 +108,15 @@ class Op:
             return f"{most} arguments (the last an integer dimension)"
         plural = "s" if most > 1 else ""
         return f"{self.arity} or {most} arguments" if self.takes_dim else f"{self.arity} argument{plural}"
+
+    def work_of(self, args: list[Shape], shape: Shape) -> int:
+        """Floating-point operations of one evaluation: the result's elements for an element-wise
+        operation, the arguments' for one that mixes elements, unless the record says otherwise."""
+        if self.work is not None:
+            return self.work(args, shape)
+        if self.elementwise:
+            return math.prod(shape)
+        return sum(math.prod(arg) for arg in args)
 
     def vjp_templates(self, shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
         """The VJP rule of each argument, as text over g, u, v, w and out; NotImplementedError where

@@ -36,6 +36,13 @@ def _dot_shape(shapes: list[Shape], dim: int | None) -> Shape:
     return ()
 
 
+def _size(shape: Shape) -> int:
+    count = 1
+    for size in shape:
+        count *= size
+    return count
+
+
 def _last_or(x: Any, dim: int | None) -> int:
     return -1 if dim is None else dim
 
@@ -147,6 +154,7 @@ MATMUL = register(
         shape=_matmul_shape,
         growth=Growth.PRODUCT,
         vjp=_matmul_vjp,
+        work=lambda args, shape: 2 * max(1, _size(shape)) * args[0][-1],  # m x k @ k x n: 2*m*k*n
         sympy=lambda sp, np, a, b: np.asarray(np.matmul(a, b), dtype=object),
         torch=lambda torch, a, b: torch.matmul(a, b),
         numpy=lambda np, a, b: np.matmul(a, b),
