@@ -14,6 +14,7 @@ from . import __version__, limits, numeric, shapes
 from .compare import DEFAULT_TOLERANCES, FD_TOLERANCE, Tolerance, compare
 from .deadline import recursion_room
 from .errors import InputError, SymbolicSizeError
+from .hints import missing_name
 from .numeric import Edge
 from .parser import parse
 from .result import Gradient, GradientResult
@@ -62,7 +63,7 @@ def prepare(
     missing = [name for name in variables if name not in arrays]
     if missing:
         listed = ", ".join(f"{name}=VALUE" for name in missing)
-        raise InputError(f"no value for {', '.join(missing)}: give {listed}")
+        raise InputError(f"no value for {', '.join(missing)}: give {listed}", help=missing_name(missing, list(arrays)))
     unused = [name for name in arrays if name not in variables]
     if unused:
         raise InputError(f"{', '.join(unused)} given but not used in the expression {to_text(tree)!r}")

@@ -74,6 +74,8 @@ def load_file(path: str, name: str = "value") -> np.ndarray:
     """Load ``.npy`` (without pickles) or ``.json``, after checking the file's size."""
     if not path:
         raise InputError(f"{name}=@ names no file")
+    if path == "-":
+        return _load_stdin(name)
     try:
         size = os.stat(path).st_size
     except OSError as exc:
@@ -265,6 +267,35 @@ def _load_json(path: str, name: str) -> np.ndarray:
         raise LimitError(f"{name}: {path!r} is nested too deeply") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read {path!r}: {exc.strerror or exc}") from None
+    return to_array(data, name)
+
+
+def _load_stdin(name: str) -> np.ndarray:
+    """``NAME=@-``: one value, as JSON (or a Python-style list), read from standard input."""
+    import sys
+
+    text = sys.stdin.read(limits.MAX_FILE_BYTES + 1)
+    if len(text) > limits.MAX_FILE_BYTES:
+        raise LimitError(f"{name}: standard input is over {limits.MAX_FILE_BYTES:,} characters")
+    if not text.strip():
+        raise InputError(f"{name}=@-: standard input is empty; pipe a value in, as in: echo '[1, 2]' | backcalc ...")
+    if len(text) <= limits.MAX_VALUE_TEXT:  # the literal reader also takes Python's list syntax
+        return to_array(_parse_literal(text.strip(), name), name, trusted=True)
+    return _json_value(text, name)
+
+
+def _json_value(text: str, name: str) -> np.ndarray:
+    import json
+
+    def refuse_object(_: Any) -> Any:
+        raise InputError(f"{name}: standard input holds a JSON object; expected a number or nested lists")
+
+    try:
+        data = json.loads(text, object_pairs_hook=refuse_object)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{name}: standard input is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise LimitError(f"{name}: standard input is nested too deeply") from None
     return to_array(data, name)
 
 

@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..errors import ExitStatus, InputError
-from . import _LIMITS, ProblemArgs, cli, emit_json, emit_rich, problem_options
+from . import LIMITS_HINT, ProblemArgs, cli, emit_json, emit_rich, exit_statuses, problem_options
 
 _DESCEND_EPILOG = """\b
 Examples:
@@ -19,21 +19,26 @@ Examples:
 \b
 Each step: the forward pass, the gradient by sympy and by torch (compared), then the update by
 torch.optim (sgd; momentum is SGD with momentum 0.9; adam). It stops after --steps, when the loss
-changes by less than --tol, or when the loss becomes inf or nan.
-
-\b
-Exit status: 0 done, 1 symbolic and autograd disagreed at some step, 2 bad input or usage,
-3 the descent diverged (the loss became inf or nan).
+changes by less than --tol, or when the loss becomes inf or nan. Ctrl-C stops it: the steps
+done so far are shown, and the status is 130.
 """
+_DESCEND_EPILOG += (
+    exit_statuses(
+        "done (converged or out of steps)",
+        "symbolic and autograd disagreed at some step",
+        "3 the descent diverged (the loss became inf or nan)",
+    )
+    + LIMITS_HINT
+)
 
 
 @cli.command(
     "descend",
     context_settings={"ignore_unknown_options": True},
-    epilog=_DESCEND_EPILOG + _LIMITS,
+    epilog=_DESCEND_EPILOG,
     short_help="Gradient descent: update the weights and repeat until optimal.",
 )
-@problem_options
+@problem_options(wrt_help="Update NAME (repeatable; required: descend has no default).")
 @click.option("--lr", type=float, default=0.1, show_default=True, help="Learning rate.")
 @click.option("--steps", type=click.IntRange(1, 1_000_000), default=100, show_default=True, help="Most steps to take.")
 @click.option(

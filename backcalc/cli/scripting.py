@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..errors import ExitStatus, InputError
-from . import cli, emit_json, emit_rich, parse_inputs
+from . import LIMITS_HINT, cli, complete_value, emit_json, emit_rich, exit_statuses, parse_inputs, read_expression
 
 _BATCH_EPILOG = """\b
 Each line: {"expression": "x**2", "inputs": {"x": [1, 2]}, "wrt": ["x"], "dtype": "float64", "reduce": "mean"}
@@ -22,13 +22,19 @@ Examples:
   printf '%s\\n' '{"expression": "x**2", "inputs": {"x": 3}}' | backcalc batch | jq .gradients.x.autograd
 
 \b
-Exit status: 0 every case agreed (and every claim was right), 1 some case disagreed or some claim was
-wrong, 2 some line was bad.
+Ctrl-C stops the run: the lines already answered stay printed, and the status is 130.
 """
+_BATCH_EPILOG += (
+    exit_statuses(
+        "every case agreed (and every claim was right)",
+        "some case disagreed or some claim was wrong",
+    ).replace("2 bad input or usage (nothing is computed)", "2 some line was bad, or bad usage")
+    + LIMITS_HINT
+)
 
 
 @cli.command("batch", epilog=_BATCH_EPILOG, short_help="Many cases from JSON Lines, one JSON result per line.")
-@click.argument("source", default="-", metavar="[FILE|-]")
+@click.argument("source", default="-", metavar="[FILE|-]", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--debug", is_flag=True, help="Show a traceback on errors.")
 def batch_command(source: str, debug: bool) -> int:
     """Run many cases from JSON Lines (a FILE, or standard input), one JSON result per line."""
@@ -86,10 +92,8 @@ A claim is the derivative of the expression with respect to one input, element-w
 of the sum). It is compared with sympy's derivative symbolically (2 s budget) and numerically at the
 given inputs and at random points of the domain; it is wrong only with a counterexample, printed with
 the claimed value, the true one and torch's autograd value.
-
-\b
-Exit status: 0 every claim is right, 1 some claim is wrong, 2 bad input or usage.
 """
+_CHECK_EPILOG += exit_statuses("every claim is right", "some claim is wrong") + LIMITS_HINT
 
 
 @cli.command(
@@ -99,7 +103,7 @@ Exit status: 0 every claim is right, 1 some claim is wrong, 2 bad input or usage
     short_help="Is a hand-derived gradient right? Check claimed formulas.",
 )
 @click.argument("expression")
-@click.argument("values", nargs=-1, metavar="[NAME=VALUE]...")
+@click.argument("values", nargs=-1, metavar="[NAME=VALUE]...", shell_complete=complete_value)
 @click.option(
     "--claim", "claims", multiple=True, required=True, metavar="NAME=FORMULA", help="A claimed gradient (repeatable)."
 )
@@ -130,6 +134,7 @@ def check_command(
             raise InputError(f"two claims for {name.strip()}")
         claimed[name.strip()] = formula.strip()
     inputs = parse_inputs(expression, values)
+    expression = read_expression(expression)
     result = check(expression, claimed, inputs or None, samples=samples, seed=seed)
     if as_json:
         emit_json(result.to_dict())
