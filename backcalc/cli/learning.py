@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import ExitStatus, InputError
+
+if TYPE_CHECKING:
+    from ..descend import Descent, Step
+
 from . import LIMITS_HINT, ProblemArgs, cli, emit_json, emit_rich, exit_statuses, problem_options
 
 _DESCEND_EPILOG = """\b
@@ -71,25 +76,46 @@ def descend_command(
 
     problem = args.problem()
     rtol, atol = args.rtol, args.atol
-    if args.as_json or not sys.stdout.isatty():
-        descent = descend(problem, lr, steps, tol, optimizer, rtol, atol)
-    else:
-        from ..render.descend_view import live_view
-        from ..render.terminal import make_console
+    done: list[Step] = []  # what Ctrl-C keeps
+    try:
+        if args.as_json or not sys.stdout.isatty():
+            descent = descend(problem, lr, steps, tol, optimizer, rtol, atol, on_step=done.append)
+        else:
+            from ..render.descend_view import live_view
+            from ..render.terminal import make_console
 
-        with live_view(steps, problem.wrt, problem.dtype, make_console()) as update:
-            descent = descend(problem, lr, steps, tol, optimizer, rtol, atol, on_step=update)
+            with live_view(steps, problem.wrt, problem.dtype, make_console()) as update:
+
+                def record(step: Step) -> None:
+                    done.append(step)
+                    update(step)
+
+                descent = descend(problem, lr, steps, tol, optimizer, rtol, atol, on_step=record)
+    except KeyboardInterrupt:
+        from ..interrupted import interrupted_descent
+
+        descent = interrupted_descent(problem, done, lr, steps, tol, optimizer, rtol, atol)
+        _show(descent, args.as_json)
+        click.echo(f"backcalc: {descent.message}", err=True)
+        return ExitStatus.INTERRUPTED
     if plot_file:
         from ..render.descend_view import save_plot
 
         save_plot(descent, plot_file)
-    if args.as_json:
-        emit_json(descent.to_dict())
-    else:
-        from ..render.descend_view import render_descent
-
-        emit_rich(lambda console: render_descent(descent, console))
+    _show(descent, args.as_json)
     if descent.diverged:
         click.echo(f"backcalc: {descent.message}", err=True)
         return ExitStatus.DIVERGED
     return ExitStatus.OK if descent.agree else ExitStatus.DISAGREE
+
+
+def _show(descent: Descent, as_json: bool) -> None:
+    if as_json:
+        data = descent.to_dict()
+        if descent.extra.get("interrupted"):
+            data["interrupted"] = True
+        emit_json(data)
+    else:
+        from ..render.descend_view import render_descent
+
+        emit_rich(lambda console: render_descent(descent, console))

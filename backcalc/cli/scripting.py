@@ -60,18 +60,28 @@ def batch_command(source: str, debug: bool) -> int:
         if output is not None:
             click.echo(dumps(output))
 
-    if total is not None and sys.stderr.isatty():
-        from rich.console import Console
-        from rich.progress import Progress
+    try:
+        if total is not None and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress
 
-        with Progress(console=Console(stderr=True), transient=True) as progress:
-            task = progress.add_task("cases", total=total)
+            with Progress(console=Console(stderr=True), transient=True) as progress:
+                task = progress.add_task("cases", total=total)
+                for number, text in enumerate(lines):
+                    emit(number, text)
+                    progress.advance(task)
+        else:
             for number, text in enumerate(lines):
-                emit(number, text)
-                progress.advance(task)
-    else:
-        for number, text in enumerate(lines):
-            emit(number, text.rstrip("\n"))
+                emit(number, text.rstrip("\n"))
+    except KeyboardInterrupt:
+        # The lines already answered are on stdout; say how far it got.
+        tally = runner.tally
+        click.echo(
+            f"backcalc: interrupted (Ctrl-C) after {tally.cases} cases: {tally.agreed} agreed, "
+            f"{tally.disagreed} disagreed, {tally.errors} bad",
+            err=True,
+        )
+        return ExitStatus.INTERRUPTED
     tally = runner.tally
     if sys.stderr.isatty():
         click.echo(
