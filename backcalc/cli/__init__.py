@@ -359,6 +359,11 @@ def emit_rich(draw: Callable[[Any], None]) -> None:
     show(make_console(), draw)
 
 
+full_option = click.option(
+    "--full", is_flag=True, help="Print every element of large tensors (by default: the corners, and what is shown)."
+)
+
+
 def status_of(verdict: str) -> int:
     return ExitStatus.DISAGREE if verdict == "disagree" else ExitStatus.OK
 

@@ -7,7 +7,17 @@ from collections.abc import Callable
 import click
 
 from ..errors import ExitStatus, InputError
-from . import LIMITS_HINT, ProblemArgs, cli, emit_json, emit_rich, exit_statuses, problem_options, status_of
+from . import (
+    LIMITS_HINT,
+    ProblemArgs,
+    cli,
+    emit_json,
+    emit_rich,
+    exit_statuses,
+    full_option,
+    problem_options,
+    status_of,
+)
 
 _AGREE = "the gradients agree (or differ only at a kink, pole or domain edge, which is reported)"
 
@@ -41,7 +51,8 @@ are refused. Large tensors are shown in part (said so); --full shows every eleme
 @problem_options
 @click.option("--check-fd", is_flag=True, help="Add central finite differences (float64) as a third witness.")
 @click.option("--simplify", is_flag=True, help="Simplify the shown formulas with sympy (2 s budget each).")
-def grad(args: ProblemArgs, check_fd: bool, simplify: bool) -> int:
+@full_option
+def grad(args: ProblemArgs, check_fd: bool, simplify: bool, full: bool) -> int:
     """Gradient of EXPRESSION's loss, symbolic (sympy) beside autograd (torch).
 
     EXPRESSION uses numbers, names, + - * / ** (or ^), parentheses, implicit products after a number
@@ -58,7 +69,7 @@ def grad(args: ProblemArgs, check_fd: bool, simplify: bool) -> int:
     else:
         from ..render.terminal import render_gradient
 
-        emit_rich(lambda console: render_gradient(result, console))
+        emit_rich(lambda console: render_gradient(result, console, full))
     return status_of(result.verdict)
 
 
@@ -179,7 +190,7 @@ The Hessian is of the loss (the output, or its sum or mean) over every element o
 
 
 def _derivatives_command(kind: str) -> Callable[..., int]:
-    def command(args: ProblemArgs) -> int:
+    def command(args: ProblemArgs, full: bool) -> int:
         from .. import derivatives
 
         compute = derivatives.jacobian if kind == "jacobian" else derivatives.hessian
@@ -189,7 +200,7 @@ def _derivatives_command(kind: str) -> Callable[..., int]:
         else:
             from ..render.derivatives_view import render_derivatives
 
-            emit_rich(lambda console: render_derivatives(result, console))
+            emit_rich(lambda console: render_derivatives(result, console, full))
         return ExitStatus.OK if result.agree else ExitStatus.DISAGREE
 
     return command
@@ -201,7 +212,7 @@ jacobian_command = cli.command(
     epilog=_JACOBIAN_EPILOG,
     short_help="The Jacobian of the output: sympy beside torch.",
     help="The Jacobian of EXPRESSION's output with respect to each input, symbolic beside autograd.",
-)(problem_options(reduce=False)(_derivatives_command("jacobian")))
+)(problem_options(reduce=False)(full_option(_derivatives_command("jacobian"))))
 
 hessian_command = cli.command(
     "hessian",
@@ -209,4 +220,4 @@ hessian_command = cli.command(
     epilog=_HESSIAN_EPILOG,
     short_help="The Hessian of the loss: sympy beside torch.",
     help="The Hessian of EXPRESSION's loss over the elements of the inputs, symbolic beside autograd.",
-)(problem_options(_derivatives_command("hessian")))
+)(problem_options(full_option(_derivatives_command("hessian"))))

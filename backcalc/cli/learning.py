@@ -12,7 +12,7 @@ from ..errors import ExitStatus, InputError
 if TYPE_CHECKING:
     from ..descend import Descent, Step
 
-from . import LIMITS_HINT, ProblemArgs, cli, emit_json, emit_rich, exit_statuses, problem_options
+from . import LIMITS_HINT, ProblemArgs, cli, emit_json, emit_rich, exit_statuses, full_option, problem_options
 
 _DESCEND_EPILOG = """\b
 Examples:
@@ -56,6 +56,7 @@ _DESCEND_EPILOG += (
     type=click.Path(dir_okay=False, writable=True),
     help="Save a PNG plot of loss and parameters (needs matplotlib: pip install 'backcalc[plot]').",
 )
+@full_option
 def descend_command(
     args: ProblemArgs,
     lr: float,
@@ -63,6 +64,7 @@ def descend_command(
     tol: float,
     optimizer: str,
     plot_file: str | None,
+    full: bool,
 ) -> int:
     """Gradient descent on EXPRESSION's loss over the --wrt inputs, each step checked (sympy vs torch)."""
     if not args.wrt:
@@ -95,21 +97,21 @@ def descend_command(
         from ..interrupted import interrupted_descent
 
         descent = interrupted_descent(problem, done, lr, steps, tol, optimizer, rtol, atol)
-        _show(descent, args.as_json)
+        _show(descent, args.as_json, full)
         click.echo(f"backcalc: {descent.message}", err=True)
         return ExitStatus.INTERRUPTED
     if plot_file:
         from ..render.descend_view import save_plot
 
         save_plot(descent, plot_file)
-    _show(descent, args.as_json)
+    _show(descent, args.as_json, full)
     if descent.diverged:
         click.echo(f"backcalc: {descent.message}", err=True)
         return ExitStatus.DIVERGED
     return ExitStatus.OK if descent.agree else ExitStatus.DISAGREE
 
 
-def _show(descent: Descent, as_json: bool) -> None:
+def _show(descent: Descent, as_json: bool, full: bool = False) -> None:
     if as_json:
         data = descent.to_dict()
         if descent.extra.get("interrupted"):
@@ -118,4 +120,4 @@ def _show(descent: Descent, as_json: bool) -> None:
     else:
         from ..render.descend_view import render_descent
 
-        emit_rich(lambda console: render_descent(descent, console))
+        emit_rich(lambda console: render_descent(descent, console, full))

@@ -134,7 +134,7 @@ def step_table(descent: Descent, width: int, rich_output: bool) -> tuple[Table, 
     return table, notes
 
 
-def render_descent(descent: Descent, console: Console) -> None:
+def render_descent(descent: Descent, console: Console, full: bool = False) -> None:
     rich_output = fancy(console)
     dtype = descent.dtype
     how = f"{descent.reduce}(output)" if descent.reduce else "output"
@@ -154,7 +154,7 @@ def render_descent(descent: Descent, console: Console) -> None:
         ends = f"  {text(losses[0], dtype)} -> {text(losses[-1], dtype)}"
         width = max(10, console.width - len("loss curve  ") - len(ends) - 1)
         console.print(Text.assemble(("loss curve  ", "bold"), sparkline(losses, width), ends))
-    console.print(_final(descent, console.width, interrupted))
+    console.print(_final(descent, console.width, interrupted, full))
     style = "bold red" if descent.diverged else "bold green" if descent.converged else "bold"
     console.print(Text(descent.message, style=style))
     if not descent.agree:
@@ -162,7 +162,7 @@ def render_descent(descent: Descent, console: Console) -> None:
         console.print(Text(f"symbolic and autograd disagreed at {bad} step(s)", style="bold red"))
 
 
-def _final(descent: Descent, width: int, interrupted: bool) -> Table:
+def _final(descent: Descent, width: int, interrupted: bool, full: bool = False) -> Table:
     """The loss and parameters the descent ends with, saying which step they belong to."""
     dtype = descent.dtype
     count = len(descent.steps)
@@ -177,7 +177,7 @@ def _final(descent: Descent, width: int, interrupted: bool) -> Table:
     grid.add_row("final", "loss", Text.assemble(text(descent.final_loss, dtype), (f"  ({when})", "dim")))
     names = max((len(n) for n in descent.final_params), default=4)
     for name, value in descent.final_params.items():
-        grid.add_row("", name, tensor_text(value, dtype, width - len("final") - max(names, 4) - 4))
+        grid.add_row("", name, tensor_text(value, dtype, width - len("final") - max(names, 4) - 4, full))
     return grid
 
 
