@@ -212,9 +212,13 @@ def complete_value(ctx: click.Context, param: click.Parameter, incomplete: str) 
     from click.shell_completion import CompletionItem
 
     name, sep, rest = incomplete.partition("=")
-    if not sep or not rest.startswith("@"):
+    if incomplete.startswith("@"):
+        # bash splits words at "=" (COMP_WORDBREAKS): the word being completed is then "@..." alone.
+        prefix, typed = "@", incomplete[1:]
+    elif sep and rest.startswith("@"):
+        prefix, typed = f"{name}=@", rest[1:]
+    else:
         return []
-    typed = rest[1:]
     folder, _, start = typed.rpartition("/")
     try:
         entries = sorted(os.scandir(folder or "."), key=lambda entry: entry.name)
@@ -226,9 +230,9 @@ def complete_value(ctx: click.Context, param: click.Parameter, incomplete: str) 
             continue
         path = f"{folder}/{entry.name}" if folder else entry.name
         if entry.is_dir():
-            items.append(CompletionItem(f"{name}=@{path}/", type="plain"))
+            items.append(CompletionItem(f"{prefix}{path}/", type="plain"))
         elif entry.name.endswith((".json", ".npy")):
-            items.append(CompletionItem(f"{name}=@{path}", type="plain"))
+            items.append(CompletionItem(f"{prefix}{path}", type="plain"))
     return items
 
 

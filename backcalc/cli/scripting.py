@@ -77,7 +77,8 @@ def batch_command(source: str, debug: bool) -> int:
         # The lines already answered are on stdout; say how far it got.
         tally = runner.tally
         click.echo(
-            f"backcalc: interrupted (Ctrl-C) after {tally.cases} cases: {tally.agreed} agreed, "
+            f"backcalc: interrupted (Ctrl-C) after {tally.cases} case{'s' if tally.cases != 1 else ''}: "
+            f"{tally.agreed} agreed, "
             f"{tally.disagreed} disagreed, {tally.errors} bad",
             err=True,
         )
