@@ -30,6 +30,8 @@ def test_a_value_completes_json_and_npy_files_and_folders(files):
     assert complete(["x**2"], "x=4") == []
     # bash splits "x=@da" at "=": the word completed is "@da"
     assert complete(["x**2", "x", "="], "@da") == [("plain", "@data.json"), ("plain", "@data.npy")]
+    # ... and at "@" too: "x", "=@", "da"; readline then replaces "@da", so the "@" is given back
+    assert complete(["x**2", "x", "=@"], "da") == [("plain", "@data.json"), ("plain", "@data.npy")]
 
 
 @pytest.mark.parametrize(

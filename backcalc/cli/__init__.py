@@ -212,7 +212,12 @@ def complete_value(ctx: click.Context, param: click.Parameter, incomplete: str) 
     from click.shell_completion import CompletionItem
 
     name, sep, rest = incomplete.partition("=")
-    if incomplete.startswith("@"):
+    before = list(ctx.params.get("values") or ())
+    if before and before[-1] in ("@", "=@"):
+        # bash breaks words at "=" and "@" (COMP_WORDBREAKS): "x=@da" arrives as "x", "=@", "da";
+        # readline keeps "@" (one of its special prefixes) in the word it replaces, so it is given back.
+        prefix, typed = "@", incomplete
+    elif incomplete.startswith("@"):
         # bash splits words at "=" (COMP_WORDBREAKS): the word being completed is then "@..." alone.
         prefix, typed = "@", incomplete[1:]
     elif sep and rest.startswith("@"):
