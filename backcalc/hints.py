@@ -40,8 +40,12 @@ _CHARACTERS = {
     "＋": "+",
     "（": "(",
     "）": ")",
+    "½": "0.5",
+    "¼": "0.25",
+    "¾": "0.75",
 }
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")  # x₁ is the name x1
 _SUPERSCRIPT_RUN = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+")
 _ROOT = re.compile(r"√\s*([A-Za-z_][A-Za-z_0-9]*|\d+(?:\.\d*)?)")
 
@@ -283,6 +287,7 @@ def _latex(source: str) -> str:
 def _typography(source: str) -> str:
     text = _ROOT.sub(r"sqrt(\1)", source).replace("√", "sqrt")
     text = _SUPERSCRIPT_RUN.sub(lambda m: "**" + _wrap_power(m.group().translate(_SUPERSCRIPTS)), text)
+    text = text.translate(_SUBSCRIPTS)
     for char, replacement in _CHARACTERS.items():
         text = text.replace(char, replacement)
     text = re.sub(r"\|([^|]+)\|", r"abs(\1)", text)
@@ -309,10 +314,21 @@ def _words(source: str) -> str:
         lambda m: m.group(0) if m.group(2) in functions else f"{m.group(1)}({m.group(2)})",
         text,
     )
+    # exp^x and exp**x: the exponential of x (e^x is already in the language)
+    text = re.sub(r"(?<![\w.])exp\s*(?:\^|\*\*)\s*([A-Za-z_]\w*|\d+(?:\.\d*)?|\([^()]*\))", _exp_of, text)
+    # d/dx f, ∂/∂x f, lambda x: f, f' -- the expression itself is what to type: backcalc differentiates it
+    text = re.sub(r"\A\s*(?:d|∂)\s*/\s*(?:d|∂)\s*[A-Za-z_]\w*\s+(?=\S)", "", text)
+    text = re.sub(r"\A\s*lambda\b[^:]*:\s*", "", text)
+    text = re.sub(r"\A(.*?)\s*'\s*\Z", r"\1", text) if text.count("'") == 1 else text
     equation = re.fullmatch(r"\s*[A-Za-z_]\w*(?:\s*\([^()=]*\))?\s*=(?!=)([^=]+)", text)
     if equation:
         text = equation.group(1).strip()
     return text.strip().rstrip(";").strip() if text.strip().endswith(";") else text
+
+
+def _exp_of(match: re.Match[str]) -> str:
+    argument = match.group(1)
+    return f"exp{argument}" if argument.startswith("(") else f"exp({argument})"
 
 
 def _apply(source: str, edits: list[_Edit]) -> str:
@@ -384,6 +400,8 @@ def _suggest(source: str, start: int, end: int, message: str) -> str | None:
     if candidate == source and message.startswith("missing operator before") and start > 0:
         # Two operands side by side (x y, (x+1)(x-1)): the product was meant.
         candidate = source[:start].rstrip() + "*" + source[start:]
+    if candidate == source and message.startswith("expected ')'") and source.count("(") > source.count(")"):
+        candidate = source.rstrip() + ")" * (source.count("(") - source.count(")"))
     if candidate != source and _parses(candidate):
         if len(candidate) <= 70:
             return f"try {_quote(candidate)}"

@@ -42,8 +42,7 @@ def test_descend_interrupted_shows_the_steps_done_and_exits_130(run, ctrl_c_at_s
     ]
     assert "final  loss  0.16777217  (step 5, before its update)" in result.stdout
     assert result.stderr == (
-        "backcalc: interrupted (Ctrl-C) after 5 steps: the final loss and parameters are step 5's, "
-        "before its update\n"
+        "backcalc: interrupted (Ctrl-C) after 5 steps: the final loss and parameters are step 5's, before its update\n"
     )
 
 
@@ -86,7 +85,7 @@ def test_a_real_sigint_during_batch_exits_130():
     child.stdin.flush()
     first = child.stdout.readline()  # blocks until the first answer is out: no sleeping
     child.send_signal(signal.SIGINT)
-    out, err = child.communicate(timeout=120)
+    _, err = child.communicate(timeout=120)
     assert json.loads(first)["gradients"]["x"]["autograd"] == 6.0
     assert child.returncode == 130
     assert err.startswith("backcalc: interrupted (Ctrl-C) after 1 case: 1 agreed")

@@ -9,8 +9,8 @@ and 8-9 of 10``); ``full=True`` prints every element, wrapping inside the cell a
 
 from __future__ import annotations
 
-import math
 import re
+import sys
 
 import numpy as np
 
@@ -33,7 +33,7 @@ def tensor_text(array: np.ndarray, dtype: str, width: int = 60, full: bool = Fal
             array,
             separator=", ",
             precision=_PRECISION[dtype],
-            threshold=math.inf if full else THRESHOLD,
+            threshold=sys.maxsize if full else THRESHOLD,
             edgeitems=EDGE_ITEMS,
             max_line_width=width,
             floatmode="maxprec",
