@@ -14,7 +14,7 @@ from . import __version__, limits, numeric, shapes
 from .compare import DEFAULT_TOLERANCES, FD_TOLERANCE, Tolerance, compare
 from .deadline import recursion_room
 from .errors import InputError, SymbolicSizeError
-from .hints import missing_name
+from .hints import missing_name, wrt_hint
 from .numeric import Edge
 from .parser import parse
 from .result import Gradient, GradientResult
@@ -72,7 +72,9 @@ def prepare(
     for name in chosen:
         if name not in arrays:
             known = ", ".join(variables) or "none"
-            raise InputError(f"--wrt {name}: no input is called {name!r} (inputs: {known})")
+            raise InputError(
+                f"--wrt {name}: no input is called {name!r} (inputs: {known})", help=wrt_hint(name, variables)
+            )
 
     # Keep the expression's order of first appearance; cast once, so both sides see the same numbers.
     cast = NUMPY_DTYPES[dtype]

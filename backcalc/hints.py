@@ -416,3 +416,12 @@ def missing_name(missing: list[str], given: list[str]) -> str | None:
             if other != name and other.lower() == name.lower():
                 return f"names are case-sensitive: try {name}=... instead of {other}=..."
     return None
+
+
+def wrt_hint(name: str, inputs: list[str]) -> str | None:
+    """``--wrt X`` for the input ``x``, or a near miss: the --wrt to type."""
+    import difflib
+
+    same = [other for other in inputs if other.lower() == name.lower()]
+    near = same or difflib.get_close_matches(name, inputs, n=1, cutoff=0.6)
+    return f"try --wrt {near[0]}" if near else None

@@ -18,6 +18,11 @@ import pytest
         (["x**2", "4"], "expected NAME=VALUE, got '4'; help: did you mean 'x=4'?"),
         (["x*y", "x=1", "2"], "expected NAME=VALUE, got '2'; help: did you mean 'y=2'?"),
         (["X**2", "x=4"], "no value for X: give X=VALUE; help: names are case-sensitive: try X=... instead of x=..."),
+        (["x**2", "x=4", "--wrt", "X"], "no input is called 'X' (inputs: x); help: try --wrt x"),
+        (
+            ["descend", "(w*x - 2)**2", "w=1", "x=1"],
+            "descend needs --wrt NAME: the inputs to update; help: try --wrt w",
+        ),
         (["x.pow(2)", "x=4"], "help: try 'x**2'"),
         (["np.exp(x)", "x=4"], "help: try 'exp(x)'"),
         (["torch.sin(x)", "x=4"], "help: try 'sin(x)'"),

@@ -15,7 +15,7 @@ def limits_text() -> str:
     return "Limits (a larger input is refused with exit status 2):\n" + limits.describe()
 
 
-@cli.command("help", short_help="Help on a command, or on the limits: backcalc help [COMMAND|limits].")
+@cli.command("help", short_help="Help on a command (as --help), or on the limits.")
 @click.argument("topic", required=False, metavar="[COMMAND|limits]")
 @click.pass_context
 def help_command(ctx: click.Context, topic: str | None) -> int:

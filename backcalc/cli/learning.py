@@ -68,7 +68,10 @@ def descend_command(
 ) -> int:
     """Gradient descent on EXPRESSION's loss over the --wrt inputs, each step checked (sympy vs torch)."""
     if not args.wrt:
-        raise InputError("descend needs --wrt NAME: the inputs to update")
+        names = [value.partition("=")[0] for value in args.values if "=" in value]
+        raise InputError(
+            "descend needs --wrt NAME: the inputs to update", help=f"try --wrt {names[0]}" if names else None
+        )
     if plot_file:
         from ..render.descend_view import plot_available
 
