@@ -116,3 +116,11 @@ def test_standard_input_is_read_once(run):
     assert empty.exit_code == 2 and "standard input is empty" in empty.stderr
     obj = run("x**2", "x=@-", input='{"a": 1}' + " " * 2_000_000)
     assert obj.exit_code == 2 and "JSON object" in obj.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["grad"], ["explain"], ["descend"], ["jacobian"], ["hessian"], ["batch"]])
+def test_every_help_fits_80_columns(run, monkeypatch, command):
+    monkeypatch.setenv("COLUMNS", "80")
+    text = run(*command, "--help").stdout
+    assert [line for line in text.splitlines() if len(line) > 80] == []
+    assert text == run("help", *command).stdout

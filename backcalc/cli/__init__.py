@@ -35,7 +35,6 @@ Examples:
   backcalc help grad      (or: backcalc COMMAND --help)
   backcalc help limits
 
-\b
 Values: NAME=4, NAME=[[1,2],[3,4]] (JSON or Python list syntax), NAME=@file.json, NAME=@file.npy,
 NAME=@- (one value from standard input). "-" as the expression reads it from standard input.
 """

@@ -19,7 +19,7 @@ from . import (
     status_of,
 )
 
-_AGREE = "the gradients agree (or differ only at a kink, pole or domain edge, which is reported)"
+_AGREE = "the gradients agree (or differ only at a kink, pole or edge: reported)"
 
 _GRAD_EPILOG = (
     """\b
@@ -27,12 +27,11 @@ Examples:
   backcalc "x**2" x=4
   backcalc "(w*x - y)**2" w=1 x=1 y=2 --wrt w
   backcalc "x**3 + x**2" "x=[[2,3,1],[4,5,3],[7,6,4]]"
-  backcalc "log(x)" "x=[[2,6],[3,7],[9,8]]" --dtype float64 --json | jq .gradients.x.symbolic
+  backcalc "log(x)" "x=[[2,6],[3,7]]" --json | jq .gradients.x.symbolic
   backcalc "tanh(x)*log(x)" x=@data.npy --reduce mean
   echo "x**2 + y" | backcalc - x=3 y=1
   echo "[[1, 2], [3, 4]]" | backcalc "sum(x**2)" x=@-
 
-\b
 Values: NAME=4, NAME=[[1,2],[3,4]] (JSON or Python list syntax), NAME=@file.json, NAME=@file.npy,
 NAME=@- (JSON from standard input). Integers become floats of --dtype; booleans, strings and nulls
 are refused. Large tensors are shown in part (said so); --full shows every element.
@@ -77,12 +76,12 @@ _EXPLAIN_EPILOG = """\b
 Examples:
   backcalc explain "(w*x - y)**2" w=1 x=1 y=2
   backcalc explain "w*x + w" w=2 x=3 --json | jq '.nodes[] | {id, grad}'
-  backcalc explain "tanh(w*x + b)" w=0.5 x=2 b=0.1 --dot graph.dot --svg graph.svg
+  backcalc explain "tanh(w*x + b)" w=0.5 x=2 b=0.1 --dot g.dot --svg g.svg
   backcalc explain "x**3 + x**2" x=2 --latex
 """
 _EXPLAIN_EPILOG += (
     exit_statuses(
-        "the chain rule matches autograd at every node (or differs only where no derivative exists)",
+        "the chain rule matches autograd at every node (or differs at an edge)",
         "the chain rule and autograd disagree at some node",
     )
     + LIMITS_HINT
@@ -153,7 +152,7 @@ def explain_command(
     return status_of(explanation.verdict)
 
 
-_HOW = """\b
+_HOW = """
 Both are computed by sympy element by element (each element its own symbol) and by torch
 (torch.autograd.functional.jacobian, torch.func.hessian).
 """
@@ -164,7 +163,6 @@ Examples:
   backcalc jacobian "W@x" "W=[[1,2],[3,4],[5,6]]" "x=[1,-1]" --wrt x
   backcalc jacobian "softmax(z)" "z=[1,2,3]" --json | jq .jacobian.z.autograd
 
-\b
 The Jacobian of input NAME has the output's dimensions, then NAME's. It is of the output itself,
 so jacobian has no --reduce.
 """
@@ -176,10 +174,10 @@ so jacobian has no --reduce.
 _HESSIAN_EPILOG = (
     """\b
 Examples:
-  backcalc hessian "sum((W@x - y)**2)" "W=[[1,2],[3,4],[5,6]]" "x=[1,-1]" "y=[0,1,2]" --wrt x
+  backcalc hessian "sum((W@x - y)**2)" "W=[[1,2],[3,4],[5,6]]" \\
+      "x=[1,-1]" "y=[0,1,2]" --wrt x
   backcalc hessian "x**3*y" x=2 y=3 --dtype float64
 
-\b
 The Hessian is of the loss (the output, or its sum or mean) over every element of the --wrt inputs
 (default: all), flattened in order; "variables" in the JSON names them.
 """

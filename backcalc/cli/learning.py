@@ -17,11 +17,11 @@ from . import LIMITS_HINT, ProblemArgs, cli, emit_json, emit_rich, exit_statuses
 _DESCEND_EPILOG = """\b
 Examples:
   backcalc descend "(w*x - y)**2" w=1 x=1 y=2 --wrt w --lr 0.1
-  backcalc descend "(w*x + b - y)**2" w=0 b=0 "x=[1,2,3,4]" "y=[3,5,7,9]" --wrt w --wrt b \\
-      --reduce mean --lr 0.05 --optimizer adam --steps 2000 --plot descent.png
-  backcalc descend "(w*x - y)**2" w=1 x=1 y=2 --wrt w --lr 0.1 --json | jq .final
+  backcalc descend "(w*x + b - y)**2" w=0 b=0 "x=[1,2,3,4]" "y=[3,5,7,9]" \\
+      --wrt w --wrt b --reduce mean --lr 0.05 --optimizer adam --steps 2000 \\
+      --plot descent.png
+  backcalc descend "(w*x - y)**2" w=1 x=1 y=2 --wrt w --json | jq .final
 
-\b
 Each step: the forward pass, the gradient by sympy and by torch (compared), then the update by
 torch.optim (sgd; momentum is SGD with momentum 0.9; adam). It stops after --steps, when the loss
 changes by less than --tol, or when the loss becomes inf or nan. Ctrl-C stops it: the steps

@@ -10,7 +10,7 @@ import click
 from ..errors import ExitStatus, InputError
 from . import LIMITS_HINT, cli, complete_value, emit_json, emit_rich, exit_statuses, parse_inputs, read_expression
 
-_BATCH_EPILOG = """\b
+_BATCH_EPILOG = """
 Each line: {"expression": "x**2", "inputs": {"x": [1, 2]}, "wrt": ["x"], "dtype": "float64", "reduce": "mean"}
 (wrt, dtype, reduce, rtol, atol and check_fd are optional). Each output line is what `grad --json`
 prints, plus "line" (0-based). A line with "claims": {"x": "2*x"} is checked as by `backcalc check`.
@@ -19,9 +19,9 @@ A bad line gives {"line": N, "error": {"kind": ..., "message": ...}} and the run
 \b
 Examples:
   backcalc batch cases.jsonl > results.jsonl
-  printf '%s\\n' '{"expression": "x**2", "inputs": {"x": 3}}' | backcalc batch | jq .gradients.x.autograd
+  printf '%s\\n' '{"expression": "x**2", "inputs": {"x": 3}}' \\
+      | backcalc batch | jq .gradients.x.autograd
 
-\b
 Ctrl-C stops the run: the lines already answered stay printed, and the status is 130.
 """
 _BATCH_EPILOG += (
@@ -95,10 +95,10 @@ def batch_command(source: str, debug: bool) -> int:
 _CHECK_EPILOG = """\b
 Examples:
   backcalc check "x**3 + x**2" --claim "x=3x^2 + 2x"
-  backcalc check "(w*x - y)**2" --claim "w=2*x*(w*x - y)" --claim "y=2*(w*x - y)" w=1 x=1 y=2
-  backcalc check "sigmoid(x)" --claim "x=sigmoid(x)*(1 - sigmoid(x))" --json | jq .right
+  backcalc check "(w*x - y)**2" w=1 x=1 y=2 \\
+      --claim "w=2*x*(w*x - y)" --claim "y=2*(w*x - y)"
+  backcalc check "sigmoid(x)" --claim "x=sigmoid(x)*(1 - sigmoid(x))" --json
 
-\b
 A claim is the derivative of the expression with respect to one input, element-wise (the gradient
 of the sum). It is compared with sympy's derivative symbolically (2 s budget) and numerically at the
 given inputs and at random points of the domain; it is wrong only with a counterexample, printed with
