@@ -118,7 +118,9 @@ def test_standard_input_is_read_once(run):
     assert obj.exit_code == 2 and "JSON object" in obj.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["grad"], ["explain"], ["descend"], ["jacobian"], ["hessian"], ["batch"]])
+@pytest.mark.parametrize(
+    "command", [[], ["grad"], ["explain"], ["descend"], ["jacobian"], ["hessian"], ["batch"], ["check"]]
+)
 def test_every_help_fits_80_columns(run, monkeypatch, command):
     monkeypatch.setenv("COLUMNS", "80")
     text = run(*command, "--help").stdout
