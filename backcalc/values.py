@@ -274,6 +274,8 @@ def _load_stdin(name: str) -> np.ndarray:
     """``NAME=@-``: one value, as JSON (or a Python-style list), read from standard input."""
     import sys
 
+    if sys.stdin.isatty():
+        print(f"backcalc: reading {name} from the terminal; end with Ctrl-D", file=sys.stderr)
     text = sys.stdin.read(limits.MAX_FILE_BYTES + 1)
     if len(text) > limits.MAX_FILE_BYTES:
         raise LimitError(f"{name}: standard input is over {limits.MAX_FILE_BYTES:,} characters")

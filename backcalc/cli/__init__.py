@@ -349,6 +349,8 @@ def read_expression(expression: str) -> str:
     """The expression itself, or, for "-", the text on standard input (without its final newline)."""
     if expression != "-":
         return expression
+    if sys.stdin.isatty():
+        click.echo("backcalc: reading the expression from the terminal; end with Ctrl-D", err=True)
     text = sys.stdin.read(limits.MAX_EXPRESSION_LENGTH + 2)
     if not text.strip():
         raise InputError("the expression is - (standard input), but standard input is empty")
