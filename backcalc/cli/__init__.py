@@ -2,7 +2,7 @@
 
 This module holds the group, the one place where errors become exit statuses, and what the commands
 share; the commands live in :mod:`.gradients` (grad, explain, jacobian, hessian), :mod:`.scripting`
-(batch, check) and :mod:`.learning` (descend).
+(batch, check), :mod:`.learning` (descend) and :mod:`.helping` (help).
 
 Importing this module loads click and the light parts of backcalc only; torch, sympy and rich load
 when a command actually computes or renders, so ``--help``, ``--version`` and input errors are quick.
