@@ -57,6 +57,7 @@ class Descent:
     diverged: bool
     tolerance: Tolerance
     message: str = ""
+    interrupted: bool = False  # stopped by Ctrl-C: the final loss and parameters are the last step's
 
     @property
     def agree(self) -> bool:
@@ -81,6 +82,7 @@ class Descent:
                 "converged": self.converged,
             },
             "diverged": self.diverged,
+            "interrupted": self.interrupted,
             "message": self.message,
             "agree": self.agree,
         }
