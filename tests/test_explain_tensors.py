@@ -23,34 +23,36 @@ def _explained(expression: str, **inputs: np.ndarray):
 
 def _torch_grads(expression_fn, **inputs: np.ndarray) -> dict[str, np.ndarray]:
     tensors = {name: torch.tensor(value, requires_grad=True) for name, value in inputs.items()}
-    expression_fn(**tensors).backward()
+    expression_fn(tensors).backward()
     return {name: t.grad.numpy() for name, t in tensors.items()}
 
 
 NETWORKS = [
     (
         "sum(sigmoid(W2@relu(W1@x + b1)))",
-        lambda W1, x, b1, W2: torch.sigmoid(W2 @ torch.relu(W1 @ x + b1)).sum(),
+        lambda t: torch.sigmoid(t["W2"] @ torch.relu(t["W1"] @ t["x"] + t["b1"])).sum(),
         {"W1": (4, 3), "x": (3,), "b1": (4,), "W2": (2, 4)},
     ),
     (
         "-sum(y*log_softmax(X@W, 1))",
-        lambda X, W, y: -(y * torch.log_softmax(X @ W, 1)).sum(),
+        lambda t: -(t["y"] * torch.log_softmax(t["X"] @ t["W"], 1)).sum(),
         {"X": (5, 3), "W": (3, 4), "y": (5, 4)},
     ),
     (
         "sum(softmax(Q@K.T/2)@V)",
-        lambda Q, K, V: (torch.softmax(Q @ K.T / 2, -1) @ V).sum(),
+        lambda t: (torch.softmax(t["Q"] @ t["K"].T / 2, -1) @ t["V"]).sum(),
         {"Q": (2, 3), "K": (4, 3), "V": (4, 2)},
     ),
     (
         "mean((X@w - y)**2) + 0.1*dot(w, w)",
-        lambda X, w, y: ((X @ w - y) ** 2).mean() + 0.1 * torch.dot(w, w),
+        lambda t: ((t["X"] @ t["w"] - t["y"]) ** 2).mean() + 0.1 * torch.dot(t["w"], t["w"]),
         {"X": (6, 3), "w": (3,), "y": (6,)},
     ),
     (
         "logsumexp(A, 0)@v + norm(A - 1) + sum(mean(A, 1)*v)",
-        lambda A, v: torch.logsumexp(A, 0) @ v + torch.linalg.vector_norm(A - 1) + (A.mean(1) * v).sum(),
+        lambda t: torch.logsumexp(t["A"], 0) @ t["v"]
+        + torch.linalg.vector_norm(t["A"] - 1)
+        + (t["A"].mean(1) * t["v"]).sum(),
         {"A": (3, 3), "v": (3,)},
     ),
 ]
