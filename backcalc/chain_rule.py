@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .broadcasting import sum_to_shape
+from .errors import SymbolicError
 from .graph import GraphNode
 from .numpy_eval import evaluate
 from .ops.arithmetic import ADD
@@ -118,7 +119,10 @@ def _vjp_rules(
     while upstream in taken:
         upstream += "_"
     shapes = [tuple(np.shape(values64[child])) for child in node.inputs]
-    templates = tree.record.vjp_templates(shapes, tree.dim)
+    try:
+        templates = tree.record.vjp_templates(shapes, tree.dim)
+    except NotImplementedError as exc:
+        raise SymbolicError(f"explain cannot show {node.expr}: {exc}") from None
     names = {"g": Node(VARIABLE, (), upstream), "out": Node(VARIABLE, (), node.id)}
     names.update(zip(_PLACEHOLDERS, tree.args, strict=False))
     result: dict[str, Local] = {}

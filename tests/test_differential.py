@@ -180,6 +180,9 @@ WRAPPERS = [
     "sum(({0}).T @ ({0}))",
     "dot({0}, y)",
     "sum(transpose({0}) @ x)",
+    "sum(x.mT @ ({0}))",
+    "sum(outer(y, sum({0}, 0)))",
+    "sum(unsqueeze(y, 0)*({0}))",
 ]
 
 

@@ -52,14 +52,19 @@ def _norm_edges(np: Any, args: list[Any], value: Any, text: str, constant: tuple
 
 
 def _matmul_vjp(shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
-    # C = A @ B: dA = dC @ B.T and dB = A.T @ dC; with a vector, an outer product or a dot product.
+    # C = A @ B: dA = dC @ B.T and dB = A.T @ dC; with a vector, an outer product or a dot product;
+    # batched, the transpose of the last two dimensions (.mT), summed back over broadcast batches.
     a, b = (len(shape) for shape in shapes)
     rules = {(2, 2): ("g @ v.T", "u.T @ g"), (2, 1): ("outer(g, v)", "u.T @ g"), (1, 2): ("v @ g", "outer(u, g)")}
     if (a, b) == (1, 1):
         return ("g*v", "g*u")
-    if (a, b) not in rules:
-        raise NotImplementedError("no matrix rule for a batched @")
-    return rules[(a, b)]
+    if (a, b) in rules:
+        return rules[(a, b)]
+    if b == 1:
+        return ("unsqueeze(g, -1)*v", "sum(u*unsqueeze(g, -1), -2)")
+    if a == 1:
+        return ("sum(v*unsqueeze(g, -2), -1)", "unsqueeze(u, -1)*unsqueeze(g, -2)")
+    return ("g @ v.mT", "u.mT @ g")
 
 
 def _reduction_vjp(template: str) -> Any:
@@ -322,5 +327,29 @@ OUTER = register(
         sympy=lambda sp, np, a, b: np.asarray(np.multiply.outer(a, b), dtype=object),
         torch=lambda torch, a, b: torch.outer(a, b),
         numpy=lambda np, a, b: np.outer(a, b),
+    )
+)
+
+
+def _matrix_transpose_shape(shapes: list[Shape], dim: int | None) -> Shape:
+    (shape,) = shapes
+    if len(shape) < 2:
+        raise ShapeMisfitError(f".mT needs at least two dimensions, not {show(shape)}")
+    return (*shape[:-2], shape[-1], shape[-2])
+
+
+MATRIX_TRANSPOSE = register(
+    Op(
+        "matrix_transpose",
+        "the last two dimensions swapped, as torch's x.mT: a.mT or matrix_transpose(a)",
+        syntax=Syntax.POSTFIX,
+        symbols=(".mT",),
+        latex="{{{0}}}^{{T}}",
+        elementwise=False,
+        shape=_matrix_transpose_shape,
+        vjp=lambda shapes, dim: ("g.mT",),
+        sympy=lambda sp, np, a: np.swapaxes(a, -1, -2),
+        torch=lambda torch, a: a.mT,
+        numpy=lambda np, a: np.swapaxes(a, -1, -2),
     )
 )
