@@ -13,6 +13,7 @@ from . import __version__, limits
 from .api import NUMPY_DTYPES, Problem
 from .compare import Comparison, Tolerance, compare
 from .deadline import deadline, recursion_room
+from .display import Display
 from .errors import LimitError
 from .numfmt import json_nested, json_number
 from .result import tensor_dict
@@ -37,8 +38,8 @@ class Side:
         }
 
 
-@dataclass(frozen=True, eq=False)
-class Derivatives:
+@dataclass(frozen=True, eq=False, repr=False)
+class Derivatives(Display):
     """A Jacobian per input (``kind == "jacobian"``) or one Hessian over all of them."""
 
     kind: str

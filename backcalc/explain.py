@@ -14,6 +14,7 @@ from . import __version__, limits, numeric
 from .api import NUMPY_DTYPES, Problem
 from .compare import Tolerance, compare
 from .deadline import deadline, recursion_room
+from .display import Display
 from .errors import InputError
 from .graph import GraphNode, build_graph
 from .numeric import Edge, sum_to_shape
@@ -73,8 +74,8 @@ def tensor_json(array: np.ndarray | None, dtype: str) -> Any:
     return json_nested(array, dtype)
 
 
-@dataclass(frozen=True, eq=False)
-class Explanation:
+@dataclass(frozen=True, eq=False, repr=False)
+class Explanation(Display):
     version: str
     expression: str
     parsed: str
