@@ -168,12 +168,13 @@ def load_ipython_extension(ipython: Any) -> None:
     from IPython.display import display
 
     @magics_class
-    class BackcalcMagics(Magics):  # type: ignore[misc]
+    class BackcalcMagics(Magics):
         @no_var_expand
         @line_cell_magic
         def backcalc(self, line: str, cell: str | None = None) -> Any:
             """Run backcalc: %backcalc [COMMAND] EXPRESSION [NAME=VALUE]... [OPTIONS];
             %%backcalc [OPTIONS] with one case per line. Inputs not on the line come from the notebook."""
+            assert self.shell is not None
             namespace = self.shell.user_ns
             extra = _words_or_none(line)
             if extra is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from rich.console import Console, ConsoleOptions
 from rich.text import Text
@@ -49,7 +49,7 @@ def terminal_view(result: Any, console: Console, options: ConsoleOptions) -> Tex
     twin = Console(
         file=io.StringIO(),
         width=options.max_width,
-        color_system=console.color_system,
+        color_system=cast(Any, console.color_system),  # the name of the system, which Console accepts
         force_terminal=console.is_terminal,
         no_color=console.no_color,
         highlight=False,
