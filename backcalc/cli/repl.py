@@ -1,0 +1,228 @@
+"""``backcalc repl``: a live session in which torch and sympy load once.
+
+Inputs are assigned once (``x = [[2,3,1],[4,5,3]]``) and kept as the text typed, checked when
+assigned; every other line is a command line without ``backcalc`` in front (``x**3 + x**2``,
+``explain (w*x - y)**2``, ``descend (w*x - y)**2 --wrt w``), to which the session adds the assigned
+inputs the expression uses, and which runs through the same click group in process, errors mapped by
+the same :func:`backcalc.cli.run`. So every answer is the command's view, and the command's rules
+hold: nothing typed is evaluated as Python, and the limits apply.
+
+Line editing and history come from readline (history in ``$XDG_STATE_HOME/backcalc/history``,
+by default ``~/.local/state/backcalc/history``); Tab completes commands, functions and input names.
+Ctrl-C cancels the line or the computation and keeps the session; Ctrl-D leaves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shlex
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import InputError
+from . import cli, run
+
+PROMPT = "backcalc> "
+COMMANDS = ("grad", "explain", "descend", "check", "jacobian", "hessian")
+SESSION_WORDS = ("help", "vars", "clear", "quit", "exit")
+_ASSIGNMENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)\s*(.*?)\s*\Z", re.DOTALL)
+_OPTIONS = re.compile(r"(?:^|\s)(--?[A-Za-z])")
+_VALUE_WORD = re.compile(r"(?:^|\s)([\"']?[A-Za-z_][A-Za-z0-9_]*=)")
+
+HELP = """\
+Type an expression, or a command and its expression, as on the command line without `backcalc`:
+  x**3 + x**2                        the gradient (grad), with the inputs assigned in the session
+  explain (w*x - y)**2               the backward pass step by step
+  descend (w*x - y)**2 --wrt w --lr 0.1
+  check x**3 + x**2 --claim "x=3x^2 + 2x"
+  jacobian W@x --wrt x               hessian x**3*y
+  x**2 x=4 --dtype float64           inputs and options on the line win over the session's
+Session:
+  x = [[2,3,1],[4,5,3]]              assign an input (a number, a list, @file.json, @file.npy)
+  vars                               the assigned inputs
+  clear NAME ...                     forget inputs (clear alone forgets them all)
+  help                               this text
+Tab completes; Up and Down recall history; Ctrl-C cancels; Ctrl-D (or quit) leaves."""
+
+
+def history_path() -> Path:
+    """Where the session's history is kept: the user's state directory (XDG)."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "backcalc" / "history"
+
+
+class Session:
+    """The assigned inputs, and what each typed line does."""
+
+    def __init__(self, echo: Callable[[str], None] = click.echo) -> None:
+        self.values: dict[str, str] = {}  # name -> the value's text, as typed
+        self.echo = echo
+
+    def names(self) -> list[str]:
+        from ..tree import ALL_FUNCTIONS, CONSTANTS
+
+        return [*COMMANDS, *SESSION_WORDS, *ALL_FUNCTIONS, *CONSTANTS, *self.values]
+
+    def handle(self, line: str) -> bool:
+        """Do what ``line`` asks; False when the session should end."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return True
+        word, _, rest = line.partition(" ")
+        if word in ("quit", "exit") and not rest.strip():
+            return False
+        if word in ("help", "?") and not rest.strip():
+            self.echo(HELP)
+        elif word == "vars" and not rest.strip():
+            self.show_vars()
+        elif word == "clear":
+            self.clear(rest.split())
+        elif (match := _ASSIGNMENT.match(line)) and match.group(1) not in COMMANDS:
+            run(lambda: self.assign(match.group(1), match.group(2)), [])
+        else:
+            run(lambda: self.command(line), [])
+        return True
+
+    def show_vars(self) -> None:
+        if not self.values:
+            self.echo("no inputs assigned yet (x = [[1,2],[3,4]])")
+        for name, text in self.values.items():
+            self.echo(f"{name} = {text}")
+
+    def clear(self, names: list[str]) -> None:
+        for name in names or list(self.values):
+            if self.values.pop(name, None) is None:
+                self.echo(f"backcalc: {name} is not assigned")
+
+    def assign(self, name: str, text: str) -> int:
+        from ..values import check_name, parse_value
+
+        if not text:
+            raise InputError(f"{name} = what? Give a number, a list, @file.json or @file.npy")
+        check_name(name)
+        parse_value(text, name)  # refuse a bad value now rather than at every use
+        self.values[name] = text
+        return 0
+
+    def argv(self, line: str) -> list[str]:
+        """The command line that ``line`` stands for, with the session's inputs added."""
+        word, _, rest = line.partition(" ")
+        command = [word] if word in COMMANDS else []
+        body = rest.strip() if command else line
+        try:
+            if body[:1] in ("'", '"'):
+                words = shlex.split(body)
+                expression, tail = (words[0], words[1:]) if words else ("", [])
+            else:
+                options = _OPTIONS.search(body)
+                head, tail_text = (body[: options.start(1)], body[options.start(1) :]) if options else (body, "")
+                values = _VALUE_WORD.search(head)
+                if values:
+                    head, tail_text = head[: values.start(1)], head[values.start(1) :] + " " + tail_text
+                expression, tail = head.strip(), shlex.split(tail_text)
+        except ValueError as exc:  # an unclosed quote
+            raise InputError(f"cannot split the line: {exc}") from None
+        given = {item.partition("=")[0] for item in tail if "=" in item and not item.startswith("-")}
+        added = [f"{name}={self.values[name]}" for name in self._variables(expression) if name not in given]
+        return [*command, expression, *tail, *added]
+
+    def _variables(self, expression: str) -> Iterator[str]:
+        from ..errors import BackcalcError
+        from ..parser import parse
+
+        try:
+            variables = parse(expression).variables()
+        except (BackcalcError, RecursionError):
+            return  # the command reports it
+        yield from (name for name in variables if name in self.values)
+
+    def command(self, line: str) -> Any:
+        argv = self.argv(line)
+        return cli.main(argv, prog_name="backcalc", standalone_mode=False)
+
+
+def warm_up() -> None:
+    """Load torch, sympy and the views once, by computing and drawing a small case."""
+    import io
+
+    from ..api import gradient
+    from ..render.terminal import make_console, render_gradient
+
+    render_gradient(gradient("x**3 + sin(x)", x=[[1.0, 2.0]]), make_console(file=io.StringIO()))
+    from .. import derivatives, descend, explain  # noqa: F401
+    from ..render import check_view, derivatives_view, descend_view, explain_view  # noqa: F401
+
+
+def _setup_readline(session: Session) -> Any:
+    try:
+        import readline
+    except ImportError:  # no line editing on this platform; the session still works
+        return None
+    path = history_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            readline.read_history_file(path)
+    except OSError:
+        pass
+    readline.set_history_length(1000)
+
+    def complete(text: str, state: int) -> str | None:
+        matches = sorted({name for name in session.names() if name.startswith(text)})
+        return matches[state] if state < len(matches) else None
+
+    readline.set_completer(complete)
+    readline.set_completer_delims(" \t\n()*+-/@,=^.'\"")
+    if "libedit" in (readline.__doc__ or ""):
+        readline.parse_and_bind("bind ^I rl_complete")
+    else:
+        readline.parse_and_bind("tab: complete")
+    return readline
+
+
+def _save_history(readline: Any) -> None:
+    if readline is None:
+        return
+    with contextlib.suppress(OSError):
+        readline.write_history_file(history_path())
+
+
+def loop(session: Session | None = None) -> int:
+    session = session or Session()
+    click.echo(f"backcalc {__version__}: loading torch and sympy...", err=True)
+    warm_up()
+    click.echo("ready. Type an expression, `help`, or Ctrl-D to leave.", err=True)
+    readline = _setup_readline(session)
+    try:
+        while True:
+            try:
+                line = input(PROMPT)
+            except KeyboardInterrupt:
+                click.echo("", err=True)  # Ctrl-C cancels the line being typed
+                continue
+            except EOFError:
+                click.echo("", err=True)
+                break
+            try:
+                if not session.handle(line):
+                    break
+            except KeyboardInterrupt:  # between run()'s guard and the prompt
+                click.echo("backcalc: interrupted", err=True)
+            if readline is not None:
+                _save_history(readline)
+    finally:
+        _save_history(readline)
+    return 0
+
+
+@cli.command("repl", short_help="A live session: assign inputs once, then type expressions and commands.")
+def repl_command() -> int:
+    """A live session in which torch and sympy load once. Assign inputs (x = [[2,3,1],[4,5,3]]), then
+    type expressions and commands as on the command line, without `backcalc`. `help` lists the rest."""
+    return loop()
