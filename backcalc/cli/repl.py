@@ -32,7 +32,7 @@ PROMPT = "backcalc> "
 COMMANDS = ("grad", "explain", "descend", "check", "jacobian", "hessian")
 SESSION_WORDS = ("help", "vars", "clear", "quit", "exit")
 _ASSIGNMENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)\s*(.*?)\s*\Z", re.DOTALL)
-_OPTIONS = re.compile(r"(?:^|\s)(--?[A-Za-z])")
+_OPTIONS = re.compile(r"(?:^|\s)(--[A-Za-z])")
 _VALUE_WORD = re.compile(r"(?:^|\s)([\"']?[A-Za-z_][A-Za-z0-9_]*=)")
 
 HELP = """\
@@ -128,7 +128,7 @@ class Session:
                 expression, tail = head.strip(), shlex.split(tail_text)
         except ValueError as exc:  # an unclosed quote
             raise InputError(f"cannot split the line: {exc}") from None
-        given = {item.partition("=")[0] for item in tail if "=" in item and not item.startswith("-")}
+        given = set(_values_given(command[0] if command else "grad", tail))
         added = [f"{name}={self.values[name]}" for name in self._variables(expression) if name not in given]
         return [*command, expression, *tail, *added]
 
@@ -145,6 +145,22 @@ class Session:
     def command(self, line: str) -> Any:
         argv = self.argv(line)
         return cli.main(argv, prog_name="backcalc", standalone_mode=False)
+
+
+def _values_given(command: str, words: list[str]) -> Iterator[str]:
+    """The names given NAME=VALUE among ``words`` (not the value of an option, like --claim's)."""
+    taking = {
+        opt
+        for param in cli.commands[command].params
+        if isinstance(param, click.Option) and not param.is_flag and not param.count
+        for opt in param.opts
+    }
+    previous = ""
+    for word in words:
+        name, sep, _ = word.partition("=")
+        if sep and not word.startswith("-") and previous not in taking:
+            yield name
+        previous = word
 
 
 def warm_up() -> None:
