@@ -89,7 +89,7 @@ def test_rich_print_in_a_terminal_keeps_the_colours(results):
 
 
 class _Balanced(HTMLParser):
-    VOID = {"br", "meta", "img", "input", "hr", "rect", "polyline", "path", "polygon", "ellipse", "text"}
+    VOID = frozenset({"br", "meta", "img", "input", "hr", "rect", "polyline", "path", "polygon", "ellipse", "text"})
 
     def __init__(self) -> None:
         super().__init__()

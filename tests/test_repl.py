@@ -92,3 +92,86 @@ def test_history_lives_in_the_state_directory(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_STATE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert history_path() == tmp_path / ".local" / "state" / "backcalc" / "history"
+
+
+def _spawn(tmp_path: Path, *args: str):
+    pexpect = pytest.importorskip("pexpect")
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "NO_COLOR": "1", "TERM": "xterm", "COLUMNS": "100"}
+    env.pop("BACKCALC_DEBUG", None)
+    program = str(Path(sys.executable).parent / "backcalc")
+    child = pexpect.spawn(program, list(args), env=env, encoding="utf-8", timeout=30, dimensions=(40, 100))
+    child.expect_exact("ready.")
+    child.expect_exact(PROMPT)
+    return child
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_a_session_through_a_terminal(tmp_path):
+    child = _spawn(tmp_path, "repl")
+    child.sendline(f"x = {SEED}")
+    child.expect_exact(PROMPT)
+    child.sendline("x**3 + x**2")
+    child.expect_exact("Loss                           sum(output) = 1040.0")
+    child.expect_exact("agree: symbolic and autograd agree on 1 gradient")
+    child.expect_exact(PROMPT)
+
+    # History: Up recalls the last line, Enter runs it again.
+    child.send("\x1b[A")
+    child.expect_exact("x**3 + x**2")
+    child.send("\r")
+    child.expect_exact("sum(output) = 1040.0")
+    child.expect_exact(PROMPT)
+
+    # Completion of an input's name and of a function's.
+    child.sendline("weights = 3")
+    child.expect_exact(PROMPT)
+    child.send("sqr\t")
+    child.expect_exact("sqrt")
+    child.send("(wei\t")
+    child.expect_exact("weights")
+    child.sendline(")")
+    child.expect(r"Expression +sqrt\(weights\)")
+    child.expect_exact(PROMPT)
+
+    # Ctrl-C cancels a long computation and keeps the session (and its inputs).
+    child.sendline("descend (w*x - y)**2 w=1 x=1 y=2 --wrt w --lr 1e-12 --tol 0 --steps 1000000")
+    child.expect_exact("descending")
+    child.sendintr()
+    child.expect_exact("backcalc: error: interrupted")
+    child.expect_exact(PROMPT)
+    # Ctrl-C while typing drops the line.
+    child.send("half a line")
+    child.sendintr()
+    child.expect_exact(PROMPT)
+    child.sendline("vars")
+    child.expect_exact(f"x = {SEED}")
+    child.expect_exact("weights = 3")
+    child.expect_exact(PROMPT)
+
+    # A hostile line is one error line; the session goes on.
+    child.sendline("__import__('os').system('echo pwned')")
+    child.expect_exact("backcalc: error: unknown function '__import__'")
+    child.expect_exact(PROMPT)
+
+    # Ctrl-D leaves, with status 0, and the history is kept in the state directory.
+    child.sendeof()
+    child.expect(pytest.importorskip("pexpect").EOF)
+    child.close()
+    assert child.exitstatus == 0
+    history = (tmp_path / "backcalc" / "history").read_text().splitlines()
+    assert history[:2] == [f"x = {SEED}", "x**3 + x**2"]
+    assert "sqrt(weights)" in history and "half a line" not in history
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_backcalc_alone_on_a_terminal_starts_a_session_with_its_history(tmp_path):
+    (tmp_path / "backcalc").mkdir()
+    (tmp_path / "backcalc" / "history").write_text("x**2 x=7\n")
+    child = _spawn(tmp_path)
+    child.send("\x1b[A\r")
+    child.expect_exact("Loss                           output (already a scalar) = 49.0")
+    child.expect_exact(PROMPT)
+    child.sendeof()
+    child.expect(pytest.importorskip("pexpect").EOF)
+    child.close()
+    assert child.exitstatus == 0
