@@ -17,24 +17,26 @@ is displayed; the list of results is kept in the notebook variable ``_backcalc``
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import click
 
 from ..errors import InputError
 from . import cli, parse_inputs, run
+from .repl import split_command_line
 
 COMMANDS = ("grad", "explain", "descend", "check", "jacobian", "hessian")
 _NOT_HERE = ("batch", "repl")
 
 
 def split_line(line: str) -> list[str]:
-    """The words of a magic line, as a POSIX shell would split them."""
-    try:
-        return shlex.split(line)
-    except ValueError as exc:  # an unclosed quote
-        raise InputError(f"cannot split the line: {exc}") from None
+    """The words of a magic line: as the live session splits a line, so the expression may be
+    quoted or not (``%backcalc explain (w*x - y)**2``)."""
+    if not line.strip():
+        return []
+    command, expression, tail = split_command_line(line)
+    return [*command, expression, *tail]
 
 
 def _namespace_inputs(expression: str, given: Mapping[str, Any], namespace: Mapping[str, Any]) -> dict[str, Any]:
@@ -176,14 +178,15 @@ def load_ipython_extension(ipython: Any) -> None:
             %%backcalc [OPTIONS] with one case per line. Inputs not on the line come from the notebook."""
             assert self.shell is not None
             namespace = self.shell.user_ns
-            extra = _words_or_none(line)
+            if cell is None:
+                words = _words_or_none(line, split_line)
+                return None if words is None else run_words(words, namespace)
+            extra = _words_or_none(line, _shell_words)
             if extra is None:
                 return None
-            if cell is None:
-                return run_words(extra, namespace)
             results = []
             for case in cases(cell):
-                words = _words_or_none(case)
+                words = _words_or_none(case, split_line)
                 result = None if words is None else run_words([*words, *extra], namespace)
                 if result is not None:
                     display(result)
@@ -194,11 +197,18 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(BackcalcMagics)
 
 
-def _words_or_none(line: str) -> list[str] | None:
+def _shell_words(line: str) -> list[str]:
+    try:
+        return shlex.split(line)
+    except ValueError as exc:  # an unclosed quote
+        raise InputError(f"cannot split the line: {exc}") from None
+
+
+def _words_or_none(line: str, split: Callable[[str], list[str]]) -> list[str] | None:
     box: dict[str, list[str]] = {}
 
     def invoke() -> int:
-        box["words"] = split_line(line)
+        box["words"] = split(line)
         return 0
 
     run(invoke, [])

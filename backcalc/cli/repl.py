@@ -112,22 +112,7 @@ class Session:
 
     def argv(self, line: str) -> list[str]:
         """The command line that ``line`` stands for, with the session's inputs added."""
-        word, _, rest = line.partition(" ")
-        command = [word] if word in COMMANDS else []
-        body = rest.strip() if command else line
-        try:
-            if body[:1] in ("'", '"'):
-                words = shlex.split(body)
-                expression, tail = (words[0], words[1:]) if words else ("", [])
-            else:
-                options = _OPTIONS.search(body)
-                head, tail_text = (body[: options.start(1)], body[options.start(1) :]) if options else (body, "")
-                values = _VALUE_WORD.search(head)
-                if values:
-                    head, tail_text = head[: values.start(1)], head[values.start(1) :] + " " + tail_text
-                expression, tail = head.strip(), shlex.split(tail_text)
-        except ValueError as exc:  # an unclosed quote
-            raise InputError(f"cannot split the line: {exc}") from None
+        command, expression, tail = split_command_line(line)
         given = set(_values_given(command[0] if command else "grad", tail))
         added = [f"{name}={self.values[name]}" for name in self._variables(expression) if name not in given]
         return [*command, expression, *tail, *added]
@@ -145,6 +130,27 @@ class Session:
     def command(self, line: str) -> Any:
         argv = self.argv(line)
         return cli.main(argv, prog_name="backcalc", standalone_mode=False)
+
+
+def split_command_line(line: str) -> tuple[list[str], str, list[str]]:
+    """A typed line as ``([COMMAND], EXPRESSION, [VALUES AND OPTIONS])``. The expression may be
+    quoted or not (``explain (w*x - y)**2``): unquoted, it runs up to the first ``NAME=`` word or
+    ``--option``, and the rest is split as a shell would."""
+    word, _, rest = line.strip().partition(" ")
+    command = [word] if word in COMMANDS else []
+    body = rest.strip() if command else line.strip()
+    try:
+        if body[:1] in ("'", '"'):
+            words = shlex.split(body)
+            return (command, words[0], words[1:]) if words else (command, "", [])
+        options = _OPTIONS.search(body)
+        head, tail = (body[: options.start(1)], body[options.start(1) :]) if options else (body, "")
+        values = _VALUE_WORD.search(head)
+        if values:
+            head, tail = head[: values.start(1)], head[values.start(1) :] + " " + tail
+        return command, head.strip(), shlex.split(tail)
+    except ValueError as exc:  # an unclosed quote
+        raise InputError(f"cannot split the line: {exc}") from None
 
 
 def _values_given(command: str, words: list[str]) -> Iterator[str]:
