@@ -85,3 +85,15 @@ def test_cell_magic_runs_one_case_per_line(ip):
     assert first.dtype == "float64" and first.loss == 9.0
     assert second.dtype == "float64" and second.loss == 4.0
     assert third is None
+
+
+def test_importing_backcalc_stays_light_and_offers_the_extension():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, backcalc; f = backcalc.load_ipython_extension; "
+        "print(sorted(m for m in ('torch', 'sympy', 'IPython', 'click', 'rich') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
