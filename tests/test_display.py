@@ -186,7 +186,7 @@ def test_results_stay_frozen_plain_data(results):
 
 def test_explain_html_embeds_what_dot_draws(results, monkeypatch, tmp_path):
     fake = tmp_path / "dot"
-    fake.write_text('#!/bin/sh\ncat > /dev/null\necho \'<?xml version="1.0"?>\'\necho \'<svg id="drawn"></svg>\'\n')
+    fake.write_text("#!/bin/sh\ncat > /dev/null\necho '<?xml version=\"1.0\"?>'\necho '<svg id=\"drawn\"></svg>'\n")
     fake.chmod(0o755)
     monkeypatch.setattr(graphviz, "dot_program", lambda: str(fake))
     html = results["explain"]._repr_html_()
