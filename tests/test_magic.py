@@ -39,6 +39,16 @@ def test_a_tensor_a_number_and_a_list_from_the_notebook_and_a_value_on_the_line(
     assert result.loss == 1.0  # x=1 on the line wins over the notebook's x
 
 
+def test_an_array_like_from_the_notebook(ip):
+    class ArrayLike:  # a pandas Series or a JAX array, as far as the magic can tell
+        def __array__(self, dtype=None, copy=None):
+            return np.array([1.0, 2.0, 3.0])
+
+    ip.user_ns["x"] = ArrayLike()
+    result = ip.run_line_magic("backcalc", "x**2 --reduce mean")
+    assert result.gradients["x"].autograd.tolist() == pytest.approx([2 / 3, 4 / 3, 2.0])
+
+
 def test_commands_and_their_options(ip):
     ip.user_ns.update(w=1, x=1, y=2)
     descent = ip.run_line_magic("backcalc", 'descend "(w*x - y)**2" --wrt w --lr 0.1 --steps 5')

@@ -175,3 +175,14 @@ def test_backcalc_alone_on_a_terminal_starts_a_session_with_its_history(tmp_path
     child.expect(pytest.importorskip("pexpect").EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_a_value_typed_with_spaces_stays_one_value():
+    assert Session().argv("x**2 x=[[1, 2], [3, 4]] --json") == ["x**2", "x=[[1, 2], [3, 4]]", "--json"]
+    assert Session().argv('"x*w" w=[1, 2] x=3') == ["x*w", "w=[1, 2]", "x=3"]
+
+
+def test_help_lists_the_functions(capsys):
+    Session().handle("help")
+    out = capsys.readouterr().out
+    assert "explain (w*x - y)**2" in out and "softplus" in out and "clear NAME" in out

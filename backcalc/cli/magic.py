@@ -43,11 +43,22 @@ def _namespace_inputs(expression: str, given: Mapping[str, Any], namespace: Mapp
     """The expression's inputs not given on the line, from the notebook's variables."""
     from ..parser import parse
 
-    return {
+    found = {
         name: namespace[name]
         for name in parse(expression).variables()
         if name not in given and name in namespace and not callable(namespace[name])
     }
+    return {name: _as_value(value) for name, value in found.items()}
+
+
+def _as_value(value: Any) -> Any:
+    # Array-likes beyond NumPy and torch (a pandas Series, a JAX array) become NumPy arrays; the
+    # library checks what they hold like any other input.
+    if hasattr(value, "__array__") and not hasattr(value, "detach") and not isinstance(value, str):
+        import numpy as np
+
+        return np.asarray(value)
+    return value
 
 
 def compute(words: Sequence[str], namespace: Mapping[str, Any]) -> Any:

@@ -43,6 +43,7 @@ Type an expression, or a command and its expression, as on the command line with
   check x**3 + x**2 --claim "x=3x^2 + 2x"
   jacobian W@x --wrt x               hessian x**3*y
   x**2 x=4 --dtype float64           inputs and options on the line win over the session's
+Functions: FUNCTIONS; constants pi and e.
 Session:
   x = [[2,3,1],[4,5,3]]              assign an input (a number, a list, @file.json, @file.npy)
   vars                               the assigned inputs
@@ -78,7 +79,9 @@ class Session:
         if word in ("quit", "exit") and not rest.strip():
             return False
         if word in ("help", "?") and not rest.strip():
-            self.echo(HELP)
+            from ..tree import ALL_FUNCTIONS
+
+            self.echo(HELP.replace("FUNCTIONS", " ".join(ALL_FUNCTIONS)))
         elif word == "vars" and not rest.strip():
             self.show_vars()
         elif word == "clear":
@@ -142,15 +145,28 @@ def split_command_line(line: str) -> tuple[list[str], str, list[str]]:
     try:
         if body[:1] in ("'", '"'):
             words = shlex.split(body)
-            return (command, words[0], words[1:]) if words else (command, "", [])
+            return (command, words[0], _rejoin(words[1:])) if words else (command, "", [])
         options = _OPTIONS.search(body)
         head, tail = (body[: options.start(1)], body[options.start(1) :]) if options else (body, "")
         values = _VALUE_WORD.search(head)
         if values:
             head, tail = head[: values.start(1)], head[values.start(1) :] + " " + tail
-        return command, head.strip(), shlex.split(tail)
+        return command, head.strip(), _rejoin(shlex.split(tail))
     except ValueError as exc:  # an unclosed quote
         raise InputError(f"cannot split the line: {exc}") from None
+
+
+def _rejoin(words: list[str]) -> list[str]:
+    """Join the words of a value typed with spaces inside its brackets (``x=[[1, 2], [3, 4]]``)."""
+    joined: list[str] = []
+    depth = 0
+    for word in words:
+        if depth > 0:
+            joined[-1] += " " + word
+        else:
+            joined.append(word)
+        depth += word.count("[") - word.count("]")
+    return joined
 
 
 def _values_given(command: str, words: list[str]) -> Iterator[str]:
