@@ -3,7 +3,9 @@
 
     .venv/bin/python benchmarks/repl_latency.py [--repeat N]
 
-The session is driven in process, as the REPL drives it (Session.handle: the line is split, the
+First through a pseudo-terminal (with pexpect, from the test extra): `backcalc repl` is started, the
+input assigned, and the time from sending the line to the next prompt measured, as a user sees it.
+Then in process, as the REPL drives it (Session.handle: the line is split, the
 session's inputs added, the click group run, the view drawn), with the output drawn for an 80-column
 terminal into a buffer. Beside it, in the same process, a hand-written torch + sympy computation of the
 same gradient (no parsing, no checks, no view): the ratio says what the session's layers cost.
@@ -15,6 +17,7 @@ import argparse
 import contextlib
 import io
 import statistics
+import tempfile
 import time
 
 SEED_VALUE = "[[2,3,1],[4,5,3],[7,6,4]]"
@@ -49,6 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
+    through_a_terminal(args.repeat)
 
     from backcalc.cli.repl import Session, warm_up
 
@@ -72,6 +76,40 @@ def main() -> None:
     print(f"session answer, seed 3x3 (median):    {session_ms:8.1f} ms   target <= 50 ms")
     print(f"hand-written torch+sympy (median):    {hand_ms:8.1f} ms")
     print(f"ratio session / hand-written:         {session_ms / hand_ms:8.2f}x")
+
+
+def through_a_terminal(repeat: int) -> None:
+    try:
+        import pexpect
+    except ImportError:
+        print("through a terminal: skipped (pip install pexpect)")
+        return
+    import os
+    import sys
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as state:
+        env = {**os.environ, "XDG_STATE_HOME": state, "TERM": "xterm-256color"}
+        program = str(Path(sys.executable).parent / "backcalc")
+        start = time.perf_counter()
+        child = pexpect.spawn(program, ["repl"], env=env, encoding="utf-8", timeout=60, dimensions=(40, 100))
+        child.expect_exact("backcalc> ")
+        startup = (time.perf_counter() - start) * 1000
+        child.delaybeforesend = None  # pexpect waits 50 ms before each send by default
+        child.sendline(f"x = {SEED_VALUE}")
+        child.expect_exact("backcalc> ")
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            child.sendline(SEED_EXPRESSION)
+            child.expect_exact("backcalc> ")
+            times.append((time.perf_counter() - start) * 1000)
+        assert "agree" in child.before
+        child.sendeof()
+        child.expect(pexpect.EOF)
+    print(f"terminal: start-up to the first prompt:  {startup:8.1f} ms")
+    print(f"terminal: answer, seed 3x3 (median):     {statistics.median(times):8.1f} ms   target <= 50 ms")
+    print(f"terminal: answer, seed 3x3 (worst):      {max(times):8.1f} ms")
 
 
 if __name__ == "__main__":

@@ -186,3 +186,8 @@ def test_help_lists_the_functions(capsys):
     Session().handle("help")
     out = capsys.readouterr().out
     assert "explain (w*x - y)**2" in out and "softplus" in out and "clear NAME" in out
+
+
+def test_a_pasted_command_line_runs_as_typed(capsys):
+    Session().handle('backcalc "x**2" x=3 --json')
+    assert '"loss": 9.0' in capsys.readouterr().out

@@ -75,6 +75,8 @@ class Session:
         line = line.strip()
         if not line or line.startswith("#"):
             return True
+        if line.startswith("backcalc "):  # typed from habit, or pasted from the README
+            line = line.removeprefix("backcalc ").strip()
         word, _, rest = line.partition(" ")
         if word in ("quit", "exit") and not rest.strip():
             return False
