@@ -16,6 +16,7 @@ from .display import Display
 from .errors import InputError, LimitError, ParseError
 from .numfmt import json_number
 from .parser import parse
+from .problem import backward, prepare
 from .tree import Node, to_text
 
 RTOL, ATOL = 1e-6, 1e-9  # float64 agreement between the claim and the true derivative
@@ -115,8 +116,6 @@ def check(
     tree: Node | None = None,
 ) -> CheckResult:
     """Check each claimed d(expression)/d(NAME) (element-wise, the gradient of the sum)."""
-    from .api import prepare
-
     tree = tree if tree is not None else parse(expression)
     if tree.mixes_elements():
         raise InputError(
@@ -127,7 +126,8 @@ def check(
 
     import sympy
 
-    from . import symbolic
+    from . import sympy_formula as symbolic
+    from .sympy_functions import elementary
 
     names = tree.variables()
     differentiator = symbolic.Differentiator(tree, names)
@@ -137,7 +137,7 @@ def check(
         with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "reading the claim"):
             claimed = symbolic.to_sympy(claim_tree, differentiator.symbols)
             claimed_fn = symbolic.Compiled(claimed)
-        equivalent = _equivalent(sympy, symbolic.elementary(actual), symbolic.elementary(claimed))
+        equivalent = _equivalent(sympy, elementary(actual), elementary(claimed))
         points = [given] if given is not None else []
         points += _random_points(names, differentiator, actual_fn, claimed_fn, samples, seed)
         counterexample = None
@@ -207,10 +207,9 @@ def _compare_at(
 
 def _autograd_at(tree: Node, point: dict[str, float], name: str) -> float | None:
     """torch's own derivative at the counterexample, as a third opinion."""
-    from . import autograd
-
     try:
-        passed = autograd.backward(tree, {n: np.array(v) for n, v in point.items()}, [name], "float64", "sum")
+        problem = prepare(str(tree), {n: np.array(v) for n, v in point.items()}, [name], "float64", tree=tree)
+        passed = backward(problem)
     except InputError:
         return None
     return float(passed.gradients[name])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from . import limits
+from . import limits, ops
 from .errors import ParseError
 from .tree import Node, to_text
 
@@ -36,73 +36,51 @@ class _Estimator:
         return self.values[key]
 
     def _value(self, node: Node) -> float | None:
-        """The float value of a constant subtree made of numbers and arithmetic; None otherwise.
+        """The float value of a constant subtree made of numbers and foldable operations; None otherwise.
 
         Results out of float64's range are refused: sympy would compute them exactly, and no float
         dtype could hold them anyway. Division by zero and domain errors give inf or nan, as in torch.
         """
-        op = node.op
-        if op == "number":
-            return float(node.text)
-        if op == "constant":
-            return math.pi if node.text == "pi" else math.e
-        if op in ("variable", "call", "transpose", "matmul"):
+        if node.is_variable:
+            return None
+        if node.is_leaf:
+            return node.number()
+        fold = node.record.fold
+        if fold is None:
             return None
         values = [self.value(child) for child in node.args]
         if any(v is None for v in values):
             return None
-        if op == "neg":
-            return -values[0]  # type: ignore[operator]
-        a, b = values[0], values[1]
-        assert a is not None and b is not None
-        if not (math.isfinite(a) and math.isfinite(b)):
+        if not all(math.isfinite(v) for v in values):  # type: ignore[arg-type]
             return math.nan
-        if op == "pow":
-            return self.power(node, a, b)
-        if op == "div":
-            return a / b if b != 0 else (math.copysign(math.inf, a) if a != 0 else math.nan)
-        result = a + b if op == "add" else a - b if op == "sub" else a * b
-        if abs(result) > 10.0**limits.MAX_CONSTANT_DIGITS or (
-            result != 0 and abs(result) < 10.0**-limits.MAX_CONSTANT_DIGITS
-        ):
-            raise self.refuse(
-                node, f"constant {to_text(node)} is out of range (beyond 1e±{limits.MAX_CONSTANT_DIGITS})"
-            )
+        try:
+            result = fold(*values)
+        except ops.OutOfRange as exc:
+            raise self.refuse(node, f"constant {to_text(node)} {exc}") from None
+        bound = limits.MAX_CONSTANT_DIGITS
+        # inf from a zero argument (1/0, 0**-1) is a pole, as in torch; anything else that large overflowed.
+        tiny = result != 0 and abs(result) < 10.0**-bound
+        if (abs(result) > 10.0**bound and 0 not in values) or tiny:
+            raise self.refuse(node, f"constant {to_text(node)} is out of range (beyond 1e±{bound})")
         return result
-
-    def power(self, node: Node, base: float, exponent: float) -> float:
-        if base == 0 or exponent == 0 or abs(base) == 1:
-            return math.nan if base == 0 and exponent < 0 else (base**exponent if base != 0 else 0.0)
-        digits = exponent * math.log10(abs(base))
-        if abs(digits) > limits.MAX_CONSTANT_DIGITS:
-            raise self.refuse(
-                node,
-                f"constant {to_text(node)} is about 10**{digits:,.0f}, "
-                f"out of range (beyond 1e±{limits.MAX_CONSTANT_DIGITS})",
-            )
-        if base < 0 and exponent != int(exponent):
-            return math.nan  # a real power of a negative number, as torch gives it
-        return float(base**exponent)
 
     def digits(self, node: Node) -> float:
         """An upper bound on the digits of the exact coefficients sympy may build below ``node``."""
-        op = node.op
-        if op == "variable":
+        if node.is_variable:
             return 0.0
-        if op in ("number", "constant"):
-            value = self.value(node)
-            assert value is not None
+        if node.is_leaf:
+            value = node.number()
             return abs(math.log10(abs(value))) if value != 0 else 0.0
         parts = [self.digits(child) for child in node.args]
-        if op != "call":
-            self.value(node)  # a constant subtree must stay in float64's range
-        if op in ("neg", "call", "transpose"):
+        self.value(node)  # a constant subtree must stay in float64's range
+        growth = node.record.growth
+        if growth is ops.Growth.KEEP:
             return max(parts)
-        if op in ("add", "sub"):
+        if growth is ops.Growth.SUM:
             return max(parts) + _LOG2
-        if op in ("mul", "div", "matmul"):
-            result = parts[0] + parts[1]
-        else:  # pow
+        if growth is ops.Growth.PRODUCT:
+            result = sum(parts)
+        else:  # a power: the base's digits times a constant exponent
             exponent = self.value(node.args[1])
             result = abs(exponent) * parts[0] if exponent is not None and math.isfinite(exponent) else max(parts)
         if result > limits.MAX_COEFFICIENT_DIGITS:

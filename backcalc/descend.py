@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import __version__
-from .api import NUMPY_DTYPES, Problem
 from .compare import Tolerance, compare
 from .display import Display
 from .errors import InputError, SymbolicSizeError
 from .numfmt import json_nested, json_number
-from .tree import to_text
+from .problem import Problem
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 MOMENTUM = 0.9
@@ -52,7 +51,6 @@ class Descent(Display):
     optimizer: str
     lr: float
     tol: float | None
-    max_steps: int
     steps: list[Step]
     final_loss: float
     final_params: dict[str, np.ndarray]
@@ -60,7 +58,6 @@ class Descent(Display):
     diverged: bool
     tolerance: Tolerance
     message: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def agree(self) -> bool:
@@ -102,100 +99,106 @@ def descend(
 ) -> Descent:
     """Run up to ``steps`` updates of the ``problem.wrt`` inputs; stop early when the loss changes by
     less than ``tol``, or when it stops being finite (then ``diverged`` is set)."""
-    import torch
-
-    from . import autograd, symbolic
-
     if optimizer not in OPTIMIZERS:
         raise InputError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}")
     if not (lr > 0 and math.isfinite(lr)):
         raise InputError(f"--lr must be a positive number, not {lr}")
-    tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
-    dtype = autograd.DTYPES[problem.dtype]
-    cast = NUMPY_DTYPES[problem.dtype]
-    tensors = {
-        name: torch.tensor(value, dtype=dtype, requires_grad=name in problem.wrt)
-        for name, value in problem.inputs.items()
-    }
-    params = [tensors[name] for name in problem.wrt]
-    if optimizer == "adam":
-        opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=lr)
-    else:
-        opt = torch.optim.SGD(params, lr=lr, momentum=MOMENTUM if optimizer == "momentum" else 0.0)
-    try:
-        differentiator = symbolic.differentiator_for(problem.tree, {n: v.shape for n, v in problem.inputs.items()})
-    except SymbolicSizeError as exc:
-        differentiator = None  # autograd alone; said in the message
-        skipped = f"; symbolic side skipped: {exc.one_line()}"
-    else:
-        skipped = ""
-    shape = problem.output_shape
-    count = math.prod(shape) if problem.reduce == "mean" and shape != () else 1
-    reduce = None if shape == () else problem.reduce
-
-    def forward() -> torch.Tensor:
-        return autograd.to_loss(autograd.evaluate(problem.tree, tensors, dtype), problem.reduce)[0]
-
-    history: list[Step] = []
+    run = _Run(problem, Tolerance.for_dtype(problem.dtype, rtol, atol), optimizer, lr)
     converged = diverged = False
-    message = ""
+    message = f"stopped after {steps} steps"
     previous: float | None = None
     for number in range(1, steps + 1):
-        opt.zero_grad()
-        loss = forward()
-        value = float(loss.detach())
+        value = run.forward_backward()
         if not math.isfinite(value):
-            diverged = True
-            message = f"diverged at step {number}: the loss is {value} (try a smaller --lr)"
+            diverged, message = True, f"diverged at step {number}: the loss is {value} (try a smaller --lr)"
             break
         if previous is not None and tol is not None and abs(value - previous) < tol:
-            converged = True
-            message = f"converged after {number - 1} steps: the loss changed by less than {tol:g}"
+            converged, message = True, f"converged after {number - 1} steps: the loss changed by less than {tol:g}"
             break
-        loss.backward()
-        current = {name: t.detach().numpy().astype(np.float64) for name, t in tensors.items()}
-        grads = {name: tensors[name].grad.numpy().copy() for name in problem.wrt}  # type: ignore[union-attr]
-        exact = (
-            {name: differentiator.values(name, current, shape, count) for name in problem.wrt}
-            if differentiator is not None
-            else {}
-        )
-        agree = all(compare(exact[name], grads[name], tolerance).agree for name in exact)
-        step = Step(
-            number,
-            value,
-            {name: current[name].astype(cast) for name in problem.wrt},
-            grads,
-            exact,
-            agree,
-        )
-        history.append(step)
+        step = run.record(number, value)
         if on_step is not None:
             on_step(step)
-        opt.step()
+        run.update()
         previous = value
-    else:
-        message = f"stopped after {steps} steps"
-    with torch.no_grad():
-        final_loss = float(forward())
+    final_loss = run.loss()
     if not diverged and not math.isfinite(final_loss):
         diverged = True
-        message = f"diverged after step {len(history)}: the loss is {final_loss} (try a smaller --lr)"
-    message += skipped
+        message = f"diverged after step {len(run.history)}: the loss is {final_loss} (try a smaller --lr)"
     return Descent(
         expression=problem.expression,
-        parsed=to_text(problem.tree),
+        parsed=problem.parsed,
         dtype=problem.dtype,
-        reduce=reduce,
+        reduce=problem.reduction,
         optimizer=optimizer,
         lr=lr,
         tol=tol,
-        max_steps=steps,
-        steps=history,
+        steps=run.history,
         final_loss=final_loss,
-        final_params={name: tensors[name].detach().numpy().copy() for name in problem.wrt},
+        final_params=run.params(),
         converged=converged,
         diverged=diverged,
-        tolerance=tolerance,
-        message=message,
+        tolerance=run.tolerance,
+        message=message + run.skipped,
     )
+
+
+class _Run:
+    """One descent in progress: the torch leaves and optimizer, the symbolic side, the steps so far."""
+
+    def __init__(self, problem: Problem, tolerance: Tolerance, optimizer: str, lr: float) -> None:
+        import torch
+
+        from .symbolic import differentiator_for
+
+        self.problem, self.tolerance = problem, tolerance
+        self.tensors = problem.leaves()
+        params = [self.tensors[name] for name in problem.wrt]
+        if optimizer == "adam":
+            self.optimizer: Any = torch.optim.Adam(params, lr=lr)
+        else:
+            self.optimizer = torch.optim.SGD(params, lr=lr, momentum=MOMENTUM if optimizer == "momentum" else 0.0)
+        self.skipped = ""
+        try:
+            self.differentiator: Any = differentiator_for(problem.tree, problem.shapes)
+        except SymbolicSizeError as exc:
+            self.differentiator = None  # autograd alone; said in the message
+            self.skipped = f"; symbolic side skipped: {exc.one_line()}"
+        self.history: list[Step] = []
+
+    def forward_backward(self) -> float:
+        """The loss at the current parameters, and its gradient left in the leaves (if finite)."""
+        self.optimizer.zero_grad()
+        loss = self.problem.loss(self.problem.forward(self.tensors))
+        value = float(loss.detach())
+        if math.isfinite(value):
+            loss.backward()
+        return value
+
+    def record(self, number: int, value: float) -> Step:
+        """The step just computed, with the symbolic gradient at the same parameters beside autograd's."""
+        problem = self.problem
+        current = {name: t.detach().numpy().astype(np.float64) for name, t in self.tensors.items()}
+        grads = {name: self.tensors[name].grad.numpy().copy() for name in problem.wrt}  # type: ignore[union-attr]
+        exact = {}
+        if self.differentiator is not None:
+            exact = {
+                name: self.differentiator.values(name, current, problem.output_shape, problem.count)
+                for name in problem.wrt
+            }
+        agree = all(compare(exact[name], grads[name], self.tolerance).agree for name in exact)
+        params = {name: current[name].astype(problem.numpy_dtype) for name in problem.wrt}
+        step = Step(number, value, params, grads, exact, agree)
+        self.history.append(step)
+        return step
+
+    def update(self) -> None:
+        self.optimizer.step()
+
+    def loss(self) -> float:
+        import torch
+
+        with torch.no_grad():
+            return float(self.problem.loss(self.problem.forward(self.tensors)))
+
+    def params(self) -> dict[str, np.ndarray]:
+        return {name: self.tensors[name].detach().numpy().copy() for name in self.problem.wrt}

@@ -1,26 +1,31 @@
 """The backward pass, step by step: forward values of every node of the graph, the local gradient of
-every edge (sympy), the chain rule from the loss down to the inputs (numpy, float64), and torch's own
-gradient of every node (``retain_grad``) beside it, with a verdict per node."""
+every edge (each operation's local rule from the registry, shown through sympy and evaluated with
+NumPy), the chain rule from the loss down to the inputs (float64), and torch's own gradient of every
+node (``retain_grad``) beside it, with a verdict per node."""
 
 from __future__ import annotations
 
-import math
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from . import __version__, limits, numeric
-from .api import NUMPY_DTYPES, Problem
+from . import __version__, limits, ops
+from .broadcasting import sum_to_shape
 from .compare import Tolerance, compare
 from .deadline import deadline, recursion_room
 from .display import Display
+from .edges import find_edges
 from .errors import InputError
 from .graph import GraphNode, build_graph
-from .numeric import Edge, sum_to_shape
 from .numfmt import json_nested, json_number
-from .tree import Node, to_text
-from .verdict import AGREE, Verdict, judge, overall
+from .numpy_eval import evaluate
+from .parser import parse
+from .problem import Problem
+from .sympy_formula import formula_latex, formula_text, symbols_for, to_sympy
+from .tree import VARIABLE, Node, substitute
+from .verdict import Verdict, Word, judge, overall
 
 JSON_VALUE_LIMIT = 10_000  # larger tensors appear in the JSON as a summary, not element by element
 
@@ -91,12 +96,12 @@ class Explanation(Display):
         return self.nodes[-1]
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Word:
         return overall([n.verdict.word for n in self.nodes if n.verdict is not None])
 
     @property
     def agree(self) -> bool:
-        return all(n.verdict.word == AGREE for n in self.nodes if n.verdict is not None)
+        return self.verdict.agrees
 
     def to_dict(self) -> dict[str, Any]:
         dtype = self.dtype
@@ -131,7 +136,7 @@ class Explanation(Display):
                         }
                         for c in item.contributions
                     ],
-                    "verdict": item.verdict.word if item.verdict else None,
+                    "verdict": item.verdict.word.value if item.verdict else None,
                 }
             )
         return {
@@ -150,61 +155,109 @@ class Explanation(Display):
             },
             "tolerance": {"rtol": self.tolerance.rtol, "atol": self.tolerance.atol},
             "agree": self.agree,
-            "verdict": self.verdict,
+            "verdict": self.verdict.value,
         }
 
 
 def explain(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Explanation:
     """Every step of the backward pass of ``problem``'s loss, checked node by node against torch."""
-    import sympy
-
-    from . import autograd, symbolic
-
     if problem.tree.mixes_elements():
         raise InputError(
             "explain shows element-wise expressions; for @, .T, reductions and softmax use grad, jacobian or hessian"
         )
     tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
     graph, ids = build_graph(problem.tree)
-    by_id = {node.id: node for node in graph}
-    shape = problem.output_shape
-    scalar = shape == ()
-    scale = 1.0 / math.prod(shape) if problem.reduce == "mean" and not scalar else 1.0
-
     with recursion_room(limits.RECURSION_LIMIT):
         # Forward values in float64 at the dtype-rounded inputs: what the chain rule works with.
         record: dict[int, np.ndarray] = {}
-        numeric.evaluate(problem.tree, problem.inputs, record=record)
+        evaluate(problem.tree, problem.inputs, record=record)
         values64 = {ids[key]: value for key, value in record.items()}
-        torch_values, torch_grads, loss, reduce = _torch_pass(problem, ids, autograd)
-
-        locals_: dict[str, dict[str, Local]] = {}
-        definitions: dict[str, tuple[str, str]] = {}
+        torch_values, torch_grads, loss = _torch_pass(problem, ids)
         with deadline(limits.SYMBOLIC_SECONDS, "local gradients"):
-            for node in graph:
-                if node.op in ("input", "const"):
-                    definitions[node.id] = (
-                        node.expr,
-                        symbolic.formula_latex(symbolic.to_sympy(node.tree, {node.id: sympy.Symbol(node.id)})),
-                    )
-                    continue
-                local_expr, symbols = _local_expression(node, by_id, symbolic)
-                definitions[node.id] = (symbolic.formula_text(local_expr), symbolic.formula_latex(local_expr))
-                if not node.differentiable:
-                    continue
-                env = {symbols[child]: values64[child] for child in symbols}
-                locals_[node.id] = {}
-                for child in node.distinct_inputs:
-                    if child not in symbols:
-                        continue
-                    derivative = sympy.diff(local_expr, symbols[child])
-                    locals_[node.id][child] = Local(
-                        symbolic.formula_text(derivative),
-                        symbolic.formula_latex(derivative),
-                        symbolic.evaluate(derivative, env),
-                    )
+            definitions = {node.id: _definition(node, graph) for node in graph}
+            locals_ = {node.id: _locals(node, graph, values64) for node in graph if node.differentiable}
+    grads, contributions = _chain_rule(graph, locals_, values64, 1.0 / problem.count)
+    edges = find_edges(problem.tree, problem.inputs, problem.numpy_dtype)
+    explained = []
+    for node in graph:
+        grad, auto = grads.get(node.id), torch_grads.get(node.id)
+        verdict = None
+        if grad is not None and auto is not None:
+            sides = {"chain_rule": grad, "autograd": auto}
+            verdict = judge(compare(grad, auto, tolerance).outside, sides, edges, problem.output_shape)
+        value = torch_values.get(node.id, values64[node.id].astype(problem.numpy_dtype))
+        explained.append(
+            ExplainedNode(
+                node, definitions[node.id], value, grad, auto, locals_.get(node.id, {}), contributions[node.id], verdict
+            )
+        )
+    return Explanation(
+        version=__version__,
+        expression=problem.expression,
+        parsed=problem.parsed,
+        dtype=problem.dtype,
+        reduce=problem.reduction,
+        nodes=explained,
+        loss=loss,
+        tolerance=tolerance,
+        wrt=list(problem.wrt),
+    )
 
-    # The chain rule, from the loss down: each node's gradient is the sum of what its parents pass.
+
+def _shallow(node: GraphNode, graph: list[GraphNode]) -> Node:
+    """The node's own operation on its arguments: a variable per differentiable argument (named by its
+    id), the exact subtree of a constant one."""
+    by_id = {item.id: item for item in graph}
+    args = tuple(
+        Node(VARIABLE, (), child) if by_id[child].differentiable else by_id[child].tree for child in node.inputs
+    )
+    return Node(node.tree.op, args, node.tree.text, node.tree.dim)
+
+
+def _definition(node: GraphNode, graph: list[GraphNode]) -> tuple[str, str]:
+    """The node as a function of its inputs' ids: sympy text and LaTeX."""
+    tree = node.tree if node.op in ("input", "const") else _shallow(node, graph)
+    expr = to_sympy(tree, symbols_for(tree.variables()))
+    return (node.expr if node.op in ("input", "const") else formula_text(expr)), formula_latex(expr)
+
+
+def _locals(node: GraphNode, graph: list[GraphNode], values64: dict[str, np.ndarray]) -> dict[str, Local]:
+    """d node / d each differentiable input, by the record's local rule (arguments named u, v, w)."""
+    if node.op in ("input", "const"):
+        return {}
+    shallow = _shallow(node, graph)
+    placeholders = dict(zip(_PLACEHOLDERS, shallow.args, strict=False))
+    result: dict[str, Local] = {}
+    for index, child in enumerate(node.inputs):
+        if child in result or not shallow.args[index].is_variable:
+            continue
+        # A child used twice (x*x) gets the sum of its rules: d(u*v)/dx = v + u at u = v = x.
+        rules = [
+            substitute(_rule(node.tree.record.local[i]), placeholders)
+            for i, other in enumerate(node.inputs)
+            if other == child
+        ]
+        derivative = functools.reduce(lambda a, b: Node(_PLUS, (a, b)), rules)
+        expr = to_sympy(derivative, symbols_for(derivative.variables()))
+        value = evaluate(derivative, {name: values64[name] for name in derivative.variables()})
+        result[child] = Local(formula_text(expr), formula_latex(expr), value)
+    return result
+
+
+_PLACEHOLDERS = ("u", "v", "w")
+_PLUS = ops.infix("+").name  # type: ignore[union-attr]
+
+
+@functools.cache
+def _rule(text: str) -> Node:
+    """A record's local rule, parsed once (the rules are the package's own text, not the user's)."""
+    return parse(text)
+
+
+def _chain_rule(
+    graph: list[GraphNode], locals_: dict[str, dict[str, Local]], values64: dict[str, np.ndarray], scale: float
+) -> tuple[dict[str, np.ndarray], dict[str, list[Contribution]]]:
+    """From the loss down: each node's gradient is the sum of what its parents pass it."""
     grads: dict[str, np.ndarray] = {graph[-1].id: np.full(np.shape(values64[graph[-1].id]), scale)}
     contributions: dict[str, list[Contribution]] = {node.id: [] for node in graph}
     for node in reversed(graph):
@@ -213,80 +266,26 @@ def explain(problem: Problem, rtol: float | None = None, atol: float | None = No
             continue
         node_shape = np.shape(values64[node.id])
         for child, local in locals_.get(node.id, {}).items():
-            child_shape = np.shape(values64[child])
             with np.errstate(all="ignore"):
-                passed = sum_to_shape(np.broadcast_to(upstream * local.value, node_shape), child_shape)
+                passed = sum_to_shape(np.broadcast_to(upstream * local.value, node_shape), np.shape(values64[child]))
             contributions[child].append(Contribution(node.id, upstream, local.value, passed))
             grads[child] = grads[child] + passed if child in grads else passed
-
-    edges: list[Edge] = []
-    numeric.evaluate(problem.tree, problem.inputs, edges, NUMPY_DTYPES[problem.dtype])
-    cast = NUMPY_DTYPES[problem.dtype]
-    explained = []
-    for node in graph:
-        # A literal exponent stays a Python number in torch (see autograd.py): show numpy's value.
-        value = torch_values[node.id] if node.id in torch_values else values64[node.id].astype(cast)
-        grad = grads.get(node.id)
-        auto = torch_grads.get(node.id)
-        verdict = None
-        if grad is not None and auto is not None:
-            comparison = compare(grad, auto, tolerance)
-            verdict = judge(comparison.outside, {"chain_rule": grad, "autograd": auto}, edges, shape)
-        explained.append(
-            ExplainedNode(
-                node,
-                definitions[node.id],
-                value,
-                grad,
-                auto,
-                locals_.get(node.id, {}),
-                contributions[node.id],
-                verdict,
-            )
-        )
-    return Explanation(
-        version=__version__,
-        expression=problem.expression,
-        parsed=to_text(problem.tree),
-        dtype=problem.dtype,
-        reduce=reduce,
-        nodes=explained,
-        loss=loss,
-        tolerance=tolerance,
-        wrt=list(problem.wrt),
-    )
+    return grads, contributions
 
 
-def _local_expression(node: GraphNode, by_id: dict[str, GraphNode], symbolic: Any) -> tuple[Any, dict[str, Any]]:
-    """The node's own operation on its arguments: a symbol per differentiable argument (named by its
-    id), the exact value of a constant one."""
-    args = []
-    for child_id in node.inputs:
-        child = by_id[child_id]
-        args.append(Node("variable", (), child_id) if child.differentiable else child.tree)
-    shallow = Node(node.tree.op, tuple(args), node.tree.text)
-    symbols = symbolic.symbols_for(shallow.variables())
-    return symbolic.to_sympy(shallow, symbols), symbols
-
-
-def _torch_pass(
-    problem: Problem, ids: dict[int, str], autograd: Any
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float, str | None]:
+def _torch_pass(problem: Problem, ids: dict[int, str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]:
     """Forward values of every node and torch's gradient of every node that requires one."""
-    import torch
-
-    dtype = autograd.DTYPES[problem.dtype]
-    tensors = {name: torch.tensor(value, dtype=dtype, requires_grad=True) for name, value in problem.inputs.items()}
-    record: dict[int, torch.Tensor] = {}
-    output = autograd.evaluate(problem.tree, tensors, dtype, record)
-    by_id: dict[str, torch.Tensor] = {}
+    tensors = problem.leaves(requires_grad=problem.inputs)
+    record: dict[int, Any] = {}
+    output = problem.forward(tensors, record)
+    by_id: dict[str, Any] = {}
     for key, tensor in record.items():
         by_id.setdefault(ids[key], tensor)
         if tensor.requires_grad and not tensor.is_leaf:
             tensor.retain_grad()
-    loss, reduce = autograd.to_loss(output, problem.reduce)
+    loss = problem.loss(output)
     if loss.requires_grad:
         loss.backward()
     values = {node_id: tensor.detach().numpy() for node_id, tensor in by_id.items()}
     grads = {node_id: tensor.grad.numpy() for node_id, tensor in by_id.items() if tensor.grad is not None}
-    return values, grads, float(loss.detach()), reduce
+    return values, grads, float(loss.detach())

@@ -15,7 +15,7 @@ from .tree import Node, to_text
 @dataclass(frozen=True)
 class GraphNode:
     id: str
-    op: str  # "input", "const", "add", "sub", "mul", "div", "pow", "neg", or a function name
+    op: str  # "input", "const", or the registry name of the operation
     expr: str  # canonical text of the subexpression
     inputs: tuple[str, ...]  # ids of the arguments, in order (``x*x`` has ("x", "x"))
     tree: Node  # the subexpression
@@ -42,25 +42,19 @@ def build_graph(tree: Node) -> tuple[list[GraphNode], dict[int, str]]:
             if candidate not in taken:
                 return candidate
 
-    # Post-order without recursion: children get their ids before their parents.
-    stack: list[tuple[Node, bool]] = [(tree, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if not expanded:
-            stack.append((node, True))
-            stack.extend((child, False) for child in reversed(node.args))
-            continue
-        if node.op == "variable":
+    # Post-order: children get their ids before their parents.
+    for node in tree.postorder():
+        if node.is_variable:
             ids[id(node)] = node.text
             if node.text not in inputs_seen:
                 inputs_seen.add(node.text)
                 nodes.append(GraphNode(node.text, "input", node.text, (), node, True))
             continue
         constant = node.is_constant()
-        if node.op in ("number", "constant"):
+        if node.is_leaf:
             node_id, op = fresh("c"), "const"
         else:
-            node_id, op = fresh("n"), node.text if node.op == "call" else node.op
+            node_id, op = fresh("n"), node.op
         ids[id(node)] = node_id
         args = tuple(ids[id(child)] for child in node.args)
         nodes.append(GraphNode(node_id, op, to_text(node), args, node, not constant))

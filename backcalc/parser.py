@@ -13,13 +13,13 @@ minus, so ``-x**2`` is ``-(x**2)`` and ``2**-1`` is allowed)::
 
     NUMBER     := digits ["." digits] [("e" | "E") ["+" | "-"] digits]   (also "2." and ".5")
     CONSTANT   := "pi" | "e"
-    FUNCTION   := exp log ln sqrt abs sin cos tan asin acos atan sinh cosh tanh sigmoid relu softplus
-                  (element-wise, one argument)
-                | sum mean logsumexp (one argument, or two: the second an integer dimension)
-                | softmax norm transpose (one argument) | dot (two arguments)
+    FUNCTION   := a call name of the operation registry (:mod:`backcalc.ops`), with as many arguments
+                  as its record says; for a record that takes a dimension, one more argument may
+                  follow, an integer literal (``sum(x, 0)``, ``softmax(x, -1)``)
     VARIABLE   := any other ASCII identifier that is not a Python keyword
 
-``@`` is torch's matmul and ``.T`` the transpose, the only attribute there is.
+The operator symbols, their precedence levels and the postfix ``.T`` (the only attribute there is) come
+from the registry too; this module knows only the shape of the grammar.
 
 ``<implicit>`` is multiplication without ``*`` right after a number: ``2x``, ``3(x+1)``, ``2pi``.
 Scientific notation wins over it: ``2e3`` is 2000, while ``2e`` is ``2*e``. Implicit products sit at
@@ -35,18 +35,29 @@ from __future__ import annotations
 import keyword
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import limits
+from . import limits, ops
 from .cost import check_cost
 from .deadline import recursion_room
 from .errors import ParseError
-from .tree import ALIASES, ALL_FUNCTIONS, CONSTANTS, TENSOR_FUNCTIONS, Node
+from .tree import CONSTANT, NUMBER, VARIABLE, Node
+
+
+def _operator_pattern() -> str:
+    """Every operator symbol of the registry, longest first (``**`` before ``*``), and the punctuation."""
+    symbols = {"(", ")", ",", "+"}  # "+" is also the unary plus, which is no operation
+    for op in ops.all_ops():
+        symbols.update(op.symbols)
+    escaped = [re.escape(s) + ("(?![A-Za-z_0-9])" if s[-1].isalpha() else "") for s in sorted(symbols, key=len, reverse=True)]
+    return "|".join(escaped)
+
 
 _TOKEN = re.compile(
-    r"(?P<number>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)"
+    r"(?P<number>(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?)"
     r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)"
-    r"|(?P<op>\*\*|\.T(?![A-Za-z_0-9])|[-+*/^(),@])"
+    rf"|(?P<op>{_operator_pattern()})"
     r"|(?P<space>\s+)"
 )
 
@@ -124,21 +135,18 @@ def parse(source: str) -> Node:
     return tree
 
 
-def dimension(node: Node) -> int | None:
+def _dimension(node: Node) -> int | None:
     """The integer of a dimension argument (``0``, ``-1``), or None if it is not an integer literal."""
-    if node.op == "number" and node.text.isdigit():
+    if node.op == NUMBER and node.text.isdigit():
         return int(node.text)
-    if node.op == "neg" and node.args[0].op == "number" and node.args[0].text.isdigit():
-        return -int(node.args[0].text)
+    literal = node.literal()
+    if node.op != NUMBER and literal is not None and node.args[0].text.isdigit():
+        return int(literal)
     return None
 
 
-def closest_function(name: str) -> str | None:
-    """The known function name nearest to ``name``, for "did you mean" hints."""
-    import difflib
-
-    matches = difflib.get_close_matches(name.lower(), [*ALL_FUNCTIONS, *ALIASES], n=1, cutoff=0.5)
-    return matches[0] if matches else None
+_IMPLICIT = ops.infix("*")  # 2x is 2*x
+_PREFIX = {symbol: op for symbol in "-" if (op := ops.prefix(symbol)) is not None}
 
 
 class _Parser:
@@ -183,62 +191,63 @@ class _Parser:
             raise self.error(f"missing operator before {token.text!r}")
         return node
 
-    def sum(self) -> Node:
-        node = self.product()
-        while self.at("+", "-"):
-            op = self.advance()
-            right = self.product()
-            node = Node("add" if op.text == "+" else "sub", (node, right), "", node.start, right.end)
-        return node
-
-    def product(self) -> Node:
-        node = self.unary()
+    def binary(self, level: int, operand: Callable[[], Node]) -> Node:
+        """A left-associative chain of the infix operators of one precedence level."""
+        symbols = ops.infix_at(level)
+        node = operand()
         while True:
-            if self.at("*", "/", "@"):
-                op = self.advance()
-                right = self.unary()
-                kind = {"*": "mul", "/": "div", "@": "matmul"}[op.text]
-                node = Node(kind, (node, right), "", node.start, right.end)
-            elif self.tokens[self.pos - 1].kind == "number" and (self.token.kind == "name" or self.at("(")):
+            if self.at(*symbols):
+                op = symbols[self.advance().text]
+                right = operand()
+            elif level == ops.PRODUCT and self.tokens[self.pos - 1].kind == "number" and (
+                self.token.kind == "name" or self.at("(")
+            ):
                 # Implicit multiplication right after a number: 2x, 3(x+1), 2pi.
-                right = self.power()
-                node = Node("mul", (node, right), "", node.start, right.end)
+                op, right = _IMPLICIT, self.power()
             else:
                 return node
+            node = Node(op.name, (node, right), start=node.start, end=right.end)
+
+    def sum(self) -> Node:
+        return self.binary(ops.SUM, self.product)
+
+    def product(self) -> Node:
+        return self.binary(ops.PRODUCT, self.unary)
 
     def unary(self) -> Node:
-        if self.at("-", "+"):
-            op = self.advance()
+        if self.at("+", *_PREFIX):
+            token = self.advance()
             self.enter()
             operand = self.unary()
             self.depth -= 1
-            if op.text == "+":
+            if token.text == "+":  # a unary plus changes nothing
                 return operand
-            return Node("neg", (operand,), "", op.start, operand.end)
+            return Node(_PREFIX[token.text].name, (operand,), start=token.start, end=operand.end)
         return self.power()
 
     def power(self) -> Node:
         base = self.postfix()
-        if self.at("**", "^"):
-            self.advance()
+        powers = ops.infix_at(ops.POWER)
+        if self.at(*powers):
+            op = powers[self.advance().text]
             self.enter()
-            exponent = self.unary()
+            exponent = self.unary()  # right-associative, and 2**-1 is allowed
             self.depth -= 1
-            return Node("pow", (base, exponent), "", base.start, exponent.end)
+            return Node(op.name, (base, exponent), start=base.start, end=exponent.end)
         return base
 
     def postfix(self) -> Node:
         node = self.atom()
-        while self.at(".T"):
+        while self.token.kind == "op" and ops.postfix(self.token.text):
             close = self.advance()
-            node = Node("transpose", (node,), "", node.start, close.end)
+            node = Node(ops.postfix(close.text).name, (node,), start=node.start, end=close.end)  # type: ignore[union-attr]
         return node
 
     def atom(self) -> Node:
         token = self.token
         if token.kind == "number":
             self.advance()
-            return Node("number", (), self.number_text(token), token.start, token.end)
+            return Node(NUMBER, (), self.number_text(token), start=token.start, end=token.end)
         if token.kind == "name":
             return self.name()
         if self.at("("):
@@ -252,7 +261,7 @@ class _Parser:
                 )
             close = self.advance()
             # The span covers the parentheses, so errors about the group underline all of it.
-            return Node(inner.op, inner.args, inner.text, token.start, close.end)
+            return Node(inner.op, inner.args, inner.text, inner.dim, token.start, close.end)
         if token.kind == "end":
             raise self.error("the expression ends too early: expected a number, a name or '('")
         if self.at(")"):
@@ -263,24 +272,24 @@ class _Parser:
         token = self.advance()
         name = token.text
         calls = self.at("(")
-        canonical = ALIASES.get(name, name)
-        if canonical in ALL_FUNCTIONS:
+        record = ops.function(name)
+        if record is not None:
             if not calls:
                 raise self.error(f"{name!r} is a function: write {name}(...)", token)
-            return self.call(token, canonical)
+            return self.call(token, record)
         if calls:
-            if name in CONSTANTS:
+            if ops.is_constant_name(name):
                 raise self.error(f"{name!r} is a constant, not a function: write {name}*(...)", token)
-            hint = closest_function(name)
-            suggestion = f"; did you mean {hint!r}?" if hint else f"; known functions: {', '.join(ALL_FUNCTIONS)}"
+            hint = ops.closest_function(name)
+            known = ", ".join(ops.function_names())
+            suggestion = f"; did you mean {hint!r}?" if hint else f"; known functions: {known}"
             raise self.error(f"unknown function {name!r}{suggestion}", token)
-        if name in CONSTANTS:
-            return Node("constant", (), name, token.start, token.end)
-        return Node("variable", (), name, token.start, token.end)
+        kind = CONSTANT if ops.is_constant_name(name) else VARIABLE
+        return Node(kind, (), name, start=token.start, end=token.end)
 
-    def call(self, name: Token, function: str) -> Node:
-        fewest, most = TENSOR_FUNCTIONS.get(function, (1, 1))
-        wanted = f"{fewest} argument{'s' if fewest > 1 else ''}" if fewest == most else f"{fewest} or {most} arguments"
+    def call(self, name: Token, op: ops.Op) -> Node:
+        wanted = op.call_name_count()
+        most = op.arity + (1 if op.takes_dim else 0)
         self.advance()  # "("
         if self.at(")"):
             raise self.error(f"{name.text}() needs {wanted}", self.token)
@@ -295,16 +304,17 @@ class _Parser:
         if not self.at(")"):
             raise self.error("expected ')'" if self.token.kind == "end" else f"expected ')' before {self.token.text!r}")
         close = self.advance()
-        if len(arguments) < fewest:
+        if len(arguments) < op.arity:
             raise self.error(f"{name.text}() needs {wanted}", close)
-        if function != "dot" and len(arguments) == 2 and dimension(arguments[1]) is None:
-            dim = arguments[1]
-            raise ParseError(
-                f"the dimension of {name.text}() must be an integer like 0 or -1", self.source, dim.start, dim.end
-            )
-        if function == "transpose":
-            return Node("transpose", (arguments[0],), "", name.start, close.end)
-        return Node("call", tuple(arguments), function, name.start, close.end)
+        dim = None
+        if len(arguments) > op.arity:
+            last = arguments.pop()
+            dim = _dimension(last)
+            if dim is None:
+                raise ParseError(
+                    f"the dimension of {name.text}() must be an integer like 0 or -1", self.source, last.start, last.end
+                )
+        return Node(op.name, tuple(arguments), "", dim, name.start, close.end)
 
     def number_text(self, token: Token) -> str:
         """The canonical text of a number literal: an integer as digits, anything else as repr(float)."""

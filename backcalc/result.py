@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy as np
 from .compare import Comparison, Tolerance
 from .display import Display
 from .numfmt import json_nested, json_number
-from .verdict import Verdict, overall
+from .verdict import Verdict, Word, overall
 
 
 def tensor_dict(array: np.ndarray, dtype: str) -> dict[str, Any]:
@@ -34,8 +35,8 @@ class Gradient:
 
     @property
     def agree(self) -> bool:
-        """Symbolic and autograd agree within the tolerance at every element."""
-        return self.comparison is not None and self.comparison.agree
+        """Symbolic and autograd agree at every element, within the tolerance or within rounding."""
+        return self.verdict.word.agrees
 
     def to_dict(self, dtype: str) -> dict[str, Any]:
         comparison = self.comparison
@@ -48,7 +49,7 @@ class Gradient:
             "max_abs_diff": None if comparison is None else json_number(comparison.max_abs_diff, dtype),
             "mismatches": None if comparison is None else comparison.mismatches,
             "agree": self.agree,
-            "verdict": self.verdict.word,
+            "verdict": self.verdict.word.value,
             "edges": [point.to_dict(dtype) for point in self.verdict.edges],
             "edge_count": self.verdict.edge_count,
         }
@@ -56,8 +57,9 @@ class Gradient:
             data["finite_difference"] = json_nested(self.finite_difference, "float64")
             data["fd_max_abs_diff"] = json_number(self.fd_comparison.max_abs_diff, "float64")
             data["fd_agree"] = self.fd_comparison.agree
-        if self.note:
-            data["note"] = self.note
+        note = "; ".join(n for n in (self.note, self.verdict.note) if n)
+        if note:
+            data["note"] = note
         return data
 
 
@@ -79,13 +81,22 @@ class GradientResult(Display):
 
     @property
     def agree(self) -> bool:
-        """Symbolic and autograd agree everywhere, for every input."""
-        return all(g.agree for g in self.gradients.values())
+        """Symbolic and autograd agree everywhere, for every input (within rounding), and the loss is
+        a number: the same as ``verdict.agrees``."""
+        return self.verdict.agrees
 
     @property
-    def verdict(self) -> str:
-        """``agree``, ``edge`` (differences only at kinks, poles, domain edges) or ``disagree``."""
-        return overall([g.verdict.word for g in self.gradients.values()])
+    def notes(self) -> list[str]:
+        """What the reader must know about the result as a whole."""
+        if math.isfinite(self.loss):
+            return []
+        return [f"the loss is {self.loss}: the expression has no finite value at these inputs"]
+
+    @property
+    def verdict(self) -> Word:
+        """The gravest verdict of the gradients; at least ``edge`` when the loss is not finite."""
+        words = [g.verdict.word for g in self.gradients.values()]
+        return overall(words + ([Word.EDGE] if self.notes else []))
 
     def to_dict(self) -> dict[str, Any]:
         dtype = self.dtype
@@ -102,5 +113,6 @@ class GradientResult(Display):
             "tolerance": {"rtol": self.tolerance.rtol, "atol": self.tolerance.atol},
             "check_fd": self.check_fd,
             "agree": self.agree,
-            "verdict": self.verdict,
+            "verdict": self.verdict.value,
+            "notes": self.notes,
         }

@@ -13,9 +13,8 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
-from . import limits
+from . import limits, ops
 from .errors import InputError, LimitError
-from .tree import ALIASES, CONSTANTS, FUNCTIONS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,9 +39,9 @@ def check_name(name: str) -> str:
     """Return ``name`` if it can name an input variable, else raise :class:`InputError`."""
     if not _NAME.match(name) or keyword.iskeyword(name):
         raise InputError(f"{name!r} is not a valid input name (use letters, digits and '_')")
-    if name in CONSTANTS:
+    if ops.is_constant_name(name):
         raise InputError(f"{name!r} is a constant of the language and cannot be given a value")
-    if name in FUNCTIONS or name in ALIASES:
+    if ops.function(name) is not None:
         raise InputError(f"{name!r} is a function of the language and cannot be given a value")
     return name
 

@@ -1,23 +1,72 @@
-"""The verdict on one gradient: ``agree``, ``edge`` or ``disagree``.
+"""The verdict on one gradient, and the exit status it maps to.
 
-Where the two sides differ only at points where calculus itself is delicate (a kink, a pole, a domain
-edge, a non-finite value on either side), the difference is expected and explained: the verdict is
-``edge``, each such element is reported with both values and the reason, and the exit status stays 0.
-Any other difference is ``disagree``.
+Every element where the two sides differ (or where neither has a finite value) is explained, in this
+order, by the first reason that fits:
+
+1. an **edge** of calculus found by an operation's edge rule at that element (a kink, a pole, a domain
+   edge): no derivative exists there, or the two sides take different one-sided ones;
+2. **no finite value** on either side (``sin(x)/x`` at 0: both nan, though the limit may exist): an
+   edge too, never silent agreement;
+3. the **symbolic evaluation overflowed** float64 where autograd has a finite value: the element is
+   not checked (``unchecked``), and nothing is said about the derivative;
+4. **rounding**: a documented torch convention found by an edge rule (softplus's threshold), or, in
+   float32, a difference that torch's own float64 gradient shows to be float32 rounding (the float64
+   gradient matches the symbolic one, and the float32 one is as far from both);
+5. anything else **disagrees**.
+
+The word of a gradient is the gravest among its elements: ``disagree`` > ``edge`` > ``unchecked`` >
+``rounding`` > ``agree``.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, assert_never
 
 import numpy as np
 
-from .numeric import Edge, edges_on
+from .broadcasting import seen_from
+from .edges import Edge
+from .errors import ExitStatus
 from .numfmt import json_number
 
-AGREE, EDGE, DISAGREE, UNCHECKED = "agree", "edge", "disagree", "unchecked"
 MAX_REPORTED = 10
+CONVENTIONS = ("convention",)  # edge-rule kinds that are conventions, not edges of calculus
+
+
+class Word(enum.StrEnum):
+    """The verdict on a gradient (or on a whole result), gravest last."""
+
+    AGREE = "agree"  #: within tolerance everywhere
+    ROUNDING = "rounding"  #: differences explained by float rounding or a documented torch convention
+    UNCHECKED = "unchecked"  #: some elements (or all) could not be checked by a second side
+    EDGE = "edge"  #: differences at kinks, poles, domain edges or where no side has a finite value
+    DISAGREE = "disagree"  #: a difference nothing explains
+
+    @property
+    def agrees(self) -> bool:
+        """The sides agree, exactly or within rounding."""
+        return self in (Word.AGREE, Word.ROUNDING)
+
+
+_GRAVITY = list(Word)
+
+
+def exit_status(word: Word) -> ExitStatus:
+    """The exit status a verdict ends the command with."""
+    match word:
+        case Word.AGREE | Word.ROUNDING | Word.UNCHECKED | Word.EDGE:
+            return ExitStatus.OK
+        case Word.DISAGREE:
+            return ExitStatus.DISAGREE
+        case _:
+            assert_never(word)
+
+
+def overall(words: list[Word]) -> Word:
+    """The gravest of several verdicts (``agree`` for none)."""
+    return max(words, key=_GRAVITY.index, default=Word.AGREE)
 
 
 @dataclass(frozen=True)
@@ -26,7 +75,7 @@ class EdgePoint:
 
     index: tuple[int, ...]
     values: dict[str, float]  # side -> value, e.g. {"symbolic": 0.5, "autograd": 0.0}
-    kind: str
+    kind: str  # an edge rule's kind, or "nonfinite", "overflow", "rounding"
     reason: str
 
     def to_dict(self, dtype: str) -> dict[str, Any]:
@@ -34,7 +83,7 @@ class EdgePoint:
             "index": list(self.index),
             # finite differences are always float64; the two other sides are in the dtype.
             **{
-                side: json_number(value, "float64" if side == "finite_difference" else dtype)
+                side: json_number(value, "float64" if side in ("finite_difference", "autograd_float64") else dtype)
                 for side, value in self.values.items()
             },
             "kind": self.kind,
@@ -44,10 +93,22 @@ class EdgePoint:
 
 @dataclass(frozen=True)
 class Verdict:
-    word: str
+    word: Word
     edges: tuple[EdgePoint, ...]  # the first MAX_REPORTED explained elements
     edge_count: int  # how many elements were explained in all
     unexplained: int  # elements that differ for no known reason
+    note: str | None = None  # why a whole gradient is unchecked, or what else the reader must know
+
+
+UNCHECKED = Verdict(Word.UNCHECKED, (), 0, 0)
+
+
+@dataclass(frozen=True)
+class _Reason:
+    mask: np.ndarray
+    word: Word
+    kind: str
+    text: str
 
 
 def judge(
@@ -56,39 +117,75 @@ def judge(
     edges: list[Edge],
     output_shape: tuple[int, ...],
     coarse: bool = False,
+    reference: np.ndarray | None = None,
 ) -> Verdict:
-    """Explain the elements in ``outside`` (a mask over the input's shape) by ``edges`` if possible.
-
-    ``coarse``: the expression mixes elements (``@``, reductions), so an edge anywhere may move
-    every element of the gradient; each edge then covers the whole input."""
-    if not outside.any():
-        return Verdict(AGREE, (), 0, 0)
+    """Explain the elements in ``outside`` (a mask over the input's shape, from the comparison) and
+    those where no side is finite. ``sides`` maps each side's name to its values, the first being the
+    symbolic (or chain-rule) side and the second autograd. ``coarse``: the expression mixes elements,
+    so an edge anywhere may move every element. ``reference``: torch's float64 gradient beside a
+    float32 run, the witness of rounding."""
     shape = outside.shape
-    reasons: list[tuple[np.ndarray, str, str]] = [
-        (np.full(shape, True) if coarse else edges_on(edge.mask, output_shape, shape), edge.kind, edge.reason)
-        for edge in edges
-    ]
-    nonfinite = np.zeros(shape, dtype=bool)
-    for side in sides.values():
-        nonfinite |= ~np.isfinite(side)
-    reasons.append((nonfinite, "nonfinite", "a non-finite value on one side: the derivative does not exist there"))
-
+    first, second = list(sides.values())[:2]
+    finite = [np.isfinite(side) for side in sides.values()]
+    none_finite = ~np.logical_or.reduce(finite)
+    flagged = outside | none_finite
+    if not flagged.any():
+        return Verdict(Word.AGREE, (), 0, 0)
+    reasons = _reasons(shape, first, second, edges, output_shape, coarse, reference, none_finite)
     explained = np.zeros(shape, dtype=bool)
-    for mask, _, _ in reasons:
-        explained |= mask
-    explained &= outside
-    points = []
-    for flat in np.flatnonzero(explained)[:MAX_REPORTED]:
-        index = tuple(int(i) for i in np.unravel_index(flat, shape))
-        kind, reason = next((k, r) for mask, k, r in reasons if mask[index])
-        points.append(EdgePoint(index, {side: float(array[index]) for side, array in sides.items()}, kind, reason))
-    unexplained = int(np.count_nonzero(outside & ~explained))
-    word = DISAGREE if unexplained else EDGE
-    return Verdict(word, tuple(points), int(np.count_nonzero(explained)), unexplained)
+    words: list[Word] = []
+    points: list[EdgePoint] = []
+    for reason in reasons:
+        here = reason.mask & flagged & ~explained
+        if not here.any():
+            continue
+        explained |= here
+        words.append(reason.word)
+        for flat in np.flatnonzero(here)[: MAX_REPORTED - len(points)]:
+            index = tuple(int(i) for i in np.unravel_index(flat, shape))
+            values = {side: float(array[index]) for side, array in sides.items()}
+            if reason.word is Word.ROUNDING and reference is not None:
+                values["autograd_float64"] = float(reference[index])
+            points.append(EdgePoint(index, values, reason.kind, reason.text))
+    unexplained = int(np.count_nonzero(flagged & ~explained))
+    if unexplained:
+        words.append(Word.DISAGREE)
+    points.sort(key=lambda point: point.index)
+    return Verdict(overall(words), tuple(points), int(np.count_nonzero(explained)), unexplained)
 
 
-def overall(words: list[str]) -> str:
-    for word in (DISAGREE, EDGE, UNCHECKED):
-        if word in words:
-            return word
-    return AGREE
+def _reasons(
+    shape: tuple[int, ...],
+    first: np.ndarray,
+    second: np.ndarray,
+    edges: list[Edge],
+    output_shape: tuple[int, ...],
+    coarse: bool,
+    reference: np.ndarray | None,
+    none_finite: np.ndarray,
+) -> list[_Reason]:
+    """The known reasons for a difference, in the order they are tried."""
+    reasons = []
+    for edge in edges:
+        mask = np.full(shape, True) if coarse else seen_from(edge.mask, output_shape, shape)
+        word = Word.ROUNDING if edge.kind in CONVENTIONS else Word.EDGE
+        reasons.append(_Reason(mask, word, edge.kind, edge.reason))
+    reasons.append(_Reason(none_finite, Word.EDGE, "nonfinite", _NONFINITE))
+    reasons.append(_Reason(~np.isfinite(first) & np.isfinite(second), Word.UNCHECKED, "overflow", _OVERFLOW))
+    if reference is not None:
+        reasons.append(_Reason(_rounding(first, second, reference), Word.ROUNDING, "rounding", _ROUNDING))
+    return reasons
+
+
+_NONFINITE = "no side has a finite value here: the derivative has no value (its limit may still exist)"
+_OVERFLOW = "the symbolic evaluation overflowed float64 here: this element is not checked"
+_ROUNDING = "float32 rounding: torch's own float64 gradient matches the symbolic one here"
+
+
+def _rounding(symbolic: np.ndarray, autograd: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Where the float32 gradient's distance from the symbolic one is what float32 evaluation of this
+    tree makes (its distance from torch's float64 gradient), and the float64 gradient is exact."""
+    with np.errstate(all="ignore"):
+        exact = np.abs(reference - symbolic) <= 1e-7 + 1e-6 * np.abs(symbolic)
+        error = np.abs(autograd - reference)
+        return exact & (np.abs(autograd - symbolic) <= 2 * error + 1e-5 + 1.3e-6 * np.abs(symbolic))

@@ -29,6 +29,19 @@ def run() -> Cli:
     return Cli()
 
 
+@pytest.fixture
+def broken_sin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch's side of sin made wrong (sin(u) + u/100), so that a real disagreement can be shown:
+    the correct sides only ever differ for reasons backcalc explains."""
+    import dataclasses
+
+    from backcalc.ops import record
+
+    op = record.get("sin")
+    broken = dataclasses.replace(op, torch=lambda torch, u: torch.sin(u) + u / 100)
+    monkeypatch.setitem(record._REGISTRY, "sin", broken)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     from tests.test_differential import SEED
 

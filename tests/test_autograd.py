@@ -3,8 +3,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from backcalc.autograd import backward, evaluate
+from backcalc.autograd import evaluate
 from backcalc.parser import parse
+from backcalc.problem import backward, prepare
+
+
+def _backward(source, inputs, wrt, dtype, reduce):
+    problem = prepare(source, inputs, wrt, dtype, reduce)
+    return problem, backward(problem)
 
 
 def test_forward_matches_torch():
@@ -15,26 +21,27 @@ def test_forward_matches_torch():
 
 def test_backward_sum_mean_and_scalar():
     x = {"x": np.array([1.0, 2.0, 3.0])}
-    summed = backward(parse("x**2"), x, ["x"], "float64", "sum")
-    assert summed.reduce == "sum" and summed.loss == 14.0
+    problem, summed = _backward("x**2", x, ["x"], "float64", "sum")
+    assert problem.reduction == "sum" and summed.loss == 14.0
     assert summed.gradients["x"].tolist() == [2.0, 4.0, 6.0]
-    mean = backward(parse("x**2"), x, ["x"], "float64", "mean")
-    assert mean.reduce == "mean" and np.allclose(mean.gradients["x"], [2 / 3, 4 / 3, 2.0])
-    scalar = backward(parse("x**2"), {"x": np.array(3.0)}, ["x"], "float32", "sum")
-    assert scalar.reduce is None and scalar.loss == 9.0
+    problem, mean = _backward("x**2", x, ["x"], "float64", "mean")
+    assert problem.reduction == "mean" and problem.count == 3
+    assert np.allclose(mean.gradients["x"], [2 / 3, 4 / 3, 2.0])
+    problem, scalar = _backward("x**2", {"x": np.array(3.0)}, ["x"], "float32", "sum")
+    assert problem.reduction is None and problem.count == 1 and scalar.loss == 9.0
     assert scalar.gradients["x"].dtype == np.float32
 
 
 def test_broadcast_gradient_has_the_input_shape():
-    result = backward(parse("x*b"), {"x": np.ones((2, 3)), "b": np.array([[1.0], [2.0]])}, ["b"], "float64", "sum")
+    _, result = _backward("x*b", {"x": np.ones((2, 3)), "b": np.array([[1.0], [2.0]])}, ["b"], "float64", "sum")
     assert result.gradients["b"].tolist() == [[3.0], [3.0]]
 
 
 def test_literal_exponent_zero_has_zero_gradient_at_zero():
-    result = backward(parse("x**0"), {"x": np.array(0.0)}, ["x"], "float64", "sum")
+    _, result = _backward("x**0", {"x": np.array(0.0)}, ["x"], "float64", "sum")
     assert result.gradients["x"].item() == 0.0
 
 
 def test_only_wrt_inputs_get_gradients():
-    result = backward(parse("w*x"), {"w": np.array(2.0), "x": np.array(5.0)}, ["w"], "float32", "sum")
+    _, result = _backward("w*x", {"w": np.array(2.0), "x": np.array(5.0)}, ["w"], "float32", "sum")
     assert list(result.gradients) == ["w"]

@@ -100,13 +100,20 @@ def test_tolerances_are_options(run):
     assert data["tolerance"] == {"rtol": 0.5, "atol": 0.0}
 
 
-def test_disagreement_exits_1_and_still_prints(run):
-    # With zero tolerance, float32 autograd (0.1 rounded to float32) differs from the exact 1/10.
-    data = run.json("0.1*x", "x=3", "--rtol", "0", "--atol", "0", status=1)
+def test_disagreement_exits_1_and_still_prints(run, broken_sin):
+    data = run.json("sin(x)", "x=3", status=1)
     assert data["agree"] is False
     assert data["verdict"] == "disagree"
     assert data["gradients"]["x"]["verdict"] == "disagree"
-    assert 0 < data["gradients"]["x"]["max_abs_diff"] < 1e-8
+    assert abs(data["gradients"]["x"]["max_abs_diff"] - 0.01) < 1e-6
+
+
+def test_float32_rounding_with_zero_tolerance_is_rounding_not_disagreement(run):
+    data = run.json("0.1*x", "x=3", "--rtol", "0", "--atol", "0", status=0)
+    assert data["verdict"] == data["gradients"]["x"]["verdict"] == "rounding"
+    assert data["agree"] is True
+    (point,) = data["gradients"]["x"]["edges"]
+    assert point["kind"] == "rounding" and point["autograd_float64"] == 0.1
 
 
 def test_kink_is_an_edge_not_a_disagreement(run):

@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 import backcalc
-from backcalc import derivatives
+from backcalc import jacobian_hessian as derivatives
 from backcalc.api import prepare
 from backcalc.check import check
 from backcalc.descend import descend

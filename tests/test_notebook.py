@@ -87,7 +87,7 @@ def test_a_cell_magic_displays_one_result_per_line(executed):
 def test_the_returned_result_is_an_object(executed):
     cell = next(c for c in executed if c.source.startswith("r = %backcalc"))
     (output,) = cell.outputs
-    assert output["data"]["text/plain"] == "('(1 - tanh(x)**2)*log(x) + tanh(x)/x', 'agree')"
+    assert output["data"]["text/plain"] == "('(1 - tanh(x)**2)*log(x) + tanh(x)/x', True)"
 
 
 def test_errors_are_one_line_on_stderr_and_nothing_is_evaluated(executed):

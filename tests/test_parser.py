@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from backcalc import limits
 from backcalc.errors import ParseError
 from backcalc.parser import parse, tokenize
-from backcalc.tree import FUNCTIONS, Node
+from backcalc import ops
+from backcalc.tree import Node
 
 
 @pytest.mark.parametrize(
@@ -140,20 +141,14 @@ _leaves = st.one_of(
 )
 
 
+def _operation(op: ops.Op, children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
+    """Nodes of one operation of the registry, with a dimension where it takes one."""
+    dims = st.one_of(st.none(), st.integers(-2, 2)) if op.takes_dim else st.none()
+    return st.tuples(st.tuples(*[children] * op.arity), dims).map(lambda t: Node(op.name, t[0], "", t[1]))
+
+
 def _extend(children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
-    return st.one_of(
-        st.tuples(st.sampled_from(["add", "sub", "mul", "div", "pow", "matmul"]), children, children).map(
-            lambda t: Node(t[0], (t[1], t[2]))
-        ),
-        children.map(lambda c: Node("neg", (c,))),
-        st.tuples(st.sampled_from(FUNCTIONS), children).map(lambda t: Node("call", (t[1],), t[0])),
-        children.map(lambda c: Node("transpose", (c,))),
-        st.tuples(st.sampled_from(["sum", "mean", "logsumexp", "softmax", "norm"]), children).map(
-            lambda t: Node("call", (t[1],), t[0])
-        ),
-        st.tuples(children, st.integers(-2, 2)).map(lambda t: parse(f"sum(({t[0]}), {t[1]})")),
-        st.tuples(children, children).map(lambda t: Node("call", t, "dot")),
-    )
+    return st.one_of(*[_operation(op, children) for op in ops.all_ops()])
 
 
 trees = st.recursive(_leaves, _extend, max_leaves=12)

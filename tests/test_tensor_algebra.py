@@ -10,7 +10,7 @@ import pytest
 
 import backcalc
 from backcalc.api import prepare
-from backcalc.derivatives import hessian, jacobian
+from backcalc.jacobian_hessian import hessian, jacobian
 from backcalc.errors import InputError
 
 RNG = np.random.default_rng(7)

@@ -25,7 +25,7 @@ from .. import __version__, limits
 from ..errors import BackcalcError, ExitStatus, InputError
 
 if TYPE_CHECKING:
-    from ..api import Problem
+    from ..problem import Problem
 
 _EPILOG = """\b
 Examples:
@@ -159,7 +159,7 @@ class ProblemArgs:
 
     def problem(self) -> Problem:
         """Parse and check the expression and values (no torch, no sympy)."""
-        from ..api import prepare
+        from ..problem import prepare
 
         inputs = parse_inputs(self.expression, self.values)
         return prepare(self.expression, inputs, list(self.wrt) or None, self.dtype, self.reduction)
@@ -244,8 +244,11 @@ def emit_rich(draw: Callable[[Any], None]) -> None:
     show(make_console(), draw)
 
 
-def status_of(verdict: str) -> int:
-    return ExitStatus.DISAGREE if verdict == "disagree" else ExitStatus.OK
+def status_of(verdict: Any) -> int:
+    """The exit status of a verdict (a :class:`backcalc.verdict.Word`)."""
+    from ..verdict import exit_status
+
+    return exit_status(verdict)
 
 
 # The commands register themselves on `cli` when imported (they import nothing heavy at import time).

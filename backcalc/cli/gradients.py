@@ -90,9 +90,10 @@ def explain_command(
             "--svg and --png need Graphviz's `dot` program, which is not installed "
             "(apt-get install graphviz); --dot FILE writes the graph without it"
         )
+    problem = args.problem()  # input errors first, before sympy and torch load
     from ..explain import explain
 
-    explanation = explain(args.problem(), args.rtol, args.atol)
+    explanation = explain(problem, args.rtol, args.atol)
     if dot_file or svg_file or png_file:
         source = graphviz.to_dot(explanation)
         if dot_file:
@@ -133,9 +134,9 @@ Exit status: 0 they agree, 1 they disagree, 2 bad input or usage.
 
 def _derivatives_command(kind: str) -> Callable[..., int]:
     def command(args: ProblemArgs) -> int:
-        from .. import derivatives
+        from .. import jacobian_hessian
 
-        compute = derivatives.jacobian if kind == "jacobian" else derivatives.hessian
+        compute = jacobian_hessian.jacobian if kind == "jacobian" else jacobian_hessian.hessian
         result = compute(args.problem(), args.rtol, args.atol)
         if args.as_json:
             emit_json(result.to_dict())

@@ -139,7 +139,7 @@ def _check(params: Mapping[str, Any], inputs: dict[str, Any]) -> Any:
 
 def _derivatives(kind: str) -> Any:
     def compute(params: Mapping[str, Any], inputs: dict[str, Any]) -> Any:
-        from .. import derivatives
+        from .. import jacobian_hessian as derivatives
 
         function = derivatives.jacobian if kind == "jacobian" else derivatives.hessian
         return function(_problem(params, inputs), params["rtol"], params["atol"])

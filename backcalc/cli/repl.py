@@ -66,9 +66,9 @@ class Session:
         self.echo = echo
 
     def names(self) -> list[str]:
-        from ..tree import ALL_FUNCTIONS, CONSTANTS
+        from .. import ops
 
-        return [*COMMANDS, *SESSION_WORDS, *ALL_FUNCTIONS, *CONSTANTS, *self.values]
+        return [*COMMANDS, *SESSION_WORDS, *ops.function_names(), *ops.constants(), *self.values]
 
     def handle(self, line: str) -> bool:
         """Do what ``line`` asks; False when the session should end."""
@@ -81,9 +81,9 @@ class Session:
         if word in ("quit", "exit") and not rest.strip():
             return False
         if word in ("help", "?") and not rest.strip():
-            from ..tree import ALL_FUNCTIONS
+            from .. import ops
 
-            self.echo(HELP.replace("FUNCTIONS", " ".join(ALL_FUNCTIONS)))
+            self.echo(HELP.replace("FUNCTIONS", " ".join(ops.function_names())))
         elif word == "vars" and not rest.strip():
             self.show_vars()
         elif word == "clear":
@@ -195,7 +195,7 @@ def warm_up() -> None:
     from ..render.terminal import make_console, render_gradient
 
     render_gradient(gradient("x**3 + sin(x)", x=[[1.0, 2.0]]), make_console(file=io.StringIO()))
-    from .. import derivatives, descend, explain  # noqa: F401
+    from .. import descend, explain, jacobian_hessian  # noqa: F401
     from ..render import check_view, derivatives_view, descend_view, explain_view  # noqa: F401
 
 

@@ -7,8 +7,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..derivatives import Derivatives, Side
+from ..jacobian_hessian import Derivatives, Side
 from ..numfmt import text
+from ..verdict import Word
 from .tensors import shape_text, tensor_text
 from .terminal import fancy, verdict_word
 
@@ -49,6 +50,6 @@ def render_derivatives(result: Derivatives, console: Console) -> None:
     console.print()
     tol = f"rtol {result.tolerance.rtol:g}, atol {result.tolerance.atol:g}"
     what = "Jacobians" if result.kind == "jacobian" else "Hessians"
-    verdict = "agree" if result.agree else "disagree"
+    verdict = Word.AGREE if result.agree else Word.DISAGREE
     message = f"the symbolic and autograd {what} {verdict} ({tol})"
     console.print(Text.assemble(verdict_word(verdict, rich_output, mark_only=True), message))

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from typing import TYPE_CHECKING
 
+from .. import ops
 from ..errors import InputError
-from ..explain import Explanation
 from ..numfmt import text
 from .brief import brief
 
-_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "neg": "-"}
-
+if TYPE_CHECKING:
+    from ..explain import Explanation
 
 def _escape(text: str) -> str:
     for char in '\\{}|<>"':
@@ -37,7 +38,7 @@ def to_dot(explanation: Explanation) -> str:
         label = "{ " + " | ".join(_escape(f) for f in fields) + " }"
         lines.append(f'  "{node.id}" [shape=record, label="{label}"];')
         if node.inputs:
-            op = _SYMBOLS.get(node.op, node.op)
+            op = ops.get(node.op).symbol  # "+" for an operator, the name for a function
             lines.append(f'  "{node.id}_op" [shape=ellipse, label="{_escape(op)}"];')
             lines.append(f'  "{node.id}_op" -> "{node.id}";')
             lines.extend(f'  "{child}" -> "{node.id}_op";' for child in node.inputs)

@@ -12,30 +12,48 @@ import math
 import subprocess
 from collections.abc import Iterable, Sequence
 from html import escape
-from typing import Any
+from typing import Any, assert_never
 
 import numpy as np
 
 from ..check import CheckResult
-from ..derivatives import Derivatives
 from ..descend import Descent
 from ..explain import Explanation
+from ..jacobian_hessian import Derivatives
 from ..numfmt import text
 from ..result import GradientResult
+from ..verdict import Word
 from .brief import brief
 from .tensors import shape_text, tensor_text
 
-_COLOURS = {"agree": "#1a7f37", "edge": "#9a6700", "disagree": "#cf222e", "unchecked": "#9a6700"}
-_MARKS = {"agree": "✓ agree", "edge": "~ edge", "disagree": "✗ DISAGREE", "unchecked": "? unchecked"}
+
+def _look(word: Word) -> tuple[str, str]:
+    """(text, colour) of a verdict word, as the terminal shows it."""
+    match word:
+        case Word.AGREE:
+            return "✓ agree", "#1a7f37"
+        case Word.ROUNDING:
+            return "✓ rounding", "#1a7f37"
+        case Word.UNCHECKED:
+            return "? unchecked", "#9a6700"
+        case Word.EDGE:
+            return "~ edge", "#9a6700"
+        case Word.DISAGREE:
+            return "✗ DISAGREE", "#cf222e"
+        case _:
+            assert_never(word)
+
+
 _STYLE = "border-collapse:collapse;text-align:left;margin:0.3em 0"
 _CELL = "padding:0.15em 0.8em 0.15em 0;vertical-align:top;text-align:left"
 
 
-def verdict_html(word: str) -> str:
+def verdict_html(word: Word | str) -> str:
     """The verdict word in its colour, as in the terminal."""
-    colour = _COLOURS.get(word, "inherit")
+    word = Word(word)
+    text, colour = _look(word)
     style = f"color:{colour};font-weight:bold"
-    return f'<span class="backcalc-verdict-{escape(word)}" style="{style}">{_MARKS.get(word, escape(word))}</span>'
+    return f'<span class="backcalc-verdict-{word.value}" style="{style}">{text}</span>'
 
 
 def _math(latex: str | None) -> str:
@@ -63,7 +81,7 @@ def _wrap(kind: str, body: Iterable[str]) -> str:
     return f'<div class="backcalc backcalc-{kind}">' + "".join(body) + "</div>"
 
 
-def _final(word: str, message: str) -> str:
+def _final(word: Word | str, message: str) -> str:
     return f'<p class="backcalc-final">{verdict_html(word)} {escape(message)}</p>'
 
 
@@ -107,16 +125,48 @@ def gradient_html(result: GradientResult) -> str:
         if gradient.verdict.edge_count:
             edges = f"<br>{gradient.verdict.edge_count} element(s) differ where the derivative is undefined"
         body.append(f"<p>{verdict_html(gradient.verdict.word)}{escape(detail)}{edges}{notes}</p>")
-    count = len(result.gradients)
-    word = result.verdict
-    messages = {
-        "agree": f"symbolic and autograd agree on {count} gradient{'s' if count != 1 else ''} ({_tol(result)})",
-        "edge": f"differences only where no derivative exists ({_tol(result)})",
-        "disagree": f"symbolic and autograd disagree ({_tol(result)})",
-        "unchecked": "no symbolic gradient: autograd alone, unchecked",
-    }
-    body.append(_final(word, messages[word] if count else "no input to differentiate: the loss is a constant"))
+    body.append(_final(result.verdict, _gradient_message(result)))
     return _wrap("gradient", body)
+
+
+def _gradient_message(result: GradientResult) -> str:
+    count, tol = len(result.gradients), _tol(result)
+    if count == 0:
+        return f"no input to differentiate: the loss is a constant ({tol})"
+    plural = "s" if count > 1 else ""
+    names = ", ".join(name for name, g in result.gradients.items() if g.verdict.word == result.verdict)
+    verdict = Word(result.verdict)
+    match verdict:
+        case Word.AGREE:
+            return f"the gradient{plural} agree on {count} input{plural} ({tol})"
+        case Word.ROUNDING:
+            return f"the gradient{plural} agree on {count} input{plural}, within float rounding ({tol})"
+        case Word.UNCHECKED:
+            return f"{names or 'the loss'}: not checked by a second side ({tol})"
+        case Word.EDGE:
+            return f"differences only where no derivative exists ({tol})"
+        case Word.DISAGREE:
+            return f"symbolic and autograd disagree on {names or 'the loss'} ({tol})"
+        case _:
+            assert_never(verdict)
+
+
+def _explanation_message(explanation: Explanation) -> str:
+    tol = _tol(explanation)
+    verdict = Word(explanation.verdict)
+    match verdict:
+        case Word.AGREE:
+            return f"the chain rule matches autograd at every node ({tol})"
+        case Word.ROUNDING:
+            return f"the chain rule matches autograd at every node, within float rounding ({tol})"
+        case Word.UNCHECKED:
+            return f"some node could not be checked against autograd ({tol})"
+        case Word.EDGE:
+            return f"the chain rule matches autograd except where no derivative exists ({tol})"
+        case Word.DISAGREE:
+            return f"the chain rule and autograd disagree at some node ({tol})"
+        case _:
+            assert_never(verdict)
 
 
 def _svg_graph(explanation: Explanation) -> str | None:
@@ -173,12 +223,7 @@ def explanation_html(explanation: Explanation) -> str:
     if local:
         body.append('<p style="margin:0.6em 0 0"><b>Local gradients</b></p>')
         body.append(_table(local, ["edge", "formula", "value"], cls="backcalc-local"))
-    messages = {
-        "agree": "the chain rule matches autograd at every node",
-        "edge": "the chain rule matches autograd except where no derivative exists",
-        "disagree": "the chain rule and autograd disagree at some node",
-    }
-    body.append(_final(explanation.verdict, f"{messages.get(explanation.verdict, '')} ({_tol(explanation)})"))
+    body.append(_final(explanation.verdict, _explanation_message(explanation)))
     return _wrap("explain", body)
 
 

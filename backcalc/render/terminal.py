@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import IO, Any
+from typing import assert_never, IO, Any
 
 from rich import box
 from rich.console import Console, Group
@@ -14,6 +14,7 @@ from rich.text import Text
 
 from ..numfmt import text
 from ..result import Gradient, GradientResult
+from ..verdict import Word
 from .tensors import shape_text, tensor_text
 
 
@@ -122,17 +123,26 @@ def _gradient_verdict(gradient: Gradient, dtype: str, rich_output: bool) -> Grou
     return Group(*lines)
 
 
-_WORDS = {
-    "agree": ("✓ agree", "agree", "bold green"),
-    "edge": ("~ edge", "edge", "bold yellow"),
-    "disagree": ("✗ DISAGREE", "DISAGREE", "bold red"),
-    "unchecked": ("? unchecked", "unchecked", "bold yellow"),
-}
+def _word_look(word: Word) -> tuple[str, str, str]:
+    """(terminal text, plain text, style) of a verdict word."""
+    match word:
+        case Word.AGREE:
+            return "✓ agree", "agree", "bold green"
+        case Word.ROUNDING:
+            return "✓ rounding", "rounding", "bold green"
+        case Word.UNCHECKED:
+            return "? unchecked", "unchecked", "bold yellow"
+        case Word.EDGE:
+            return "~ edge", "edge", "bold yellow"
+        case Word.DISAGREE:
+            return "✗ DISAGREE", "DISAGREE", "bold red"
+        case _:
+            assert_never(word)
 
 
-def verdict_word(word: str, rich_output: bool, mark_only: bool = False) -> Text:
+def verdict_word(word: Word, rich_output: bool, mark_only: bool = False) -> Text:
     """``✓ agree`` in a terminal, ``agree`` elsewhere; ``mark_only`` gives the prefix of a final line."""
-    fancy_text, plain_text, style = _WORDS[word]
+    fancy_text, plain_text, style = _word_look(word)
     if mark_only:
         return Text(fancy_text.split()[0] + " " if rich_output else plain_text + ": ", style=style)
     return Text(fancy_text if rich_output else plain_text, style=style)
@@ -144,12 +154,29 @@ def _verdict(result: GradientResult, rich_output: bool) -> Text:
     if count == 0:
         return Text(f"No input to differentiate: the loss is a constant ({tol}).")
     verdict = result.verdict
-    names = ", ".join(name for name, g in result.gradients.items() if g.verdict.word == verdict)
+    names = ", ".join(name for name, g in result.gradients.items() if g.verdict.word == verdict) or "the loss"
     plural = "s" if count > 1 else ""
-    message = {
-        "agree": f"symbolic and autograd agree on {count} gradient{plural} ({tol})",
-        "edge": f"differences only where no derivative exists ({tol})",
-        "disagree": f"symbolic and autograd disagree on {names} ({tol})",
-        "unchecked": f"no symbolic gradient for {names}: autograd alone, unchecked (try --check-fd)",
-    }[verdict]
+    witnesses = _witnesses(result)
+    match verdict:
+        case Word.AGREE:
+            message = f"{witnesses} agree on {count} gradient{plural} ({tol})"
+        case Word.ROUNDING:
+            message = f"{witnesses} agree on {count} gradient{plural}, within float rounding ({tol})"
+        case Word.UNCHECKED:
+            message = f"{names}: not checked by a second side (see the notes; try --check-fd) ({tol})"
+        case Word.EDGE:
+            message = f"differences only where no derivative exists ({tol})"
+        case Word.DISAGREE:
+            message = f"{witnesses} disagree on {names} ({tol})"
+        case _:
+            assert_never(verdict)
+    for note in result.notes:
+        message += f"; {note}"
     return Text.assemble(verdict_word(verdict, rich_output, mark_only=True), message)
+
+
+def _witnesses(result: GradientResult) -> str:
+    """Who was compared: symbolic and autograd, and finite differences with --check-fd."""
+    symbolic = any(g.symbolic is not None for g in result.gradients.values())
+    names = (["symbolic"] if symbolic else []) + ["autograd"] + (["finite differences"] if result.check_fd else [])
+    return " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -11,9 +11,9 @@ from rich.console import Console, ConsoleOptions
 from rich.text import Text
 
 from ..check import CheckResult
-from ..derivatives import Derivatives
 from ..descend import Descent
 from ..explain import Explanation
+from ..jacobian_hessian import Derivatives
 from ..numfmt import text
 from ..result import GradientResult
 
@@ -70,7 +70,7 @@ def one_line(result: Any) -> str:
     """``GradientResult('x**3 + x**2', loss=50, verdict='agree')``: what, the loss and the verdict."""
     name = type(result).__name__
     if isinstance(result, GradientResult | Explanation):
-        facts = f"loss={_number(result.loss, result.dtype)}, verdict={result.verdict!r}"
+        facts = f"loss={_number(result.loss, result.dtype)}, verdict={str(result.verdict)!r}"
     elif isinstance(result, Descent):
         verdict = "diverged" if result.diverged else "agree" if result.agree else "disagree"
         facts = f"loss={_number(result.final_loss, result.dtype)}, steps={len(result.steps)}, verdict={verdict!r}"

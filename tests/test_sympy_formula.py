@@ -6,7 +6,8 @@ import sympy
 
 from backcalc.errors import SymbolicError
 from backcalc.parser import parse
-from backcalc.symbolic import evaluate, formula_text, sigmoid, softplus, symbols_for, to_sympy
+from backcalc.sympy_formula import evaluate, formula_text, symbols_for, to_sympy
+from backcalc.sympy_functions import sigmoid, softplus
 
 
 def derive(source: str, name: str = "x") -> sympy.Expr:

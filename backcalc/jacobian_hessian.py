@@ -10,14 +10,13 @@ from typing import Any
 import numpy as np
 
 from . import __version__, limits
-from .api import NUMPY_DTYPES, Problem
 from .compare import Comparison, Tolerance, compare
 from .deadline import deadline, recursion_room
 from .display import Display
 from .errors import LimitError
 from .numfmt import json_nested, json_number
+from .problem import Problem
 from .result import tensor_dict
-from .tree import to_text
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,19 +55,18 @@ class Derivatives(Display):
 
     def to_dict(self) -> dict[str, Any]:
         problem, dtype = self.problem, self.problem.dtype
-        cast = NUMPY_DTYPES[dtype]
         data: dict[str, Any] = {
             "backcalc": __version__,
             "expression": problem.expression,
-            "parsed": to_text(problem.tree),
+            "parsed": problem.parsed,
             "dtype": dtype,
-            "inputs": {name: tensor_dict(value.astype(cast), dtype) for name, value in problem.inputs.items()},
+            "inputs": {name: tensor_dict(value, dtype) for name, value in problem.cast_inputs().items()},
             "output": tensor_dict(self.output, dtype),
         }
         if self.kind == "jacobian":
             data["jacobian"] = {name: side.to_dict(dtype) for name, side in self.sides.items()}
         else:
-            data["reduce"] = None if problem.output_shape == () else problem.reduce
+            data["reduce"] = problem.reduction
             data["loss"] = json_number(self.loss if self.loss is not None else math.nan, dtype)
             data["hessian"] = {"variables": self.variables, **self.sides["hessian"].to_dict(dtype)}
         data["tolerance"] = {"rtol": self.tolerance.rtol, "atol": self.tolerance.atol}
@@ -79,9 +77,9 @@ class Derivatives(Display):
 def _symbolic_setup(problem: Problem) -> tuple[Any, dict[str, np.ndarray], np.ndarray]:
     import sympy
 
-    from .elements import element_symbols, to_sympy_array
+    from .sympy_elements import element_symbols, to_sympy_array
 
-    shapes = {name: value.shape for name, value in problem.inputs.items()}
+    shapes = problem.shapes
     total = sum(math.prod(shape) for shape in shapes.values())
     if total > limits.MAX_SYMBOLIC_ELEMENTS:
         raise LimitError(
@@ -94,8 +92,8 @@ def _symbolic_setup(problem: Problem) -> tuple[Any, dict[str, np.ndarray], np.nd
 
 
 def _evaluate_all(exprs: np.ndarray, problem: Problem, cells: dict[str, np.ndarray]) -> np.ndarray:
-    from .elements import element_values
-    from .symbolic import Compiled
+    from .sympy_elements import element_values
+    from .sympy_formula import Compiled
 
     env = element_values(cells, problem.inputs)
     flat = [Compiled(expr)(env) for expr in exprs.flat]
@@ -105,8 +103,6 @@ def _evaluate_all(exprs: np.ndarray, problem: Problem, cells: dict[str, np.ndarr
 def jacobian(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Derivatives:
     """d output / d input for every input in ``problem.wrt``: shape output.shape + input.shape."""
     import torch
-
-    from . import autograd
 
     tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
     sympy, cells, output_cells = _symbolic_setup(problem)
@@ -127,12 +123,11 @@ def jacobian(problem: Problem, rtol: float | None = None, atol: float | None = N
                     exprs[o + i] = sympy.diff(output_cells[o], inputs[i])
             symbolic[name] = _evaluate_all(exprs, problem, cells)
 
-    dtype = autograd.DTYPES[problem.dtype]
-    fixed = {name: torch.tensor(value, dtype=dtype) for name, value in problem.inputs.items()}
+    fixed = problem.leaves(requires_grad=())
     chosen = tuple(fixed[name] for name in problem.wrt)
 
     def function(*values: torch.Tensor) -> torch.Tensor:
-        return autograd.evaluate(problem.tree, {**fixed, **dict(zip(problem.wrt, values, strict=True))}, dtype)
+        return problem.forward({**fixed, **dict(zip(problem.wrt, values, strict=True))})
 
     with recursion_room(limits.RECURSION_LIMIT):
         output = function(*chosen).detach().numpy()
@@ -148,8 +143,6 @@ def hessian(problem: Problem, rtol: float | None = None, atol: float | None = No
     """d² loss / d v d w over the elements of every input in ``problem.wrt``, flattened in order."""
     import torch
 
-    from . import autograd
-
     tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
     sizes = [problem.inputs[name].size for name in problem.wrt]
     count = sum(sizes)
@@ -162,12 +155,8 @@ def hessian(problem: Problem, rtol: float | None = None, atol: float | None = No
         for index in np.ndindex(*shape):
             variables.append(f"{name}[{', '.join(map(str, index))}]" if shape else name)
             symbols.append(cells[name][index])
-    scalar = problem.output_shape == ()
-    elements = output_cells.size
     with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "the symbolic Hessian"):
-        loss = sympy.Add(*output_cells.flat)
-        if problem.reduce == "mean" and not scalar:
-            loss = loss / elements
+        loss = sympy.Add(*output_cells.flat) / problem.count
         matrix = sympy.hessian(loss, symbols)
         exprs = np.empty((count, count), dtype=object)
         for i in range(count):
@@ -175,8 +164,7 @@ def hessian(problem: Problem, rtol: float | None = None, atol: float | None = No
                 exprs[i, j] = matrix[i, j]
         symbolic = _evaluate_all(exprs, problem, cells)
 
-    dtype = autograd.DTYPES[problem.dtype]
-    fixed = {name: torch.tensor(value, dtype=dtype) for name, value in problem.inputs.items()}
+    fixed = problem.leaves(requires_grad=())
     shapes = [problem.inputs[name].shape for name in problem.wrt]
 
     def function(flat: torch.Tensor) -> torch.Tensor:
@@ -184,12 +172,12 @@ def hessian(problem: Problem, rtol: float | None = None, atol: float | None = No
         for name, shape, size in zip(problem.wrt, shapes, sizes, strict=True):
             values[name] = flat[start : start + size].reshape(shape)
             start += size
-        return autograd.to_loss(autograd.evaluate(problem.tree, {**fixed, **values}, dtype), problem.reduce)[0]
+        return problem.loss(problem.forward({**fixed, **values}))
 
     flat = torch.cat([fixed[name].reshape(-1) for name in problem.wrt])
     with recursion_room(limits.RECURSION_LIMIT):
         loss_value = float(function(flat))
-        output = autograd.evaluate(problem.tree, fixed, dtype).detach().numpy()
+        output = problem.forward(fixed).detach().numpy()
         auto = torch.func.hessian(function)(flat).detach().numpy()
     side = Side(symbolic, auto, compare(symbolic, auto, tolerance))
     return Derivatives("hessian", problem, output, loss_value, {"hessian": side}, variables, tolerance)

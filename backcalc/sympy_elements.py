@@ -1,14 +1,15 @@
-"""The symbolic side for expressions that mix elements (``@``, ``.T``, reductions, softmax): every
-element of every input is its own real symbol, the output is an array of sympy expressions, and each
-gradient element is the exact derivative of the loss (their sum) with respect to one symbol. Bounded
-by ``limits.MAX_SYMBOLIC_ELEMENTS``. Where sympy can also derive a formula in matrix notation
+"""The sympy side, element by element, for expressions that mix elements (``@``, ``.T``, reductions,
+softmax): every element of every input is its own real symbol, the output is an object array of sympy
+expressions (each record's sympy implementation, element-wise ones applied to every element), and
+each gradient element is the exact derivative of the loss (their sum) with respect to one symbol.
+Bounded by ``limits.MAX_SYMBOLIC_ELEMENTS``. Where sympy can also derive a formula in matrix notation
 (:mod:`backcalc.matrix_calculus`), it is shown instead of the first element's formula.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,8 @@ import sympy
 from . import limits
 from .deadline import deadline, recursion_room
 from .errors import SymbolicSizeError
-from .symbolic import _FUNCTIONS, Compiled, Derived, formula_latex, formula_text, present, to_sympy
+from .matrix_calculus import matrix_gradient
+from .sympy_formula import Compiled, Derived, formula_latex, formula_text, leaf, present
 from .tree import Node
 
 
@@ -47,76 +49,32 @@ def element_values(cells: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndar
     return env
 
 
-def _vectorized(function: Callable[[Any], Any]) -> Callable[[np.ndarray], np.ndarray]:
-    apply = np.vectorize(function, otypes=[object])
-    return lambda cells: np.asarray(apply(cells), dtype=object)
+def _scalar(value: Any) -> np.ndarray:
+    cell = np.empty((), dtype=object)
+    cell[()] = value
+    return cell
 
 
-def _add_along(cells: np.ndarray, axis: int | None) -> np.ndarray:
-    """sympy's Add over all elements or along one axis (flat sums, not pairwise ones)."""
-    cells = np.asarray(cells, dtype=object)
-    if axis is None:
-        return np.asarray(sympy.Add(*cells.flat), dtype=object)
-    moved = np.moveaxis(cells, axis, -1)
-    rows = moved.reshape(-1, moved.shape[-1])
-    sums = np.empty(rows.shape[0], dtype=object)
-    for i, row in enumerate(rows):
-        sums[i] = sympy.Add(*row)
-    return sums.reshape(moved.shape[:-1])
-
-
-def to_sympy_array(node: Node, cells: Mapping[str, np.ndarray]) -> np.ndarray:
-    """The node as an object array of sympy expressions, element by element."""
-    # numpy turns 0-d object results into bare objects: keep everything an array.
-    return np.asarray(_to_sympy_array(node, cells), dtype=object)
-
-
-def _to_sympy_array(node: Node, cells: Mapping[str, np.ndarray]) -> Any:
-    from .parser import dimension
-
-    op = node.op
-    if op in ("number", "constant"):
-        return np.asarray(to_sympy(node, {}), dtype=object)
-    if op == "variable":
-        return cells[node.text]
-    if op == "call" and node.text == "dot":
-        a, b = (to_sympy_array(arg, cells) for arg in node.args)
-        return _add_along(a * b, None)
-    args = (
-        [to_sympy_array(arg, cells) for arg in node.args[:1]]
-        if op == "call"
-        else [to_sympy_array(arg, cells) for arg in node.args]
-    )
-    if op == "call":
-        x = args[0]
-        dim = dimension(node.args[1]) if len(node.args) == 2 else None
-        name = node.text
-        if name == "sum":
-            return _add_along(x, dim)
-        if name == "mean":
-            count = x.size if dim is None else x.shape[dim]
-            return _add_along(x, dim) * sympy.Rational(1, count)
-        if name == "logsumexp":
-            return _vectorized(sympy.log)(_add_along(_vectorized(sympy.exp)(x), dim))
-        if name == "softmax":
-            if x.ndim == 0:
-                return np.asarray(sympy.Integer(1), dtype=object)
-            powers = _vectorized(sympy.exp)(x)
-            return powers / np.expand_dims(_add_along(powers, x.ndim - 1), -1)
-        if name == "norm":
-            return _vectorized(sympy.sqrt)(_add_along(x * x, None))
-        return _vectorized(_FUNCTIONS[name])(x)
-    if op == "neg":
-        return -args[0]
-    if op == "transpose":
-        return np.transpose(args[0])
-    a, b = args
-    if op == "matmul":
-        return np.asarray(np.matmul(a, b), dtype=object)
-    if op == "pow":
-        return np.asarray(np.power(a, b), dtype=object)
-    operation = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}[op]
-    return np.asarray(operation(a, b), dtype=object)
+def to_sympy_array(tree: Node, cells: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The tree as an object array of sympy expressions, element by element."""
+    values: dict[int, np.ndarray] = {}
+    for node in tree.postorder():
+        if node.is_variable:
+            value = cells[node.text]
+        elif node.is_leaf:
+            value = _scalar(leaf(node))
+        else:
+            op = node.record
+            args = [values[id(child)] for child in node.args]
+            if op.elementwise:
+                apply = np.frompyfunc(lambda *a, op=op: op.sympy(sympy, *a), op.arity, 1)  # type: ignore[misc]
+                value = apply(*args)
+            else:
+                extra = {"dim": node.dim} if op.takes_dim else {}
+                value = op.sympy(sympy, np, *args, **extra)  # type: ignore[misc]
+        # numpy turns 0-d object results into bare objects: keep everything an array.
+        values[id(node)] = value if isinstance(value, np.ndarray) else _scalar(value)
+    return values[id(tree)]
 
 
 class ElementDifferentiator:
@@ -182,8 +140,6 @@ class ElementDifferentiator:
     ) -> dict[str, Derived]:
         """As :meth:`Differentiator.derive`; the formula is in matrix notation where sympy finds one that
         equals the element-by-element gradient at these inputs, else that of the first element."""
-        from .matrix_calculus import matrix_gradient
-
         results = {}
         for name in wrt:
             values = self.values(name, inputs, output_shape, count)

@@ -1,0 +1,62 @@
+"""The operation registry: one record per operation of backcalc's language, holding everything the
+package knows about it (see :mod:`.record` for what a record holds). The parser, the cost guard, shape
+inference, the printers and the three evaluators are generic walkers that look each node's operation
+up here; no other module names an operation.
+
+The records: :mod:`.arithmetic` (operators), :mod:`.functions` (element-wise functions) and
+:mod:`.tensors` (operations that mix elements).
+"""
+
+from __future__ import annotations
+
+from . import arithmetic, functions, tensors  # noqa: F401  (importing them registers the records)
+from .record import (
+    ATOM,
+    Growth,
+    Op,
+    OutOfRange,
+    Shape,
+    ShapeMisfit,
+    Syntax,
+    all_ops,
+    closest_function,
+    constants,
+    function,
+    function_names,
+    get,
+    infix,
+    infix_at,
+    is_constant_name,
+    postfix,
+    prefix,
+    reserved_names,
+)
+
+#: Precedence of the operators that bind like a sum, a product, a sign and a power.
+SUM, PRODUCT, SIGN, POWER = (get(name).precedence for name in arithmetic.LEVELS)
+
+__all__ = [
+    "ATOM",
+    "POWER",
+    "PRODUCT",
+    "SIGN",
+    "SUM",
+    "Growth",
+    "Op",
+    "OutOfRange",
+    "Shape",
+    "ShapeMisfit",
+    "Syntax",
+    "all_ops",
+    "closest_function",
+    "constants",
+    "function",
+    "function_names",
+    "get",
+    "infix",
+    "infix_at",
+    "is_constant_name",
+    "postfix",
+    "prefix",
+    "reserved_names",
+]

@@ -1,0 +1,187 @@
+"""The operation registry: one record per operation of backcalc's language, holding everything the
+package knows about it. The parser, the cost guard, shape inference, the printers and the three
+evaluators are generic walkers over the expression tree that look each node's operation up here.
+
+A record (:class:`Op`) holds:
+
+- how it is written: its name and aliases for a call (``log``, ``ln``), or its symbol for an operator
+  (``+``, ``**``/``^``, ``.T``), its precedence, and a LaTeX template;
+- its arguments: how many tensors, and whether a trailing integer dimension may follow (``sum(x, 0)``);
+- whether it is element-wise or mixes elements, and its shape rule;
+- its cost: how a constant folds in floating point, and how exact coefficients grow in sympy;
+- its edge rule: where calculus is delicate (kinks, poles, domain edges), with the reason;
+- its local-gradient rule (d op / d argument, in backcalc's own language, arguments named ``u, v, w``);
+- its three implementations, written separately so that their agreement means something: sympy,
+  torch and NumPy. Each receives its library as the first argument, so that this package imports none
+  of them (``--help`` stays fast).
+
+This module holds the record type and the tables; the records live in :mod:`.arithmetic`,
+:mod:`.functions` and :mod:`.tensors`, and :mod:`backcalc.ops` gathers them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+Shape = tuple[int, ...]
+
+#: Precedence of an atom (a call, a name, a number): binds tighter than any operator.
+ATOM = 5
+
+
+class Syntax(Enum):
+    """How an operation is written."""
+
+    LEAF = "leaf"  #: a number, a constant or an input name
+    CALL = "call"  #: ``name(arguments)``
+    INFIX = "infix"  #: ``a + b``
+    PREFIX = "prefix"  #: ``-a``
+    POSTFIX = "postfix"  #: ``a.T``
+
+
+class ShapeMisfit(ValueError):
+    """Raised by a shape rule; the walker adds the subexpression to the message."""
+
+
+class OutOfRange(ValueError):
+    """Raised by a constant-folding rule when a constant leaves float64's range."""
+
+
+class Growth(Enum):
+    """How the digits of the exact coefficients sympy builds grow through an operation."""
+
+    KEEP = "keep"  #: as its largest argument (functions, negation, transposition)
+    SUM = "sum"  #: one more bit than the largest argument (addition)
+    PRODUCT = "product"  #: the sum of the arguments' digits (products, quotients)
+    POWER = "power"  #: the base's digits times the constant exponent
+
+
+# Signatures of the per-record rules (the libraries are passed in, never imported here).
+EdgeRule = Callable[..., list[tuple[str, str, Any]]]  # (np, args, value, node_text, constant_args) -> [(kind, why, mask)]
+
+
+@dataclass(frozen=True)
+class Op:
+    """Everything backcalc knows about one operation."""
+
+    name: str
+    doc: str
+    syntax: Syntax = Syntax.CALL
+    arity: int = 1  # tensor arguments
+    takes_dim: bool = False  # a trailing integer dimension may follow: sum(x, 0)
+    symbols: tuple[str, ...] = ()  # operator tokens, the first one printed: ("**", "^")
+    aliases: tuple[str, ...] = ()  # other call names: ln for log
+    precedence: int = ATOM
+    latex: str = ""  # a format template over the arguments' LaTeX: r"\exp\left({0}\right)"
+    elementwise: bool = True
+    shape: Callable[[list[Shape], int | None], Shape] | None = None  # None: broadcast the arguments
+    fold: Callable[..., float] | None = None  # constant folding in float64 (the cost guard); None: not folded
+    growth: Growth = Growth.KEEP
+    local: tuple[str, ...] = ()  # d op / d argument i, in the expression language over u, v, w
+    edges: EdgeRule | None = None
+    sympy: Callable[..., Any] | None = None  # element-wise: (sympy, *scalars); else (sympy, *object arrays, dim=)
+    torch: Callable[..., Any] | None = None  # (torch, *tensors, dim=)
+    numpy: Callable[..., Any] | None = None  # (numpy, *arrays, dim=)
+    # sympy's matrix calculus, for a formula in matrix notation (vectors as columns):
+    # (sympy, args, shapes) -> matrix expression; NotImplementedError where there is none.
+    matrix: Callable[..., Any] | None = None
+    sympy_classes: tuple[str, ...] = ()  # names of sympy classes this op's numpy evaluates (sympy -> numpy)
+    literal_exponent: bool = False  # torch: a literal second argument stays a Python number (x**2)
+
+    @property
+    def symbol(self) -> str:
+        return self.symbols[0] if self.symbols else self.name
+
+    def call_name_count(self) -> str:
+        """How many arguments a call takes, in words: "1 argument", "1 or 2 arguments"."""
+        most = self.arity + (1 if self.takes_dim else 0)
+        plural = "s" if most > 1 else ""
+        return f"{self.arity} or {most} arguments" if self.takes_dim else f"{self.arity} argument{plural}"
+
+
+_REGISTRY: dict[str, Op] = {}
+_CALLS: dict[str, Op] = {}  # call names and aliases -> record
+_INFIX: dict[str, Op] = {}
+_PREFIX: dict[str, Op] = {}
+_POSTFIX: dict[str, Op] = {}
+_CONSTANTS: dict[str, tuple[float, str, str]] = {}  # name -> (value, sympy attribute, LaTeX)
+
+
+def register(op: Op) -> Op:
+    """Add a record; every name and symbol must be new."""
+    if op.name in _REGISTRY:
+        raise ValueError(f"operation {op.name!r} registered twice")
+    _REGISTRY[op.name] = op
+    table = {Syntax.INFIX: _INFIX, Syntax.PREFIX: _PREFIX, Syntax.POSTFIX: _POSTFIX}.get(op.syntax)
+    if table is not None:
+        for symbol in op.symbols:
+            table[symbol] = op
+    if op.syntax is Syntax.CALL or op.syntax is Syntax.POSTFIX:
+        for name in (op.name, *op.aliases):
+            _CALLS[name] = op
+    return op
+
+
+def constant(name: str, value: float, sympy_name: str, latex: str) -> None:
+    """Add a named constant of the language (``pi``, ``e``)."""
+    _CONSTANTS[name] = (value, sympy_name, latex)
+
+
+def get(name: str) -> Op:
+    """The record of an operation, by its canonical name (``Node.op``)."""
+    return _REGISTRY[name]
+
+
+def all_ops() -> Iterator[Op]:
+    return iter(_REGISTRY.values())
+
+
+def function(name: str) -> Op | None:
+    """The record called ``name`` (or an alias) in a call, or None."""
+    return _CALLS.get(name)
+
+
+def function_names() -> list[str]:
+    """Every name that can be called, canonical names first."""
+    canonical = [op.name for op in _REGISTRY.values() if op.name in _CALLS]
+    return canonical + [name for name in _CALLS if name not in canonical]
+
+
+def closest_function(name: str) -> str | None:
+    """The known function name nearest to ``name``, for "did you mean" hints."""
+    matches = difflib.get_close_matches(name.lower(), function_names(), n=1, cutoff=0.5)
+    return matches[0] if matches else None
+
+
+def infix(symbol: str) -> Op | None:
+    return _INFIX.get(symbol)
+
+
+def infix_at(precedence: int) -> dict[str, Op]:
+    """The infix operators of one precedence level, by symbol."""
+    return {symbol: op for symbol, op in _INFIX.items() if op.precedence == precedence}
+
+
+def prefix(symbol: str) -> Op | None:
+    return _PREFIX.get(symbol)
+
+
+def postfix(symbol: str) -> Op | None:
+    return _POSTFIX.get(symbol)
+
+
+def constants() -> dict[str, tuple[float, str, str]]:
+    return dict(_CONSTANTS)
+
+
+def is_constant_name(name: str) -> bool:
+    return name in _CONSTANTS
+
+
+def reserved_names() -> set[str]:
+    """Names an input may not take: functions, aliases and constants."""
+    return set(_CALLS) | set(_CONSTANTS)

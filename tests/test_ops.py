@@ -1,0 +1,191 @@
+"""The operation registry: every record is complete, its three implementations agree with each other,
+its local rule is the derivative of its sympy implementation, and no other module names an operation."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import numpy as np
+import pytest
+import sympy
+import torch
+
+from backcalc import ops
+from backcalc.parser import parse
+from backcalc.sympy_formula import symbols_for, to_sympy
+
+PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "backcalc"
+RNG = np.random.default_rng(0)
+ELEMENTWISE = [op for op in ops.all_ops() if op.elementwise]
+MIXING = [op for op in ops.all_ops() if not op.elementwise]
+
+
+def _points(op: ops.Op, count: int = 7) -> list[np.ndarray]:
+    """Random arguments away from every edge: in (0.1, 0.9) with a random sign, and distinct."""
+    values = RNG.uniform(0.1, 0.9, size=(op.arity, count)) * RNG.choice([-1.0, 1.0], size=(op.arity, count))
+    if op.name in ("log", "sqrt", "pow"):
+        values[0] = np.abs(values[0])
+    if op.name == "clamp":
+        values[1], values[2] = -0.5 - np.abs(values[1]) / 4, 0.5 + np.abs(values[2]) / 4
+    values[1:] += 0.05 * np.arange(1, op.arity)[:, None]  # no ties between arguments
+    return list(values)
+
+
+@pytest.mark.parametrize("op", ops.all_ops(), ids=lambda op: op.name)
+def test_every_record_is_complete(op):
+    assert op.doc and op.latex and op.sympy and op.torch and op.numpy
+    if op.elementwise:
+        assert len(op.local) == op.arity, "an element-wise operation needs a local rule per argument"
+    if op.syntax is not ops.Syntax.CALL:
+        assert op.symbols
+
+
+@pytest.mark.parametrize("op", ELEMENTWISE, ids=lambda op: op.name)
+def test_sympy_torch_and_numpy_implementations_agree(op):
+    args = _points(op)
+    numpy_value = op.numpy(np, *args)
+    torch_value = op.torch(torch, *(torch.tensor(a, dtype=torch.float64) for a in args)).numpy()
+    sympy_value = [float(op.sympy(sympy, *(sympy.Float(float(a[i])) for a in args))) for i in range(len(args[0]))]
+    np.testing.assert_allclose(torch_value, numpy_value, rtol=1e-12)
+    np.testing.assert_allclose(sympy_value, numpy_value, rtol=1e-12)
+
+
+@pytest.mark.parametrize("op", ELEMENTWISE, ids=lambda op: op.name)
+def test_local_rules_are_the_derivatives_of_the_sympy_implementation(op):
+    names = ["u", "v", "w"][: op.arity]
+    symbols = symbols_for(names)
+    function = op.sympy(sympy, *symbols.values())
+    args = _points(op)
+    for name, rule in zip(names, op.local, strict=True):
+        derivative = sympy.diff(function, symbols[name])
+        claimed = to_sympy(parse(rule), symbols)
+        for i in range(len(args[0])):
+            point = {symbols[n]: sympy.Float(float(a[i])) for n, a in zip(names, args, strict=True)}
+            expected = float(derivative.subs(point).doit())
+            assert float(claimed.subs(point)) == pytest.approx(expected, rel=1e-9, abs=1e-12), (op.name, name)
+
+
+@pytest.mark.parametrize("op", MIXING, ids=lambda op: op.name)
+def test_mixing_operations_agree_three_ways(op):
+    a = RNG.uniform(-1, 1, size=(3, 3))
+    args = [a, RNG.uniform(-1, 1, size=(3, 3))][: op.arity]
+    if op.name == "dot":
+        args = [a[0], a[1]]
+    dims = [None, 0, -1] if op.takes_dim else [None]
+    for dim in dims:
+        extra = {"dim": dim} if op.takes_dim else {}
+        numpy_value = np.asarray(op.numpy(np, *args, **extra))
+        torch_value = op.torch(torch, *(torch.tensor(x) for x in args), **extra).numpy()
+        cells = [np.vectorize(sympy.Float, otypes=[object])(x) for x in args]
+        sympy_value = np.vectorize(float)(np.asarray(op.sympy(sympy, np, *cells, **extra), dtype=object))
+        np.testing.assert_allclose(torch_value, numpy_value, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(sympy_value.astype(float), numpy_value, rtol=1e-12, atol=1e-14)
+
+
+def test_names_and_symbols_are_found():
+    assert ops.function("ln") is ops.get("log")
+    assert ops.function("step") is ops.get("heaviside")
+    assert ops.infix("^") is ops.infix("**") is ops.get("pow")
+    assert ops.postfix(".T") is ops.function("transpose")
+    assert ops.closest_function("sine") == "sin"
+    assert {"sum", "log_softmax", "clamp", "maximum"} <= set(ops.function_names())
+
+
+# -- structure: the registry is the one place an operation is named, and the layers have no loops ----
+def _operation_names() -> set[str]:
+    return {op.name for op in ops.all_ops()} | {alias for op in ops.all_ops() for alias in op.aliases}
+
+
+def _string_constants(path: pathlib.Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.ClassDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    return {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    }
+
+
+# Words that are also operation names but mean something else where they appear.
+HOMONYMS = {
+    "problem.py": {"sum", "mean"},  # the loss reductions of --reduce, as y.sum() and y.mean()
+    "api.py": {"sum"},  # the default --reduce
+    "batch.py": {"sum"},  # the default "reduce" of a line
+    "explain.py": {"mean", "sum"},  # the reduction shown in the JSON
+    "descend.py": {"step"},  # a step of gradient descent
+    "descend_view.py": {"step", "log"},  # a step; matplotlib's log scale
+    "graphviz.py": {"dot"},  # Graphviz's dot program
+    "html.py": {"step"},  # a step of gradient descent, as a column heading
+}
+
+
+def test_an_operation_is_named_in_its_record_alone():
+    names = _operation_names()
+    outside = {}
+    for path in PACKAGE.rglob("*.py"):
+        if path.parent.name in ("ops", "cli"):  # the records themselves; the CLI's help text
+            continue
+        found = names & _string_constants(path) - HOMONYMS.get(path.name, set())
+        if found:
+            outside[str(path.relative_to(PACKAGE))] = sorted(found)
+    assert outside == {}
+
+
+def _imports() -> dict[str, set[str]]:
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        modules[".".join(parts)] = path
+    edges: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + [node.module or ""])
+                base = base.rstrip(".")
+                targets = [f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in modules]
+                edges[name].update(targets or ([base] if base in modules else []))
+        # `from . import __version__` reaches the package's own __init__, which imports nothing eagerly.
+        edges[name].discard("backcalc")
+    # The one sanctioned exception: the display mixin's methods import the views when Jupyter or rich
+    # asks a result to show itself (lazily, inside the methods, never at import time), so that results
+    # display themselves while staying plain data (issue 14).
+    edges["backcalc.display"] = {t for t in edges["backcalc.display"] if not t.startswith("backcalc.render")}
+    return edges
+
+
+def test_no_module_imports_itself_through_others():
+    edges = _imports()
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, stack = set(), list(edges[start])
+        while stack:
+            current = stack.pop()
+            if current == goal:
+                return True
+            if current not in seen:
+                seen.add(current)
+                stack.extend(edges[current])
+        return False
+
+    cycles = sorted(name for name in edges if reaches(name, name) and name != "backcalc")
+    assert cycles == []
+
+
+def test_lower_layers_never_import_higher_ones():
+    edges = _imports()
+    library = {name for name in edges if not name.startswith(("backcalc.cli", "backcalc.render", "backcalc.__main__"))}
+    upward = {name: sorted(t for t in edges[name] if t.startswith(("backcalc.cli", "backcalc.render"))) for name in library}
+    assert {name: targets for name, targets in upward.items() if targets and name != "backcalc"} == {}
+    for name in edges:
+        if name.startswith("backcalc.ops"):
+            assert all(t.startswith("backcalc.ops") or t in ("backcalc.limits", "backcalc.sympy_functions") for t in edges[name])
