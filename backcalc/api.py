@@ -3,13 +3,14 @@ no torch or sympy), then the two independent evaluators and their comparison (:f
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from . import __version__, limits
+from . import __version__, limits, workload
 from .compare import FD_TOLERANCE, Comparison, Tolerance, compare
 from .deadline import recursion_room
 from .edges import Edge, find_edges
@@ -17,6 +18,7 @@ from .errors import SymbolicSizeError
 from .finite_differences import finite_difference
 from .problem import Backward, Problem, backward, prepare
 from .result import Gradient, GradientResult
+from .values import load_files
 from .verdict import UNCHECKED, Verdict, judge
 
 __all__ = ["Problem", "compute", "gradient", "prepare"]
@@ -160,20 +162,22 @@ def gradient(
     atol: float | None = None,
     check_fd: bool = False,
     simplify: bool = False,
+    allow_files: str | os.PathLike[str] | None = None,
     **named: Any,
 ) -> GradientResult:
     """The gradient of ``expression``'s loss with respect to its inputs, symbolic beside autograd.
 
     Inputs are a mapping or keyword arguments: numbers, nested lists, numpy arrays, torch tensors,
-    or text as typed on the command line (``"[[1, 2]]"``, ``"@data.npy"``)::
+    or text as typed on the command line (``"[[1, 2]]"``, ``"@data.npy"``). ``"@FILE"`` is read only
+    below the folder ``allow_files`` (never by default: the text may come from anyone)::
 
         >>> r = gradient("x**3 + x**2", x=[[2, 3, 1]])
         >>> r.loss, r.gradients["x"].symbolic.tolist(), r.agree
         (50.0, [[16.0, 33.0, 5.0]], True)
     """
-    merged = {**(inputs or {}), **named}
+    merged = load_files({**(inputs or {}), **named}, allow_files)
     if isinstance(wrt, str):
         wrt = [wrt]
     problem = prepare(expression, merged, wrt, dtype, reduce)
-    return compute(problem, rtol, atol, check_fd=check_fd, simplify=simplify)
-
+    with workload.memory_guard():
+        return compute(problem, rtol, atol, check_fd=check_fd, simplify=simplify)

@@ -1,24 +1,35 @@
-"""``backcalc batch``: JSON Lines in, one JSON object per case out, in order.
+r"""``backcalc batch``: JSON Lines in, one JSON object per case out, in order.
 
 Each line is ``{"expression", "inputs": {NAME: VALUE}, "wrt"?, "dtype"?, "reduce"?, "rtol"?, "atol"?,
 "check_fd"?}`` and gives exactly what ``grad --json`` gives, plus ``"line"`` (0-based). A line with
 ``"claims": {NAME: FORMULA}`` is a ``check`` instead and gives what ``check --json`` gives. A bad line
-gives ``{"line": N, "error": {"kind", "message"}}`` and the run goes on. Blank lines are skipped (line
-numbers still count them). Parsing, differentiation and the compiled evaluators are cached across lines
-that repeat an expression.
+gives ``{"line": N, "error": {"kind", "message"}}`` and the run goes on: every failure of a line, down
+to a bug (kind ``internal``), becomes that line's error object, never the end of the run. Blank lines
+are skipped (line numbers still count them). Parsing, differentiation and the compiled evaluators are
+cached across lines that repeat an expression.
+
+Lines are split on ``\n`` only (a U+2028 or U+0085 inside a JSON string is not a line break; a ``\r``
+before the ``\n`` is JSON whitespace), read as bytes from a file or a pipe alike, each at most
+:data:`~backcalc.limits.MAX_FILE_BYTES` long. ``NAME=@FILE`` in a line reads nothing unless the batch
+was given a folder (``--allow-files DIR``), and then only below it.
 """
 
 from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from . import limits
 from .errors import BackcalcError, ExitStatus, InputError, LimitError, SymbolicSizeError
+from .files import FileAccess
+from .jsonin import loads
 from .parser import parse
 from .tree import Node
+from .values import check_tolerance, load_files
+from .workload import forget, out_of_memory
 
 GRAD_KEYS = {"expression", "inputs", "wrt", "dtype", "reduce", "rtol", "atol", "check_fd"}
 CHECK_KEYS = {"expression", "inputs", "claims"}
@@ -43,11 +54,13 @@ class Tally:
 
 
 class Batch:
-    """Runs cases one by one, caching what depends on the expression only."""
+    """Runs cases one by one, caching what depends on the expression only. ``files`` is where
+    ``NAME=@FILE`` may read (None: nowhere)."""
 
-    def __init__(self) -> None:
+    def __init__(self, files: FileAccess | None = None) -> None:
         self._cache: OrderedDict[str, tuple[Node, Any]] = OrderedDict()
         self.tally = Tally()
+        self.files = files
 
     def _parsed(self, expression: str) -> tuple[Node, Any]:
         """The tree and, once asked for, the :class:`~backcalc.symbolic.Differentiator` of an expression."""
@@ -77,17 +90,39 @@ class Batch:
                 cached[key] = None  # compute() says why when it tries again
         return cached[key]
 
+    def output(self, raw: bytes | str | None, line: int) -> str | None:
+        """The output line (JSON text) for one input line, None for a blank line; ``raw`` None is a
+        line over the length limit. Never raises but for Ctrl-C."""
+        if raw is None:
+            self.tally.cases += 1
+            return _dump(self._error(line, LimitError(f"the line is over {limits.MAX_FILE_BYTES:,} bytes")))
+        try:
+            text = raw if isinstance(raw, str) else raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.tally.cases += 1
+            return _dump(self._error(line, _JsonError(f"the line is not UTF-8 text (byte {exc.start + 1})")))
+        data = self.run_line(text, line)
+        if data is None:
+            return None
+        try:
+            return _dump(data)
+        except Exception as exc:  # a result that cannot be written is this line's failure, not the run's
+            self._uncount(data)
+            return _dump(self._error(line, exc, kind="internal"))
+
     def run_line(self, text: str, line: int) -> dict[str, Any] | None:
         """The output object of one input line (None for a blank line). Never raises for bad input."""
-        if not text.strip():
+        if not text.strip(" \t\r\n"):  # JSON's whitespace, no other
             return None
         self.tally.cases += 1
+        forget()
         try:
             data = self._case(text)
-        except (BackcalcError, RecursionError, MemoryError) as exc:
+        except (BackcalcError, RecursionError) as exc:
             return self._error(line, exc)
-        except Exception as exc:  # a bug: report it on this line and go on with the others
-            return self._error(line, exc, kind="internal")
+        except Exception as exc:  # out of memory, or a bug: report it on this line and go on
+            memory = out_of_memory(exc)
+            return self._error(line, memory) if memory else self._error(line, exc, kind="internal")
         agreed = data.get("right", True) if "claims" in data else data["verdict"] != "disagree"
         if agreed:
             self.tally.agreed += 1
@@ -95,13 +130,16 @@ class Batch:
             self.tally.disagreed += 1
         return {"line": line, **data}
 
+    def _uncount(self, data: dict[str, Any]) -> None:
+        if data.get("right", True) if "claims" in data else data.get("verdict") != "disagree":
+            self.tally.agreed -= 1
+        else:
+            self.tally.disagreed -= 1
+
     def _case(self, text: str) -> dict[str, Any]:
         if len(text) > limits.MAX_FILE_BYTES:
             raise LimitError(f"the line is over {limits.MAX_FILE_BYTES:,} characters")
-        try:
-            case = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise _JsonError(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
+        case = loads(text, "the line")
         if not isinstance(case, dict):
             raise InputError('each line must be a JSON object: {"expression": ..., "inputs": {...}}')
         allowed = CHECK_KEYS if "claims" in case else GRAD_KEYS
@@ -114,6 +152,7 @@ class Batch:
         inputs = case.get("inputs", {})
         if not isinstance(inputs, dict):
             raise InputError('"inputs" must be an object {NAME: VALUE}')
+        inputs = load_files(inputs, self.files)
         tree, _ = self._parsed(expression)
         if "claims" in case:
             return self._check(expression, tree, case["claims"], inputs)
@@ -127,18 +166,20 @@ class Batch:
             wrt = [wrt]
         if wrt is not None and not (isinstance(wrt, list) and all(isinstance(w, str) for w in wrt)):
             raise InputError('"wrt" must be a name or a list of names')
-        tolerances = {key: case.get(key) for key in ("rtol", "atol")}
-        for key, value in tolerances.items():
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-                raise InputError(f'"{key}" must be a number >= 0')
-        problem = prepare(
-            expression, inputs, wrt, str(case.get("dtype", "float32")), str(case.get("reduce", "sum")), tree=tree
-        )
+        tolerances = {key: check_tolerance(f'"{key}"', case.get(key)) for key in ("rtol", "atol")}
+        options = {key: case.get(key, default) for key, default in (("dtype", "float32"), ("reduce", "sum"))}
+        for key, value in options.items():
+            if not isinstance(value, str):
+                raise InputError(f'"{key}" must be a string, not {type(value).__name__}')
+        check_fd = case.get("check_fd", False)
+        if not isinstance(check_fd, bool):
+            raise InputError(f'"check_fd" must be true or false, not {type(check_fd).__name__}')
+        problem = prepare(expression, inputs, wrt, options["dtype"], options["reduce"], tree=tree)
         result = compute(
             problem,
             tolerances["rtol"],
             tolerances["atol"],
-            check_fd=bool(case.get("check_fd", False)),
+            check_fd=check_fd,
             differentiator=self._differentiator(expression, tree, {n: v.shape for n, v in problem.inputs.items()}),
         )
         return result.to_dict()
@@ -151,9 +192,14 @@ class Batch:
         return check(expression, claims, inputs or None, tree=tree).to_dict()
 
     def _error(self, line: int, exc: BaseException, kind: str | None = None) -> dict[str, Any]:
-        if kind is None:  # RecursionError and MemoryError are limits too
+        if kind is None:  # RecursionError is a limit too
             kind = exc.kind if isinstance(exc, BackcalcError) else "limit"
-        message = exc.one_line() if isinstance(exc, BackcalcError) else f"{type(exc).__name__}: {exc}"
+        try:
+            message = exc.one_line() if isinstance(exc, BackcalcError) else f"{type(exc).__name__}: {exc}"
+        except Exception:  # an exception that cannot even say what it is still ends only its line
+            message = type(exc).__name__
+        if kind == "internal":
+            message = f"internal error (a bug in backcalc, please report it): {message}"
         self.tally.errors += 1
         self.tally.kinds[kind] = self.tally.kinds.get(kind, 0) + 1
         return {"line": line, "error": {"kind": kind, "message": message}}
@@ -163,3 +209,32 @@ class _JsonError(InputError):
     """A line that is not JSON."""
 
     kind = "json"
+
+
+def read_lines(stream: BinaryIO) -> Iterator[bytes | None]:
+    """The lines of ``stream``, split on ``\\n`` only, each without its ``\\n``; None for a line over
+    :data:`~backcalc.limits.MAX_FILE_BYTES` (skipped without being held in memory)."""
+    most = limits.MAX_FILE_BYTES
+    while True:
+        raw = stream.readline(most + 1)
+        if not raw:
+            return
+        if len(raw) > most and not raw.endswith(b"\n"):
+            while True:  # skip the rest of the long line
+                rest = stream.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield None
+            continue
+        yield raw[:-1] if raw.endswith(b"\n") else raw
+
+
+def _dump(data: dict[str, Any]) -> str:
+    from .jsonout import dumps
+
+    try:
+        text = dumps(data)
+        text.encode("utf-8")  # a lone surrogate would fail only when written
+    except UnicodeEncodeError:
+        text = json.dumps(data, allow_nan=False)  # escaped: \udXXX is valid JSON
+    return text

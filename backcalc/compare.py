@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .values import check_tolerance
+
 #: torch.testing.assert_close's default (rtol, atol) per dtype, without importing torch.
 DEFAULT_TOLERANCES: dict[str, tuple[float, float]] = {
     "float32": (1.3e-6, 1e-5),
@@ -24,6 +26,7 @@ class Tolerance:
     @classmethod
     def for_dtype(cls, dtype: str, rtol: float | None = None, atol: float | None = None) -> Tolerance:
         default_rtol, default_atol = DEFAULT_TOLERANCES[dtype]
+        rtol, atol = check_tolerance("rtol", rtol), check_tolerance("atol", atol)
         return cls(default_rtol if rtol is None else rtol, default_atol if atol is None else atol)
 
 

@@ -55,7 +55,7 @@ class _Estimator:
             return math.nan
         try:
             result = fold(*values)
-        except ops.OutOfRange as exc:
+        except ops.OutOfRangeError as exc:
             raise self.refuse(node, f"constant {to_text(node)} {exc}") from None
         bound = limits.MAX_CONSTANT_DIGITS
         # inf from a zero argument (1/0, 0**-1) is a pole, as in torch; anything else that large overflowed.

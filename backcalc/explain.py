@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, limits, ops
+from . import __version__, limits
 from .broadcasting import sum_to_shape
 from .compare import Tolerance, compare
 from .deadline import deadline, recursion_room
@@ -21,6 +21,7 @@ from .errors import InputError
 from .graph import GraphNode, build_graph
 from .numfmt import json_nested, json_number
 from .numpy_eval import evaluate
+from .ops.arithmetic import ADD
 from .parser import parse
 from .problem import Problem
 from .sympy_formula import formula_latex, formula_text, symbols_for, to_sympy
@@ -245,7 +246,7 @@ def _locals(node: GraphNode, graph: list[GraphNode], values64: dict[str, np.ndar
 
 
 _PLACEHOLDERS = ("u", "v", "w")
-_PLUS = ops.infix("+").name  # type: ignore[union-attr]
+_PLUS = ADD.name
 
 
 @functools.cache

@@ -27,7 +27,12 @@ MAX_NDIM = 32
 """Dimensions of one input tensor."""
 
 MAX_FILE_BYTES = 256 * 2**20
-"""Bytes in one ``@file`` value."""
+"""Bytes in one ``@file`` value (at most this many are ever read, whatever the file claims), and in one
+line of ``batch`` input."""
+
+MAX_JSON_DEPTH = MAX_NDIM + 2
+"""Nesting of arrays and objects in JSON input (a value file or a ``batch`` line): a line's object and
+its ``inputs`` object around a value of :data:`MAX_NDIM` dimensions."""
 
 MAX_VALUE_TEXT = 1_000_000
 """Characters of one literal value typed on the command line (use ``@file`` for more)."""
@@ -48,6 +53,16 @@ MAX_FD_EVALUATIONS = 20_000
 """Evaluations of the whole expression that finite differences may take when it mixes elements
 (``@``, reductions): two per element of the input."""
 
+MAX_WORK = 20_000_000_000
+"""Floating-point operations of one forward pass, estimated before anything runs: the elements of every
+operation's result, and 2*m*k*n for each ``@`` of an m x k by a k x n matrix (batched ``@`` too). The
+backward pass costs about twice as much again; 20 GFLOP takes a few seconds on one core."""
+
+MAX_WORK_BYTES = 2 * 2**30
+"""Memory of the intermediate tensors of one run, estimated before anything runs: the elements of every
+input and every operation's result, at 8 bytes each, twice (the forward pass keeps each result for the
+backward pass, which makes a gradient of the same size)."""
+
 SYMBOLIC_SECONDS = 10.0
 """Seconds sympy may spend deriving the gradients (and again printing them) before backcalc gives up."""
 
@@ -63,6 +78,7 @@ def describe() -> str:
             f"  constants: within 1e-{MAX_CONSTANT_DIGITS}..1e{MAX_CONSTANT_DIGITS}; "
             f"exact coefficients up to {MAX_COEFFICIENT_DIGITS:,} digits",
             f"  tensors: {MAX_ELEMENTS:,} elements, {MAX_NDIM} dimensions; files: {MAX_FILE_BYTES // 2**20} MiB",
+            f"  work of one run (estimated first): {MAX_WORK / 1e9:g} GFLOP, {MAX_WORK_BYTES / 2**30:g} GiB of tensors",
             f"  @ and reductions: sympy up to {MAX_SYMBOLIC_ELEMENTS} input elements (beyond: autograd only); "
             f"{MAX_DERIVATIVE_ENTRIES:,} Jacobian or Hessian entries",
             f"  symbolic work: {SYMBOLIC_SECONDS:g} s "

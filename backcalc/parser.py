@@ -50,12 +50,13 @@ def _operator_pattern() -> str:
     symbols = {"(", ")", ",", "+"}  # "+" is also the unary plus, which is no operation
     for op in ops.all_ops():
         symbols.update(op.symbols)
-    escaped = [re.escape(s) + ("(?![A-Za-z_0-9])" if s[-1].isalpha() else "") for s in sorted(symbols, key=len, reverse=True)]
+    ordered = sorted(symbols, key=len, reverse=True)
+    escaped = [re.escape(s) + ("(?![A-Za-z_0-9])" if s[-1].isalpha() else "") for s in ordered]
     return "|".join(escaped)
 
 
 _TOKEN = re.compile(
-    r"(?P<number>(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+    r"(?P<number>(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?)"  # ASCII digits: int("١٢") is 12
     r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)"
     rf"|(?P<op>{_operator_pattern()})"
     r"|(?P<space>\s+)"
@@ -102,6 +103,8 @@ def tokenize(source: str) -> list[Token]:
         if match is None:
             char = source[pos]
             reason = _FORBIDDEN.get(char, f"unexpected character {char!r}")
+            if char.isdigit():  # a digit of another script, which int() and float() would accept
+                reason = f"non-ASCII digit {char!r} (U+{ord(char):04X}): write numbers with the digits 0-9"
             raise ParseError(reason, source, pos)
         kind = match.lastgroup or ""
         if kind == "op" and match.group() == "/" and source.startswith("//", pos):
@@ -145,7 +148,7 @@ def _dimension(node: Node) -> int | None:
     return None
 
 
-_IMPLICIT = ops.infix("*")  # 2x is 2*x
+_IMPLICIT = ops.infix_at(ops.PRODUCT)["*"]  # 2x is 2*x
 _PREFIX = {symbol: op for symbol in "-" if (op := ops.prefix(symbol)) is not None}
 
 
@@ -307,6 +310,8 @@ class _Parser:
         if len(arguments) < op.arity:
             raise self.error(f"{name.text}() needs {wanted}", close)
         dim = None
+        if op.needs_dim and len(arguments) == op.arity:
+            raise self.error(f"{name.text}() needs {wanted}", close)
         if len(arguments) > op.arity:
             last = arguments.pop()
             dim = _dimension(last)

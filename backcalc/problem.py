@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import shapes
+from . import shapes, workload
 from .compare import DEFAULT_TOLERANCES
 from .errors import InputError
 from .parser import parse
 from .tree import Node, to_text
-from .values import check_name, to_array
+from .values import check_name, check_range, to_array
 
 if TYPE_CHECKING:
     import torch
@@ -130,8 +130,11 @@ def prepare(
 
     # Keep the expression's order of first appearance; cast once, so both sides see the same numbers.
     cast = NUMPY_DTYPES[dtype]
+    check_range(arrays, dtype)
     ordered = {name: arrays[name].astype(cast).astype(np.float64) for name in variables}
-    shape = shapes.output_shape(tree, {name: value.shape for name, value in ordered.items()})
+    input_shapes = {name: value.shape for name, value in ordered.items()}
+    shape = shapes.output_shape(tree, input_shapes)
+    workload.check(tree, input_shapes)  # refused before any work
     return Problem(expression, tree, ordered, chosen, dtype, reduce, shape)
 
 
@@ -150,8 +153,10 @@ def backward(problem: Problem, dtype: str | None = None) -> Backward:
     tensors = run.leaves()
     try:
         output = run.forward(tensors)
-    except RuntimeError as exc:  # shapes were checked before, so this is rare: report it, don't crash
-        raise InputError(f"torch could not evaluate the expression: {str(exc).splitlines()[0]}") from None
+    except RuntimeError as exc:  # shapes were checked before: out of memory, or rare; report it, don't crash
+        raise workload.out_of_memory(exc) or InputError(
+            f"torch could not evaluate the expression: {str(exc).splitlines()[0]}"
+        ) from None
     loss = run.loss(output)
     if loss.requires_grad:
         loss.backward()

@@ -28,7 +28,7 @@ def infer(tree: Node, inputs: Mapping[str, Shape]) -> dict[int, Shape]:
             try:
                 rule = node.record.shape or broadcast
                 shape = rule(args, node.dim)
-            except ops.ShapeMisfit as exc:
+            except ops.ShapeMisfitError as exc:
                 raise InputError(f"{short(node)}: {exc}") from None
         if math.prod(shape) > limits.MAX_ELEMENTS:
             raise LimitError(

@@ -1,18 +1,30 @@
 """The symbolic side, chosen by the expression: one sympy formula for all elements when it is
-element-wise (:mod:`backcalc.sympy_formula`), element by element when it mixes elements
-(:mod:`backcalc.sympy_elements`). Both give the same interface (``derive``, ``values``, ``text``)."""
+element-wise (:mod:`backcalc.sympy_formula`); formulas in matrix notation by backprop on the tree when it
+mixes elements (:mod:`backcalc.matrix_side`), or sympy element by element where there is no matrix rule
+(:mod:`backcalc.sympy_elements`, a batched ``@``). All give the same interface (``derive``, ``values``).
+
+Each is imported only when chosen: formulas in matrix notation need no sympy at all.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from .sympy_elements import ElementDifferentiator
-from .sympy_formula import Differentiator
 from .tree import Node
 
 
-def differentiator_for(tree: Node, shapes: Mapping[str, tuple[int, ...]]) -> Differentiator | ElementDifferentiator:
-    """The sympy side for ``tree`` with inputs of ``shapes`` (element by element needs the shapes)."""
-    if tree.mixes_elements():
+def differentiator_for(tree: Node, shapes: Mapping[str, tuple[int, ...]]) -> Any:
+    """The symbolic side for ``tree`` with inputs of ``shapes``."""
+    if not tree.mixes_elements():
+        from .sympy_formula import Differentiator
+
+        return Differentiator(tree, list(shapes))
+    from .matrix_side import MatrixDifferentiator
+
+    try:
+        return MatrixDifferentiator(tree, shapes)
+    except NotImplementedError:
+        from .sympy_elements import ElementDifferentiator
+
         return ElementDifferentiator(tree, shapes)
-    return Differentiator(tree, list(shapes))

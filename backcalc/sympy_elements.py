@@ -2,8 +2,9 @@
 softmax): every element of every input is its own real symbol, the output is an object array of sympy
 expressions (each record's sympy implementation, element-wise ones applied to every element), and
 each gradient element is the exact derivative of the loss (their sum) with respect to one symbol.
-Bounded by ``limits.MAX_SYMBOLIC_ELEMENTS``. Where sympy can also derive a formula in matrix notation
-(:mod:`backcalc.matrix_calculus`), it is shown instead of the first element's formula.
+Bounded by ``limits.MAX_SYMBOLIC_ELEMENTS``. It witnesses the formulas in matrix notation of
+:mod:`backcalc.matrix_side`, stands in for them where there is none (a batched ``@``), and gives the
+Jacobians and Hessians.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import sympy
 
 from . import limits
 from .deadline import deadline, recursion_room
+from .derived import Derived
 from .errors import SymbolicSizeError
-from .matrix_calculus import matrix_gradient
-from .sympy_formula import Compiled, Derived, formula_latex, formula_text, leaf, present
+from .sympy_formula import Compiled, leaf, present
 from .tree import Node
 
 
@@ -67,7 +68,7 @@ def to_sympy_array(tree: Node, cells: Mapping[str, np.ndarray]) -> np.ndarray:
             op = node.record
             args = [values[id(child)] for child in node.args]
             if op.elementwise:
-                apply = np.frompyfunc(lambda *a, op=op: op.sympy(sympy, *a), op.arity, 1)  # type: ignore[misc]
+                apply = np.frompyfunc(lambda *a, op=op: op.sympy(sympy, *a), op.arity, 1)
                 value = apply(*args)
             else:
                 extra = {"dim": node.dim} if op.takes_dim else {}
@@ -90,7 +91,6 @@ class ElementDifferentiator:
             )
         self.shapes = dict(shapes)
         self.tree = tree
-        self._matrix: dict[tuple[str, int], Any] = {}
         with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "symbolic conversion"):
             self.cells = element_symbols(shapes)
             self.output = to_sympy_array(tree, self.cells)
@@ -138,19 +138,9 @@ class ElementDifferentiator:
         count: int,
         simplify: bool = False,
     ) -> dict[str, Derived]:
-        """As :meth:`Differentiator.derive`; the formula is in matrix notation where sympy finds one that
-        equals the element-by-element gradient at these inputs, else that of the first element."""
+        """As :meth:`Differentiator.derive`; the formula is that of the first element."""
         results = {}
         for name in wrt:
-            values = self.values(name, inputs, output_shape, count)
-            key = (name, count)
-            if key not in self._matrix:
-                self._matrix[key] = matrix_gradient(self.tree, inputs, name, count, values)
-            matrix = self._matrix[key]
-            if matrix is not None:
-                checked = "matrix notation: vectors are columns, checked against the element-by-element gradient"
-                results[name] = Derived(formula_text(matrix), formula_latex(matrix), values, checked)
-            else:
-                text, latex, note = self.text(name, count, simplify)
-                results[name] = Derived(text, latex, values, note)
+            text, latex, note = self.text(name, count, simplify)
+            results[name] = Derived(text, latex, self.values(name, inputs, output_shape, count), note)
         return results

@@ -12,16 +12,16 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import sympy
 
 from . import limits, ops, sympy_functions
-from .deadline import deadline, recursion_room
-from .errors import LimitError, SymbolicError
 from .broadcasting import sum_to_shape
+from .deadline import deadline, recursion_room
+from .derived import Derived
+from .errors import LimitError, SymbolicError
 from .tree import CONSTANT, NUMBER, Node
 
 
@@ -93,7 +93,8 @@ def numpy_table() -> dict[type, Callable[..., Any]]:
     table: dict[type, Callable[..., Any]] = {}
     for op in ops.all_ops():
         for name in op.sympy_classes:
-            implementation = functools.partial(op.numpy, np)  # type: ignore[arg-type]
+            assert op.numpy is not None
+            implementation = functools.partial(op.numpy, np)
             table[_sympy_class(name)] = _fold(implementation) if op.arity == 2 else implementation
     table.update(
         {
@@ -179,16 +180,6 @@ def _power_rule(exponent: sympy.Expr) -> Callable[[Any, Any], Any]:
     if exponent == sympy.Rational(-1, 2):
         return lambda base, _: np.divide(1.0, np.sqrt(base))
     return lambda base, value: np.power(np.asarray(base, dtype=np.float64), value)
-
-
-@dataclass(frozen=True, eq=False)
-class Derived:
-    """The symbolic gradient of the loss with respect to one input."""
-
-    text: str  # sympy's text of d loss / d element
-    latex: str
-    values: np.ndarray  # evaluated at the inputs, summed to the input's shape (float64)
-    note: str | None = None
 
 
 def present(derivative: sympy.Expr, count: int, simplify: bool) -> tuple[str, str, str | None]:

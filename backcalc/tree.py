@@ -130,11 +130,18 @@ def to_text(node: Node) -> str:
     if mine == ops.POWER:
         # Right-associative: parenthesise a power or sign on the left, a sum or product on the right.
         return f"{_wrap(left, precedence(left) <= mine)}{op.symbol}{_wrap(right, precedence(right) < ops.SIGN)}"
-    # Left-associative: `a - (b - c)` and `a / (b * c)` keep their parentheses.
-    left_text, right_text = _wrap(left, precedence(left) < mine), _wrap(right, precedence(right) <= mine)
+    # Left-associative: `a - (b - c)` and `a / (b * c)` keep their parentheses; `@` beside `*` or `/`
+    # gets them too, for the reader: `(g@W.T)*h`, not `g@W.T*h`.
+    mixed = mine == ops.PRODUCT and _MATMUL in (op.name, left.op)
+    left_text = _wrap(left, precedence(left) < mine or (mixed and left.op != op.name and precedence(left) == mine))
+    right_mixed = mine == ops.PRODUCT and _MATMUL in (op.name, right.op) and right.op != op.name
+    right_text = _wrap(right, precedence(right) <= mine or (right_mixed and precedence(right) == mine))
     # Sums are spaced, products are not: `2*x + 3*y`, `W@x`.
     sep = f" {op.symbol} " if mine == ops.SUM else op.symbol
     return f"{left_text}{sep}{right_text}"
+
+
+_MATMUL = ops.infix_at(ops.PRODUCT)["@"].name
 
 
 def _wrap(node: Node, parens: bool) -> str:
@@ -155,7 +162,7 @@ def to_latex(node: Node, names: dict[str, str] | None = None) -> str:
     for index, child in enumerate(node.args):
         text = to_latex(child, names)
         loose = precedence(child) < op.precedence if index == 0 else precedence(child) <= op.precedence
-        if op.syntax is ops.Syntax.CALL or op.precedence == ops.POWER and index == 1:
+        if op.syntax is ops.Syntax.CALL or (op.precedence == ops.POWER and index == 1):
             loose = False  # inside the call's own parentheses, or up in the exponent
         parts.append(rf"\left({text}\right)" if loose and op.syntax is not ops.Syntax.CALL else text)
     if node.dim is not None:

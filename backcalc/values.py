@@ -1,27 +1,35 @@
 """Input values: ``NAME=VALUE`` text, ``@file.json`` / ``@file.npy`` files and Python objects, each
 checked and turned into a float64 numpy array (the caller casts it to the working dtype).
 
+``@FILE`` reads only what the caller's :class:`~backcalc.files.FileAccess` allows: anywhere on the
+command line, nothing by default in the library and in ``batch``.
+
 Integers are converted to floats; booleans, strings, nulls, complex numbers and objects are refused,
 as are ragged lists, empty tensors and anything over the bounds in :mod:`backcalc.limits`.
 """
 
 from __future__ import annotations
 
+import io
 import keyword
 import math
+import numbers
 import os
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import limits, ops
 from .errors import InputError, LimitError
+from .files import FileAccess, access_for, read_bytes
+from .jsonin import loads, non_ascii_digit
 
 if TYPE_CHECKING:
     import numpy as np
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
 _LITERAL_TOKEN = re.compile(
-    r"\s*(?:(?P<number>[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)"
+    r"\s*(?:(?P<number>[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?)"
     r"|(?P<word>[+-]?[A-Za-z_]+)|(?P<punct>[][(),])|(?P<other>.))",
     re.DOTALL,
 )
@@ -57,10 +65,11 @@ def split_assignment(text: str) -> tuple[str, str]:
     return check_name(name), value.strip()
 
 
-def parse_value(text: str, name: str = "value") -> np.ndarray:
-    """A value typed by a user: a number, a nested list (JSON or Python syntax), or ``@FILE``."""
+def parse_value(text: str, name: str = "value", files: FileAccess | None = None) -> np.ndarray:
+    """A value typed by a user: a number, a nested list (JSON or Python syntax), or ``@FILE`` (read
+    only if ``files`` allows it)."""
     if text.startswith("@"):
-        return load_file(text[1:], name)
+        return load_file(text[1:], name, files)
     if len(text) > limits.MAX_VALUE_TEXT:
         raise LimitError(
             f"{name}: value text is over {limits.MAX_VALUE_TEXT:,} characters; "
@@ -69,37 +78,75 @@ def parse_value(text: str, name: str = "value") -> np.ndarray:
     return to_array(_parse_literal(text, name), name, trusted=True)
 
 
-def load_file(path: str, name: str = "value") -> np.ndarray:
-    """Load ``.npy`` (without pickles) or ``.json``, after checking the file's size."""
+def load_file(path: str, name: str = "value", files: FileAccess | None = None) -> np.ndarray:
+    """Load ``.npy`` (without pickles) or ``.json`` from a regular file that ``files`` allows."""
     if not path:
         raise InputError(f"{name}=@ names no file")
-    try:
-        size = os.stat(path).st_size
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read {path!r}: {exc.strerror or exc}") from None
-    if os.path.isdir(path):
-        raise InputError(f"{name}: {path!r} is a directory, not a file")
-    if size > limits.MAX_FILE_BYTES:
-        raise LimitError(f"{name}: {path!r} is {size:,} bytes; the limit is {limits.MAX_FILE_BYTES:,}")
     suffix = os.path.splitext(path)[1].lower()
+
+    def check_suffix() -> None:
+        if suffix not in (".npy", ".json"):
+            raise InputError(f"{name}: {path!r} is neither .json nor .npy")
+
+    data = read_bytes(path, name, files, check_suffix)
     if suffix == ".npy":
-        return _load_npy(path, size, name)
-    if suffix == ".json":
-        return _load_json(path, name)
-    raise InputError(f"{name}: {path!r} is neither .json nor .npy")
+        return _load_npy(path, data, name)
+    return _load_json(path, data, name)
 
 
-def to_array(obj: Any, name: str = "value", *, trusted: bool = False) -> np.ndarray:
-    """Turn a number, nested list, numpy array or torch tensor into a checked float64 array.
+def load_files(inputs: Mapping[str, Any], allow: str | os.PathLike[str] | FileAccess | None) -> dict[str, Any]:
+    """``inputs`` with each ``"@FILE"`` text read as :func:`load_file` would, if ``allow`` (a folder)
+    permits; with ``allow`` None they are left for :func:`to_array` to refuse."""
+    access = access_for(allow)
+    if access is None:
+        return dict(inputs)
+    return {
+        name: parse_value(value, str(name), access) if isinstance(value, str) and value.startswith("@") else value
+        for name, value in inputs.items()
+    }
 
-    ``trusted`` skips the per-element type check for lists whose leaves are known to be floats.
+
+def check_tolerance(name: str, value: Any) -> float | None:
+    """A tolerance (``rtol``, ``atol``) as a float, None for the default; refuses anything but a finite
+    number >= 0 (nan would make every comparison false, inf every one true)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"{name} must be a finite number >= 0, not {type(value).__name__}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or number < 0:
+        raise InputError(f"{name} must be a finite number >= 0, not {number}")
+    return abs(number)  # -0.0 is 0
+
+
+def check_range(arrays: Mapping[str, np.ndarray], dtype: str) -> None:
+    """Refuse a finite value that the dtype cannot hold (``1e39`` in float32 would become inf)."""
+    import numpy as np
+
+    largest = float(np.finfo(dtype).max)
+    for name, array in arrays.items():
+        with np.errstate(invalid="ignore"):
+            beyond = np.isfinite(array) & (np.abs(array) > largest)
+        if beyond.any():
+            value = array[beyond].flat[0]
+            raise InputError(f"{name}: {value:g} is beyond {dtype}'s range (±{largest:.4g}); use --dtype float64")
+
+
+def to_array(obj: Any, name: str = "value", *, trusted: bool = False, files: FileAccess | None = None) -> np.ndarray:
+    """Turn a number, nested list, numpy array, torch tensor or value text into a checked float64 array.
+
+    ``trusted`` skips the per-element type check for lists whose leaves are known to be floats. Text
+    ``"@FILE"`` is read only if ``files`` allows it.
     """
     import numpy as np
 
     if hasattr(obj, "detach") and hasattr(obj, "numpy"):  # a torch tensor, without importing torch
         obj = obj.detach().cpu().numpy()
     if isinstance(obj, str):
-        return parse_value(obj, name)
+        return parse_value(obj, name, files)
     if isinstance(obj, (bool, np.bool_)):
         raise InputError(f"{name}: booleans are not numbers")
     if isinstance(obj, np.ndarray):
@@ -110,7 +157,9 @@ def to_array(obj: Any, name: str = "value", *, trusted: bool = False) -> np.ndar
         try:
             return _checked(np.array(float(obj)), name)
         except OverflowError:
-            raise InputError(f"{name}: {obj} is too large for a float") from None
+            raise InputError(
+                f"{name}: an integer of about {int(obj).bit_length() * 0.30103:.0f} digits is too large for a float"
+            ) from None
     if not isinstance(obj, (list, tuple)):
         raise InputError(f"{name}: expected a number or a nested list of numbers, got {type(obj).__name__}")
     if trusted:
@@ -194,6 +243,8 @@ def _parse_literal(text: str, name: str) -> Any:
             expect_item = True
         else:
             what = "strings are not numbers" if token in "'\"" else f"unexpected character {token!r}"
+            if token.isdigit():
+                what = non_ascii_digit(text) or what
             raise InputError(f"{name}: {what} in {_short(text)!r}")
     if closers:
         raise InputError(f"{name}: missing {closers[-1]!r} at the end")
@@ -217,16 +268,17 @@ def _number(token: str, name: str) -> float:
     return value
 
 
-def _load_npy(path: str, size: int, name: str) -> np.ndarray:
+def _load_npy(path: str, data: bytearray, name: str) -> np.ndarray:
     import numpy as np
 
     fmt = np.lib.format
+    size = len(data)
     try:
-        with open(path, "rb") as handle:
-            version = fmt.read_magic(handle)
-            reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
-            shape, _, dtype = reader(handle)
-            offset = handle.tell()
+        handle = io.BytesIO(bytes(data[: 1 << 20]))  # the header is read from a copy of the start only
+        version = fmt.read_magic(handle)
+        reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, fortran_order, dtype = reader(handle)
+        offset = handle.tell()
     except (ValueError, OSError, SyntaxError, EOFError) as exc:
         raise InputError(f"{name}: {path!r} is not a valid .npy file ({_short(str(exc), 80)})") from None
     if dtype.hasobject or dtype.kind not in "iuf":
@@ -238,33 +290,20 @@ def _load_npy(path: str, size: int, name: str) -> np.ndarray:
         raise LimitError(f"{name}: {path!r} holds {count:,} elements; the limit is {limits.MAX_ELEMENTS:,}")
     if size < offset + count * dtype.itemsize:
         raise InputError(f"{name}: {path!r} is truncated: its header promises {shape} but the data is short")
+    # The data straight from the bytes read: no np.load, so no pickle can ever be involved.
     try:
-        array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+        flat = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+        array = flat.reshape(shape[::-1]).T if fortran_order else flat.reshape(shape)
+    except ValueError as exc:
         raise InputError(f"{name}: {path!r} could not be read ({_short(str(exc), 80)})") from None
     return to_array(array, name)
 
 
-def _load_json(path: str, name: str) -> np.ndarray:
-    import json
-
-    def refuse_object(_: Any) -> Any:
+def _load_json(path: str, data: bytearray, name: str) -> np.ndarray:
+    value = loads(data, f"{name}: {path!r}")
+    if isinstance(value, dict):
         raise InputError(f"{name}: {path!r} holds a JSON object; expected a number or nested lists")
-
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle, object_pairs_hook=refuse_object)
-    except UnicodeDecodeError:
-        raise InputError(f"{name}: {path!r} is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{name}: {path!r} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-        ) from None
-    except RecursionError:
-        raise LimitError(f"{name}: {path!r} is nested too deeply") from None
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read {path!r}: {exc.strerror or exc}") from None
-    return to_array(data, name)
+    return to_array(value, name)
 
 
 def _short(text: str, width: int = 40) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from backcalc.batch import Batch
 
 
@@ -94,3 +96,169 @@ def test_derivations_are_cached_across_repeated_expressions(monkeypatch):
 def test_missing_file(run):
     result = run("batch", "/nonexistent/cases.jsonl")
     assert result.exit_code == 2 and "cannot read" in result.stderr
+
+
+GOOD = {"expression": "x**2", "inputs": {"x": 3}}
+
+
+def test_a_line_that_breaks_backcalc_is_that_lines_internal_error(run, monkeypatch):
+    from backcalc import api
+
+    original = api.compute
+
+    def broken(problem, *args, **kwargs):
+        if problem.expression == "x*3":
+            raise ZeroDivisionError("a bug")
+        return original(problem, *args, **kwargs)
+
+    monkeypatch.setattr(api, "compute", broken)
+    text = "\n".join(json.dumps({"expression": e, "inputs": {"x": 1}}) for e in ("x*2", "x*3", "x*4")) + "\n"
+    result = run("batch", input=text)
+    first, bad, last = lines_of(result)
+    assert bad["error"]["kind"] == "internal" and "ZeroDivisionError: a bug" in bad["error"]["message"]
+    assert first["gradients"]["x"]["autograd"] == 2.0 and last["gradients"]["x"]["autograd"] == 4.0
+    assert result.exit_code == 2
+
+
+def test_a_result_that_cannot_be_written_is_that_lines_error(monkeypatch):
+    runner = Batch()
+    monkeypatch.setattr(runner, "run_line", lambda text, line: {"line": line, "value": float("nan")})
+    out = json.loads(runner.output(b"{}", 4))
+    assert out["line"] == 4 and out["error"]["kind"] == "internal"
+
+
+def test_out_of_memory_on_a_line_is_a_limit_error(run, monkeypatch):
+    from backcalc import api
+    from tests.test_workload import TORCH_OOM
+
+    def exhausted(*args, **kwargs):
+        raise RuntimeError(TORCH_OOM)
+
+    monkeypatch.setattr(api, "backward", exhausted)
+    result = run("batch", input=json.dumps({"expression": "x", "inputs": {"x": [1, 2]}}) + "\n")
+    (out,) = lines_of(result)
+    assert out["error"]["kind"] == "limit"
+    assert out["error"]["message"].startswith("out of memory") and "x [2]" in out["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "separator",
+    ["\u2028", "\u0085", "\u2029", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"],
+    ids=lambda s: f"U+{ord(s):04X}",
+)
+def test_file_and_stdin_split_the_same_lines(run, tmp_path, separator):
+    case = {"expression": "x", "inputs": {"x": 1}, "wrt": [f"x{separator}"]}
+    text = json.dumps(case, ensure_ascii=False) + "\r\n" + json.dumps(GOOD) + "\r\n"
+    path = tmp_path / "cases.jsonl"
+    path.write_bytes(text.encode("utf-8"))
+    from_file = run("batch", str(path))
+    from_stdin = run("batch", input=text)
+    assert from_file.stdout == from_stdin.stdout
+    out = lines_of(from_file)
+    assert [o["line"] for o in out] == [0, 1]
+    assert "error" in out[0] and out[1]["gradients"]["x"]["autograd"] == 6.0
+
+
+def test_a_line_that_is_not_utf8_is_that_lines_error(run, tmp_path):
+    path = tmp_path / "cases.jsonl"
+    path.write_bytes(b'{"expression": "x\xff"}\n' + json.dumps(GOOD).encode() + b"\n")
+    out = lines_of(run("batch", str(path)))
+    assert out[0]["error"]["kind"] == "json" and "UTF-8" in out[0]["error"]["message"]
+    assert out[1]["gradients"]["x"]["autograd"] == 6.0
+
+
+def test_a_line_over_the_limit_is_skipped_without_being_held(run, monkeypatch):
+    from backcalc import limits
+
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 100)
+    long = json.dumps({"expression": "x" + " " * 300, "inputs": {"x": 1}})
+    out = lines_of(run("batch", input=f"{long}\n{json.dumps(GOOD)}\n"))
+    assert out[0]["error"]["kind"] == "limit"
+    assert out[1]["line"] == 1 and out[1]["gradients"]["x"]["autograd"] == 6.0
+
+
+def test_files_are_read_only_with_allow_files_and_only_below(run, tmp_path):
+    import numpy as np
+
+    data = tmp_path / "data"
+    data.mkdir()
+    np.save(data / "x.npy", np.array([1.0, 2.0]))
+    (tmp_path / "secret.json").write_text("[5]")
+    (data / "link.json").symlink_to(tmp_path / "secret.json")
+    cases = [
+        {"expression": "x**2", "inputs": {"x": f"@{data / 'x.npy'}"}},
+        {"expression": "x**2", "inputs": {"x": f"@{tmp_path / 'secret.json'}"}},
+        {"expression": "x**2", "inputs": {"x": f"@{data / 'link.json'}"}},
+        {"expression": "x**2", "inputs": {"x": f"@{data / '..' / 'secret.json'}"}},
+        {"expression": "x**3", "claims": {"x": "3x^2"}, "inputs": {"x": f"@{tmp_path / 'secret.json'}"}},
+    ]
+    text = "".join(json.dumps(c) + "\n" for c in cases)
+    refused = lines_of(run("batch", input=text))
+    assert all("not allowed here" in o["error"]["message"] for o in refused)
+    allowed = lines_of(run("batch", "--allow-files", str(data), input=text))
+    assert allowed[0]["gradients"]["x"]["autograd"] == [2.0, 4.0]
+    assert all("outside the folder allowed" in o["error"]["message"] for o in allowed[1:])
+
+
+def test_a_directory_or_device_as_the_batch_file_is_refused(run, tmp_path):
+    for source in (str(tmp_path), "/dev/zero"):
+        result = run("batch", source)
+        assert result.exit_code == 2 and result.stdout == ""
+        assert result.stderr.startswith("backcalc: error: cannot read")
+
+
+def test_writing_into_head_ends_quietly_with_status_0(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "cases.jsonl"
+    path.write_text((json.dumps(GOOD) + "\n") * 2000)
+    script = f"{sys.executable} -m backcalc batch {path} | head -1; exit ${{PIPESTATUS[0]}}"
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert json.loads(result.stdout)["line"] == 0
+
+
+def test_a_closed_stdout_is_status_74(tmp_path):
+    path = tmp_path / "cases.jsonl"
+    path.write_text(json.dumps(GOOD) + "\n")
+    import subprocess
+    import sys
+
+    for args in (["batch", str(path)], ["x**2", "x=3"]):
+        script = f"{sys.executable} -m backcalc {' '.join(args)} >&-"
+        result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 74, result.stderr
+        assert result.stderr == "backcalc: error: cannot write the output: standard output is closed\n"
+
+
+def test_an_exception_that_cannot_be_printed_still_ends_only_its_line(monkeypatch):
+    from backcalc import api
+
+    class UnprintableError(Exception):
+        def __str__(self) -> str:
+            raise ValueError("no")
+
+    def broken(*args, **kwargs):
+        raise UnprintableError()
+
+    monkeypatch.setattr(api, "compute", broken)
+    runner = Batch()
+    out = json.loads(runner.output(json.dumps(GOOD).encode(), 0))
+    assert out["error"]["kind"] == "internal" and "Unprintable" in out["error"]["message"]
+    assert runner.tally.errors == 1
+
+
+def test_out_of_memory_never_names_another_lines_sizes(monkeypatch):
+    from backcalc import values
+
+    runner = Batch()
+    runner.run_line(json.dumps({"expression": "x", "inputs": {"x": [1, 2, 3]}}), 0)
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError()
+
+    monkeypatch.setattr(values, "_checked", exhausted)
+    out = runner.run_line(json.dumps({"expression": "y", "inputs": {"y": [1, 2]}}), 1)
+    assert out["error"]["message"] == "out of memory: use smaller inputs"

@@ -4,6 +4,8 @@ stderr, no traceback, nothing on stdout, and nothing executed (the canary file i
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 import time
@@ -63,6 +65,12 @@ RESOURCES = [
     ("long-number", ["1" * 1000 + "*x", "x=1"]),
     ("deep-value", ["x", "x=" + "[" * 10000 + "1" + "]" * 10000]),
     ("huge-broadcast", ["x*y", "x=@BIGCOL", "y=@BIGROW"]),
+    # Work and memory, estimated before anything runs.
+    ("matmul-chain-work", ["sum(" + "@".join(["A"] * 31) + ")", "A=@M3000"]),
+    ("broadcast-matmul-chain", ["sum(" + "@".join(["(c*r)"] * 30) + ")", "c=@COL3000", "r=@ROW3000"]),
+    ("sixteen-factors-memory", ["*".join(["x"] * 16), "x=@V1E7"]),
+    ("json-huge-integer", ["x", "x=@BIGINTJSON"]),
+    ("json-70-levels", ["x", "x=@DEEP70JSON"]),
 ]
 
 SYNTAX = [
@@ -112,6 +120,29 @@ VALUES = [
     ("bad-dtype", ["x", "x=1", "--dtype", "float16"]),
     ("bad-reduce", ["x", "x=1", "--reduce", "max"]),
     ("negative-tolerance", ["x", "x=1", "--rtol", "-1"]),
+    ("float32-overflow-value", ["x", "x=[1, 1e39]"]),
+    ("float32-overflow-json", ["x", "x=@BIGFLOATJSON"]),
+    ("nan-rtol", ["x", "x=1", "--rtol", "nan"]),
+    ("inf-atol", ["x", "x=1", "--atol", "inf"]),
+    ("overflowing-rtol", ["x", "x=1", "--rtol", "1e400"]),
+    ("nan-tolerance-explain", ["explain", "x", "x=1", "--atol", "nan"]),
+    ("nan-tolerance-jacobian", ["jacobian", "x", "x=1", "--rtol", "-inf"]),
+    ("nan-learning-rate", ["descend", "x", "x=1", "--wrt", "x", "--lr", "nan"]),
+    ("inf-stop-tolerance", ["descend", "x", "x=1", "--wrt", "x", "--tol", "inf"]),
+    ("arabic-digits-expression", ["x*١٢", "x=1"]),
+    ("superscript-digit-expression", ["x²", "x=1"]),
+    ("fullwidth-digits-value", ["x", "x=１２"]),
+    ("arabic-digits-in-list", ["x", "x=[1, ٢]"]),
+    ("json-arabic-digits", ["x", "x=@ARABICJSON"]),
+    ("json-lone-surrogate", ["x", "x=@SURROGATEJSON"]),
+    ("json-not-utf8", ["x", "x=@LATIN1JSON"]),
+    ("json-points-to-file", ["x", "x=@CHAINJSON"]),
+    ("fifo", ["x", "x=@FIFO"]),
+    ("dev-zero", ["x", "x=@/dev/zero"]),
+    ("dev-urandom", ["x", "x=@/dev/urandom"]),
+    ("symlink-to-dev-zero", ["x", "x=@ZEROLINK"]),
+    ("symlink-to-fifo", ["x", "x=@FIFOLINK"]),
+    ("directory-with-suffix", ["x", "x=@DIRNPY"]),
     ("unknown-option", ["x", "x=1", "--frobnicate"]),
 ]
 
@@ -150,17 +181,47 @@ def files(tmp_path: Path) -> dict[str, str]:
     paths["BADJSON"] = str(tmp_path / "bad.json")
     (tmp_path / "deep.json").write_text("[" * 100000 + "]" * 100000)
     paths["DEEPJSON"] = str(tmp_path / "deep.json")
+    # Large arrays as sparse files: the shape is real, the disk blocks are not written.
+    for key, shape, dtype in (("M3000", (3000, 3000), "<f4"), ("V1E7", (10**7,), "<f4")):
+        path = tmp_path / f"{key}.npy"
+        with open(path, "wb") as handle:
+            np.lib.format.write_array_header_1_0(handle, {"descr": dtype, "fortran_order": False, "shape": shape})
+            handle.truncate(handle.tell() + 4 * int(np.prod(shape)))
+        paths[key] = str(path)
+    np.save(tmp_path / "col.npy", np.ones((3000, 1)))
+    np.save(tmp_path / "row.npy", np.ones((1, 3000)))
+    paths["COL3000"], paths["ROW3000"] = str(tmp_path / "col.npy"), str(tmp_path / "row.npy")
+    texts = {
+        "BIGINTJSON": "[" + "7" * 5000 + "]",
+        "DEEP70JSON": "[" * 70 + "1" + "]" * 70,
+        "BIGFLOATJSON": "[1e300]",
+        "ARABICJSON": '["١٢"]',
+        "SURROGATEJSON": '["\\ud800"]',
+        "CHAINJSON": json.dumps("@" + str(tmp_path / "o.json")),
+    }
+    for key, text in texts.items():
+        (tmp_path / f"{key.lower()}.json").write_text(text, encoding="utf-8")
+        paths[key] = str(tmp_path / f"{key.lower()}.json")
+    (tmp_path / "latin1.json").write_bytes('[1, "é"]'.encode("latin-1"))
+    paths["LATIN1JSON"] = str(tmp_path / "latin1.json")
+    os.mkfifo(tmp_path / "fifo.npy")
+    paths["FIFO"] = str(tmp_path / "fifo.npy")
+    (tmp_path / "fifolink.npy").symlink_to(tmp_path / "fifo.npy")
+    paths["FIFOLINK"] = str(tmp_path / "fifolink.npy")
+    (tmp_path / "zero.npy").symlink_to("/dev/zero")
+    paths["ZEROLINK"] = str(tmp_path / "zero.npy")
+    (tmp_path / "dir.npy").mkdir()
+    paths["DIRNPY"] = str(tmp_path / "dir.npy")
     paths[CANARY] = str(tmp_path / "canary")
     return paths
 
 
 def _substitute(argv: list[str], files: dict[str, str]) -> list[str]:
-    out = []
-    for arg in argv:
-        for key, path in files.items():
-            arg = arg.replace(f"@{key}", f"@{path}") if key != CANARY else arg.replace(CANARY, path)
-        out.append(arg)
-    return out
+    # Whole placeholders only: @FIFO must not match the start of @FIFOLINK.
+    def path(match: re.Match[str]) -> str:
+        return f"@{files.get(match.group(1), match.group(1))}"
+
+    return [re.sub(r"@([A-Z][A-Z0-9]*)\b", path, arg).replace(CANARY, files[CANARY]) for arg in argv]
 
 
 def test_the_catalogue_is_large_enough():
@@ -213,3 +274,91 @@ def test_symbolic_time_budget(monkeypatch, run):
     result = run(heavy, "x=1.5")
     assert result.exit_code == 2
     assert "took longer than 0.05 s" in result.stderr
+
+
+# Batch: each line that cannot be answered gets its own error object; the lines after it still come out.
+GOOD = {"expression": "x**2", "inputs": {"x": 3}}
+
+# Lines that cannot be answered, each as raw JSON text, with the kind of its error object.
+BAD_LINES = [
+    ('{"expression": "x", "inputs": {"x": 1}, "rtol": NaN}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1}, "atol": Infinity}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1}, "rtol": -1}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1}, "rtol": "1e-3"}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1}, "wrt": ["\\ud800"]}', "input"),
+    ('{"expression": "x\\udc00", "inputs": {"x": 1}}', "input"),
+    ('{"\\ud800": 1}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1}, "dtype": ["float64"]}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1}, "reduce": {}}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1}, "check_fd": "yes"}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1}, "wrt": [1]}', "input"),
+    ('{"expression": 5, "inputs": {"x": 1}}', "input"),
+    ('{"expression": "x", "inputs": [1]}', "input"),
+    ('{"expression": "x", "inputs": {"x": {"y": 1}}}', "input"),
+    ('{"expression": "x", "claims": {"x": 1}}', "input"),
+    ('{"expression": "x", "inputs": {"x": ' + "1" * 5000 + "}}", "limit"),
+    ('{"expression": "x", "inputs": {"x": ' + "[" * 70 + "1" + "]" * 70 + "}}", "limit"),
+    ('{"expression": "x*١٢", "inputs": {"x": 1}}', "input"),
+    ('{"expression": "x", "inputs": {"x": "１２"}}', "input"),
+    ('{"expression": "x", "inputs": {"x": [١]}}', "input"),
+    ('{"expression": "x", "inputs": {"x": 1e400}}', "input"),
+    ('{"expression": "x", "inputs": {"x": "@/etc/passwd"}}', "input"),
+    ('{"expression": "x", "inputs": {"x": "@/dev/zero"}}', "input"),
+    ("\x0c", "json"),
+    ("\u2028", "json"),
+    ('{"expression": "' + touch(CANARY) + '", "inputs": {"x": 1}}', "parse"),
+    ('{"expression": "x", "inputs": {"x": "' + touch(CANARY) + '"}}', "input"),
+    ('{"expression": "x", "inputs": {"x": "@CANARY"}}', "input"),
+    ('{"expression": "x", "claims": {"x": "' + touch(CANARY) + '"}}', "parse"),
+    ('{"expression": "9**9**9**9 + x", "inputs": {"x": 1}}', "parse"),
+    (
+        json.dumps(
+            {"expression": "sum(" + "@".join(["(c*r)"] * 30) + ")", "inputs": {"c": [[1]] * 3000, "r": [[1] * 3000]}}
+        ),
+        "limit",
+    ),
+    (json.dumps({"expression": "*".join(["(c*r)"] * 16), "inputs": {"c": [[1]] * 3000, "r": [[1] * 3000]}}), "limit"),
+]
+
+
+def lines_of(result) -> list[dict]:
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_one_bad_batch_line_never_costs_another(run, files):
+    lines = [bad.replace(CANARY, files[CANARY]) for bad, _ in BAD_LINES]
+    text = "".join(f"{json.dumps(GOOD)}\n{bad}\n" for bad in lines) + json.dumps(GOOD) + "\n"
+    result = run("batch", input=text)
+    assert result.exit_code == 2
+    assert result.stderr == "" and not Path(files[CANARY]).exists()
+    out = lines_of(result)
+    assert [o["line"] for o in out] == list(range(2 * len(BAD_LINES) + 1))
+    for number, o in enumerate(out):
+        if number % 2 == 0:
+            assert o["gradients"]["x"]["autograd"] == 6.0, o
+        else:
+            bad, kind = BAD_LINES[number // 2]
+            assert o["error"]["kind"] == kind, (bad[:80], o)
+
+
+LIBRARY = [
+    (name, argv)
+    for name, argv in CATALOGUE
+    if argv[0] not in ("explain", "jacobian", "descend")
+    and all("=" in arg and not arg.startswith("-") for arg in argv[1:])
+    and len({arg.partition("=")[0] for arg in argv[1:]}) == len(argv) - 1
+]
+
+
+@pytest.mark.parametrize(("name", "argv"), LIBRARY, ids=[name for name, _ in LIBRARY])
+def test_refused_by_the_library(files, monkeypatch, name, argv):
+    """The same inputs through backcalc.gradient (text values as typed; files allowed below tmp_path)."""
+    import backcalc
+    from backcalc import limits
+
+    monkeypatch.setattr(limits, "MAX_ELEMENTS", 10_000_000)
+    expression, *values = _substitute(argv, files)
+    inputs = dict(value.split("=", 1) for value in values)
+    with pytest.raises(backcalc.BackcalcError):
+        backcalc.gradient(expression, inputs, allow_files=files["DIR"])
+    assert not Path(files[CANARY]).exists()

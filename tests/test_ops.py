@@ -32,13 +32,19 @@ def _points(op: ops.Op, count: int = 7) -> list[np.ndarray]:
     return list(values)
 
 
-@pytest.mark.parametrize("op", ops.all_ops(), ids=lambda op: op.name)
+@pytest.mark.parametrize("op", list(ops.all_ops()), ids=lambda op: op.name)
 def test_every_record_is_complete(op):
     assert op.doc and op.latex and op.sympy and op.torch and op.numpy
     if op.elementwise:
         assert len(op.local) == op.arity, "an element-wise operation needs a local rule per argument"
     if op.syntax is not ops.Syntax.CALL:
         assert op.symbols
+
+
+@pytest.mark.parametrize("op", list(ops.all_ops()), ids=lambda op: op.name)
+def test_latex_template_takes_its_arguments(op):
+    text = op.latex.format(*[f"a_{i}" for i in range(op.arity)])
+    assert all(f"a_{i}" in text for i in range(op.arity)) and "{}" not in text
 
 
 @pytest.mark.parametrize("op", ELEMENTWISE, ids=lambda op: op.name)
@@ -70,9 +76,9 @@ def test_local_rules_are_the_derivatives_of_the_sympy_implementation(op):
 def test_mixing_operations_agree_three_ways(op):
     a = RNG.uniform(-1, 1, size=(3, 3))
     args = [a, RNG.uniform(-1, 1, size=(3, 3))][: op.arity]
-    if op.name == "dot":
+    if op.name in ("dot", "outer"):
         args = [a[0], a[1]]
-    dims = [None, 0, -1] if op.takes_dim else [None]
+    dims = [0, -1] if op.needs_dim else [None, 0, -1] if op.takes_dim else [None]
     for dim in dims:
         extra = {"dim": dim} if op.takes_dim else {}
         numpy_value = np.asarray(op.numpy(np, *args, **extra))
@@ -120,6 +126,8 @@ HOMONYMS = {
     "batch.py": {"sum"},  # the default "reduce" of a line
     "explain.py": {"mean", "sum"},  # the reduction shown in the JSON
     "descend.py": {"step"},  # a step of gradient descent
+    "matrix_side.py": {"mean", "sum"},  # the loss reductions
+    "backprop.py": {"mean", "sum"},  # the loss reductions
     "descend_view.py": {"step", "log"},  # a step; matplotlib's log scale
     "graphviz.py": {"dot"},  # Graphviz's dot program
     "html.py": {"step"},  # a step of gradient descent, as a column heading
@@ -150,8 +158,8 @@ def _imports() -> dict[str, set[str]]:
         package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + [node.module or ""])
-                base = base.rstrip(".")
+                parts = package.split(".")
+                base = ".".join([*parts[: len(parts) - node.level + 1], node.module or ""]).rstrip(".")
                 targets = [f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in modules]
                 edges[name].update(targets or ([base] if base in modules else []))
         # `from . import __version__` reaches the package's own __init__, which imports nothing eagerly.
@@ -183,9 +191,11 @@ def test_no_module_imports_itself_through_others():
 
 def test_lower_layers_never_import_higher_ones():
     edges = _imports()
-    library = {name for name in edges if not name.startswith(("backcalc.cli", "backcalc.render", "backcalc.__main__"))}
-    upward = {name: sorted(t for t in edges[name] if t.startswith(("backcalc.cli", "backcalc.render"))) for name in library}
+    top = ("backcalc.cli", "backcalc.render")
+    library = {name for name in edges if not name.startswith((*top, "backcalc.__main__"))}
+    upward = {name: sorted(t for t in edges[name] if t.startswith(top)) for name in library}
     assert {name: targets for name, targets in upward.items() if targets and name != "backcalc"} == {}
     for name in edges:
         if name.startswith("backcalc.ops"):
-            assert all(t.startswith("backcalc.ops") or t in ("backcalc.limits", "backcalc.sympy_functions") for t in edges[name])
+            below = ("backcalc.limits", "backcalc.sympy_functions")
+            assert all(t.startswith("backcalc.ops") or t in below for t in edges[name])

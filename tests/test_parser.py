@@ -4,10 +4,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from backcalc import limits
+from backcalc import limits, ops
 from backcalc.errors import ParseError
 from backcalc.parser import parse, tokenize
-from backcalc import ops
 from backcalc.tree import Node
 
 
@@ -143,7 +142,9 @@ _leaves = st.one_of(
 
 def _operation(op: ops.Op, children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
     """Nodes of one operation of the registry, with a dimension where it takes one."""
-    dims = st.one_of(st.none(), st.integers(-2, 2)) if op.takes_dim else st.none()
+    dims: st.SearchStrategy[int | None] = st.none()
+    if op.takes_dim:
+        dims = st.integers(-2, 2) if op.needs_dim else st.one_of(st.none(), st.integers(-2, 2))
     return st.tuples(st.tuples(*[children] * op.arity), dims).map(lambda t: Node(op.name, t[0], "", t[1]))
 
 

@@ -57,3 +57,23 @@ def test_python_dash_m_works():
     result = subprocess.run([sys.executable, "-m", "backcalc", "x**2", "x=4", "--json"], capture_output=True, text=True)
     assert result.returncode == 0
     assert '"loss": 16.0' in result.stdout
+
+
+def test_a_batch_of_bad_lines_does_not_import_torch_or_sympy(tmp_path):
+    lines = [
+        "not json",
+        '{"expression": "sine(x)", "inputs": {"x": 1}}',
+        '{"expression": "x", "inputs": {"x": [[1], [2, 3]]}}',
+        '{"expression": "x", "inputs": {"x": 1}, "rtol": NaN}',
+        '{"expression": "x", "inputs": {"x": "@/etc/passwd"}}',
+        '{"expression": "x*y", "inputs": {"x": [1, 2], "y": [1, 2, 3]}}',
+        '{"expression": "x*١٢", "inputs": {"x": 1}}',
+    ]
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=["batch", str(path)])], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.count('"error"') == len(lines)
+    line = next(line for line in out.splitlines() if line.startswith("HEAVY"))
+    assert line.split()[1:] == ["2"]

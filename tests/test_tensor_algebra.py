@@ -10,8 +10,8 @@ import pytest
 
 import backcalc
 from backcalc.api import prepare
-from backcalc.jacobian_hessian import hessian, jacobian
 from backcalc.errors import InputError
+from backcalc.jacobian_hessian import hessian, jacobian
 
 RNG = np.random.default_rng(7)
 W = RNG.normal(size=(3, 2))
@@ -39,8 +39,10 @@ def test_linear_regression_and_its_matrix_formulas():
     np.testing.assert_allclose(g["x"], 2 * W.T @ r)
     np.testing.assert_allclose(g["y"], -2 * r)
     result = backcalc.gradient("sum((W@x - y)**2)", dict(W=W, x=X, y=Y), dtype="float64")
-    assert result.gradients["W"].formula == "2*(W*x - y)*x.T"
-    assert result.gradients["x"].formula == "2*W.T*(W*x - y)"
+    assert result.gradients["W"].formula == "2*outer(W@x - y, x)"
+    assert result.gradients["x"].formula == "2*(W.T@(W@x - y))"
+    assert result.gradients["y"].formula == "-2*(W@x - y)"
+    assert "matches sympy's element-by-element derivative" in result.gradients["W"].note
 
 
 def test_logistic_layer():
@@ -129,19 +131,27 @@ def test_shape_errors_name_both_shapes(expression, inputs, fragment):
     assert fragment in info.value.message
 
 
-def test_beyond_the_symbolic_size_autograd_still_answers(run, monkeypatch):
+def test_beyond_sympys_element_size_the_matrix_formula_still_answers(run, monkeypatch):
     from backcalc import limits
 
     monkeypatch.setattr(limits, "MAX_SYMBOLIC_ELEMENTS", 4)
     result = backcalc.gradient("sum((W@x - y)**2)", dict(W=W, x=X, y=Y), dtype="float64")
     gradient = result.gradients["W"]
+    assert gradient.verdict.word == "agree" and gradient.formula == "2*outer(W@x - y, x)"
+    assert "element by element" not in gradient.note  # no witness at this size
+    np.testing.assert_allclose(gradient.symbolic, 2 * np.outer(W @ X - Y, X))
+    out = run("sum(x@x)", "x=[1,2,3,4,5]")
+    assert out.exit_code == 0 and "2*x" in out.stdout and "unchecked" not in out.stdout
+
+
+def test_a_batched_product_beyond_sympys_size_is_unchecked_with_the_reason(monkeypatch):
+    from backcalc import limits
+
+    monkeypatch.setattr(limits, "MAX_SYMBOLIC_ELEMENTS", 4)
+    a, b = RNG.normal(size=(2, 2, 3)), RNG.normal(size=(2, 3, 2))
+    gradient = backcalc.gradient("sum(A@B)", A=a, B=b, dtype="float64").gradients["A"]
     assert gradient.symbolic is None and gradient.verdict.word == "unchecked"
     assert "symbolic side skipped" in gradient.note
-    np.testing.assert_allclose(gradient.autograd, 2 * np.outer(W @ X - Y, X))
-    witnessed = backcalc.gradient("sum((W@x - y)**2)", dict(W=W, x=X, y=Y), dtype="float64", check_fd=True)
-    assert witnessed.verdict == "agree"
-    out = run("sum(x@x)", "x=[1,2,3,4,5]")
-    assert out.exit_code == 0 and "unchecked" in out.stdout
 
 
 def test_element_wise_functions_stay_element_wise():

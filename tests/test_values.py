@@ -7,6 +7,7 @@ import pytest
 
 from backcalc import limits
 from backcalc.errors import BackcalcError, InputError, LimitError
+from backcalc.files import ANYWHERE
 from backcalc.values import check_name, parse_value, split_assignment, to_array
 
 
@@ -84,28 +85,28 @@ def test_python_objects():
 def test_json_file(tmp_path):
     path = tmp_path / "v.json"
     path.write_text(json.dumps([[1, 2.5], [3, 4]]))
-    assert parse_value(f"@{path}", "x").tolist() == [[1, 2.5], [3, 4]]
+    assert parse_value(f"@{path}", "x", ANYWHERE).tolist() == [[1, 2.5], [3, 4]]
     path.write_text('{"a": 1}')
     with pytest.raises(InputError, match="JSON object"):
-        parse_value(f"@{path}", "x")
+        parse_value(f"@{path}", "x", ANYWHERE)
     path.write_text("[1, true]")
     with pytest.raises(InputError, match="booleans"):
-        parse_value(f"@{path}", "x")
+        parse_value(f"@{path}", "x", ANYWHERE)
     path.write_text("[1, 2")
     with pytest.raises(InputError, match="not valid JSON"):
-        parse_value(f"@{path}", "x")
+        parse_value(f"@{path}", "x", ANYWHERE)
 
 
 def test_npy_file(tmp_path):
     path = tmp_path / "v.npy"
     np.save(path, np.arange(6, dtype=np.float32).reshape(2, 3))
-    assert parse_value(f"@{path}", "x").shape == (2, 3)
+    assert parse_value(f"@{path}", "x", ANYWHERE).shape == (2, 3)
     np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(InputError, match="no pickles"):
-        parse_value(f"@{path}", "x")
+        parse_value(f"@{path}", "x", ANYWHERE)
     np.save(path, np.array([True]))
     with pytest.raises(InputError, match="bool"):
-        parse_value(f"@{path}", "x")
+        parse_value(f"@{path}", "x", ANYWHERE)
 
 
 def test_truncated_npy_is_refused_before_allocating(tmp_path):
@@ -114,7 +115,7 @@ def test_truncated_npy_is_refused_before_allocating(tmp_path):
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 100])
     with pytest.raises(InputError, match="truncated"):
-        parse_value(f"@{path}", "x")
+        parse_value(f"@{path}", "x", ANYWHERE)
 
 
 def test_npy_header_promising_too_much_is_refused(tmp_path):
@@ -122,21 +123,21 @@ def test_npy_header_promising_too_much_is_refused(tmp_path):
     with open(path, "wb") as handle:
         np.lib.format.write_array_header_1_0(handle, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)})
     with pytest.raises(LimitError, match="elements"):
-        parse_value(f"@{path}", "x")
+        parse_value(f"@{path}", "x", ANYWHERE)
 
 
 def test_file_errors(tmp_path):
     with pytest.raises(InputError, match="cannot read"):
-        parse_value(f"@{tmp_path / 'missing.npy'}", "x")
+        parse_value(f"@{tmp_path / 'missing.npy'}", "x", ANYWHERE)
     with pytest.raises(InputError, match="directory"):
-        parse_value(f"@{tmp_path}", "x")
+        parse_value(f"@{tmp_path}", "x", ANYWHERE)
     (tmp_path / "v.txt").write_text("1")
     with pytest.raises(InputError, match="neither"):
-        parse_value(f"@{tmp_path / 'v.txt'}", "x")
+        parse_value(f"@{tmp_path / 'v.txt'}", "x", ANYWHERE)
     garbage = tmp_path / "g.npy"
     garbage.write_bytes(b"not a numpy file at all")
     with pytest.raises(InputError, match=r"not a valid \.npy"):
-        parse_value(f"@{garbage}", "x")
+        parse_value(f"@{garbage}", "x", ANYWHERE)
 
 
 def test_element_limit(monkeypatch):

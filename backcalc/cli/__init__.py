@@ -12,6 +12,7 @@ when a command actually computes or renders, so ``--help``, ``--version`` and in
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import sys
@@ -58,6 +59,13 @@ class _DefaultGroup(click.Group):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            # click's main() turns EPIPE into exit status 1, which here means "disagree": pass it by.
+            raise _ReaderGoneError() from exc
+
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
         if extra.get("standalone_mode") is False:
             return super().main(args, prog_name, **extra)
@@ -69,6 +77,9 @@ class _DefaultGroup(click.Group):
 def run(invoke: Callable[[], Any], argv: Sequence[str]) -> int:
     """Run a command and map whatever happens to an exit status, with a one-line message on stderr."""
     debug = "--debug" in argv or bool(os.environ.get("BACKCALC_DEBUG"))
+    if sys.stdout is None:  # started with stdout closed (`>&-`): nothing could be written
+        _error("cannot write the output: standard output is closed")
+        return ExitStatus.IO_ERROR
     try:
         result = invoke()
         return int(result) if isinstance(result, int) else ExitStatus.OK
@@ -86,7 +97,7 @@ def run(invoke: Callable[[], Any], argv: Sequence[str]) -> int:
     except (click.exceptions.Abort, KeyboardInterrupt):
         _error("interrupted")
         return ExitStatus.INTERRUPTED
-    except BrokenPipeError:
+    except (BrokenPipeError, _ReaderGoneError):
         # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitStatus.OK
@@ -98,14 +109,21 @@ def run(invoke: Callable[[], Any], argv: Sequence[str]) -> int:
             raise
         _error("the input is nested too deeply to process")
         return ExitStatus.BAD_INPUT
-    except MemoryError:
-        _error("out of memory: the input is too large")
-        return ExitStatus.BAD_INPUT
-    except Exception as exc:  # a bug: say so in one line, show the traceback only with --debug
+    except Exception as exc:  # out of memory, or a bug: say so in one line; the traceback only with --debug
+        from ..workload import out_of_memory
+
+        memory = out_of_memory(exc)
+        if memory is not None:
+            _error(memory.one_line())
+            return memory.exit_status
         if debug:
             raise
         _error(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)")
         return ExitStatus.INTERNAL
+
+
+class _ReaderGoneError(Exception):
+    """The reader of stdout went away (`| head`)."""
 
 
 def _error(message: str, details: str | None = None) -> None:
@@ -202,12 +220,14 @@ def problem_options(command: Callable[..., int]) -> Callable[..., int]:
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of tables."),
         click.option(
             "--rtol",
-            type=click.FloatRange(min=0),
+            type=float,
+            callback=tolerance_option,
             help="Relative tolerance. Default: torch.testing.assert_close's for the dtype.",
         ),
         click.option(
             "--atol",
-            type=click.FloatRange(min=0),
+            type=float,
+            callback=tolerance_option,
             help="Absolute tolerance. Default: torch.testing.assert_close's for the dtype.",
         ),
         click.option("--debug", is_flag=True, help="Show a traceback on errors."),
@@ -218,8 +238,23 @@ def problem_options(command: Callable[..., int]) -> Callable[..., int]:
     return wrapped
 
 
+def tolerance_option(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """--rtol and --atol: a finite number >= 0 (click's FloatRange lets nan and inf through)."""
+    from ..values import check_tolerance
+
+    return check_tolerance(f"--{param.name}", value)
+
+
+def finite_option(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """A float option that must be finite (nan and inf are refused)."""
+    if not math.isfinite(value):
+        raise InputError(f"--{param.name} must be a finite number, not {value}")
+    return value
+
+
 def parse_inputs(expression: str, values: Sequence[str]) -> dict[str, Any]:
     """The command line's NAME=VALUE words, each parsed (no torch, no sympy)."""
+    from ..files import ANYWHERE
     from ..values import parse_value, split_assignment
 
     _check_stray_options([expression, *values])
@@ -228,7 +263,7 @@ def parse_inputs(expression: str, values: Sequence[str]) -> dict[str, Any]:
         name, text = split_assignment(item)
         if name in inputs:
             raise InputError(f"{name} is given twice")
-        inputs[name] = parse_value(text, name)
+        inputs[name] = parse_value(text, name, ANYWHERE)  # the user typed the path
     return inputs
 
 

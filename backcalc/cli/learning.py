@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..errors import ExitStatus, InputError
-from . import _LIMITS, ProblemArgs, cli, emit_json, emit_rich, problem_options
+from . import _LIMITS, ProblemArgs, cli, emit_json, emit_rich, finite_option, problem_options
 
 _DESCEND_EPILOG = """\b
 Examples:
@@ -34,10 +34,15 @@ Exit status: 0 done, 1 symbolic and autograd disagreed at some step, 2 bad input
     short_help="Gradient descent: update the weights and repeat until optimal.",
 )
 @problem_options
-@click.option("--lr", type=float, default=0.1, show_default=True, help="Learning rate.")
+@click.option("--lr", type=float, default=0.1, show_default=True, callback=finite_option, help="Learning rate.")
 @click.option("--steps", type=click.IntRange(1, 1_000_000), default=100, show_default=True, help="Most steps to take.")
 @click.option(
-    "--tol", type=click.FloatRange(min=0), default=1e-10, show_default=True, help="Stop when the loss changes by less."
+    "--tol",
+    type=click.FloatRange(min=0),
+    default=1e-10,
+    show_default=True,
+    callback=finite_option,
+    help="Stop when the loss changes by less.",
 )
 @click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam"]), default="sgd", show_default=True)
 @click.option(

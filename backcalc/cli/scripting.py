@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 import sys
 from typing import Any
 
@@ -15,6 +18,8 @@ Each line: {"expression": "x**2", "inputs": {"x": [1, 2]}, "wrt": ["x"], "dtype"
 (wrt, dtype, reduce, rtol, atol and check_fd are optional). Each output line is what `grad --json`
 prints, plus "line" (0-based). A line with "claims": {"x": "2*x"} is checked as by `backcalc check`.
 A bad line gives {"line": N, "error": {"kind": ..., "message": ...}} and the run goes on.
+Lines are split on newlines only. NAME=@FILE in a line reads nothing unless --allow-files DIR is
+given, and then only regular files below DIR.
 
 \b
 Examples:
@@ -29,43 +34,46 @@ wrong, 2 some line was bad.
 
 @cli.command("batch", epilog=_BATCH_EPILOG, short_help="Many cases from JSON Lines, one JSON result per line.")
 @click.argument("source", default="-", metavar="[FILE|-]")
+@click.option(
+    "--allow-files",
+    type=click.Path(exists=True, file_okay=False),
+    metavar="DIR",
+    help="Let NAME=@FILE in a line read files below DIR (symlinks resolved). Default: no files are read.",
+)
 @click.option("--debug", is_flag=True, help="Show a traceback on errors.")
-def batch_command(source: str, debug: bool) -> int:
+def batch_command(source: str, allow_files: str | None, debug: bool) -> int:
     """Run many cases from JSON Lines (a FILE, or standard input), one JSON result per line."""
-    from ..batch import Batch
+    from ..batch import Batch, read_lines
+    from ..files import FileAccess
 
-    runner = Batch()
+    runner = Batch(FileAccess.below(allow_files) if allow_files else None)
+    total = None
     if source == "-":
+        if sys.stdin is None:
+            raise InputError("standard input is closed; give a FILE")
         if sys.stdin.isatty():
             click.echo("backcalc: reading JSON Lines from the terminal; end with Ctrl-D", err=True)
-        lines: Any = sys.stdin
-        total = None
+        stream: Any = sys.stdin.buffer
     else:
-        try:
-            with open(source, encoding="utf-8") as handle:
-                lines = handle.read().splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read {source!r}: {getattr(exc, 'strerror', None) or exc}") from None
-        total = len(lines)
-    from ..render.json_view import dumps
+        stream = _open_source(source)
+        if sys.stderr.isatty() and stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            total = _count_lines(stream)
+    with contextlib.ExitStack() as stack:
+        if stream is not getattr(sys.stdin, "buffer", None):
+            stack.callback(stream.close)
+        lines = enumerate(read_lines(stream))
+        if total is not None:
+            from rich.console import Console
+            from rich.progress import Progress
 
-    def emit(number: int, text: str) -> None:
-        output = runner.run_line(text, number)
-        if output is not None:
-            click.echo(dumps(output))
-
-    if total is not None and sys.stderr.isatty():
-        from rich.console import Console
-        from rich.progress import Progress
-
-        with Progress(console=Console(stderr=True), transient=True) as progress:
+            progress = stack.enter_context(Progress(console=Console(stderr=True), transient=True))
             task = progress.add_task("cases", total=total)
-            for number, text in enumerate(lines):
-                emit(number, text)
+        for number, raw in lines:
+            output = runner.output(raw, number)
+            if output is not None:
+                click.echo(output)
+            if total is not None:
                 progress.advance(task)
-    else:
-        for number, text in enumerate(lines):
-            emit(number, text.rstrip("\n"))
     tally = runner.tally
     if sys.stderr.isatty():
         click.echo(
@@ -73,6 +81,30 @@ def batch_command(source: str, debug: bool) -> int:
             err=True,
         )
     return tally.status
+
+
+def _open_source(source: str) -> Any:
+    """The batch file, opened as bytes: a regular file or a pipe (not a directory or a device)."""
+    try:
+        info = os.stat(source)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(f"cannot read {source!r}: it is a directory")
+        if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
+            raise InputError(f"cannot read {source!r}: not a regular file or a pipe")
+        return open(source, "rb")
+    except OSError as exc:
+        raise InputError(f"cannot read {source!r}: {exc.strerror or exc}") from None
+
+
+def _count_lines(stream: Any) -> int:
+    """Lines in a regular file (for the progress bar), then back to its start."""
+    count = 0
+    last = b"\n"
+    while chunk := stream.read(1 << 20):
+        count += chunk.count(b"\n")
+        last = chunk[-1:]
+    stream.seek(0)
+    return count + (last != b"\n")
 
 
 _CHECK_EPILOG = """\b

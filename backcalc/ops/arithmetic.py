@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .record import Growth, Op, OutOfRange, Syntax, constant, register
 from ..limits import MAX_CONSTANT_DIGITS
+from .record import Growth, Op, OutOfRangeError, Syntax, constant, register
 
 #: The operator of each precedence level, loosest first: sum, product, sign, power.
 LEVELS = ("add", "mul", "neg", "pow")
@@ -25,40 +25,10 @@ def _fold_power(base: float, exponent: float) -> float:
         return math.nan if base == 0 and exponent < 0 else (base**exponent if base != 0 else 0.0)
     digits = exponent * math.log10(abs(base))
     if abs(digits) > MAX_CONSTANT_DIGITS:
-        raise OutOfRange(f"is about 10**{digits:,.0f}, out of range (beyond 1e±{MAX_CONSTANT_DIGITS})")
+        raise OutOfRangeError(f"is about 10**{digits:,.0f}, out of range (beyond 1e±{MAX_CONSTANT_DIGITS})")
     if base < 0 and exponent != int(exponent):
         return math.nan  # a real power of a negative number, as torch gives it
     return float(base**exponent)
-
-
-def _same_shapes(combine: Any) -> Any:
-    def rule(sp: Any, args: list[Any], shapes: list[Any]) -> Any:
-        if shapes[0] != shapes[1]:
-            raise NotImplementedError
-        return combine(*args)
-
-    return rule
-
-
-def _matrix_product(sp: Any, args: list[Any], shapes: list[Any]) -> Any:
-    if not (shapes[0] == () or shapes[1] == ()):
-        raise NotImplementedError  # element by element: the Hadamard product
-    return args[0] * args[1]
-
-
-def _matrix_quotient(sp: Any, args: list[Any], shapes: list[Any]) -> Any:
-    if shapes[1] != ():
-        raise NotImplementedError
-    return args[0] * (1 / args[1]) if shapes[0] else args[0] / args[1]
-
-
-def _matrix_power(sp: Any, args: list[Any], shapes: list[Any]) -> Any:
-    base, exponent = args
-    if shapes == [(), ()]:
-        return base**exponent
-    if shapes[1] == () and exponent == 2:
-        return sp.HadamardPower(base, 2)  # the sum of squares becomes a trace: see the sum record
-    raise NotImplementedError
 
 
 def _fold_divide(a: float, b: float) -> float:
@@ -76,7 +46,7 @@ def _power_edges(np: Any, args: list[Any], value: Any, text: str, constant: tupl
     varies = not constant[1]
     fractional = (exponent != np.round(exponent)) | varies
     return [
-        ("pole", f"{text} with base 0 and exponent below 1", (base == 0) & (((exponent < 1) & (exponent != 0)) | varies)),
+        ("pole", f"{text} with base 0 and exponent below 1", (base == 0) & ((exponent < 1) & (exponent != 0) | varies)),
         ("domain", f"{text}: a non-integer or variable power of a negative number", (base < 0) & fractional),
     ]
 
@@ -91,7 +61,6 @@ NEG = register(
         latex="-{0}",
         fold=lambda a: -a,
         local=("-1",),
-        matrix=lambda sp, args, shapes: -args[0],
         sympy=lambda sp, a: -a,
         torch=lambda torch, a: -a,
         numpy=lambda np, a: np.negative(a),
@@ -110,7 +79,6 @@ ADD = register(
         fold=lambda a, b: a + b,
         growth=Growth.SUM,
         local=("1", "1"),
-        matrix=_same_shapes(lambda a, b: a + b),
         sympy=lambda sp, a, b: a + b,
         torch=lambda torch, a, b: a + b,
         numpy=lambda np, a, b: np.add(a, b),
@@ -130,7 +98,6 @@ SUB = register(
         fold=lambda a, b: a - b,
         growth=Growth.SUM,
         local=("1", "-1"),
-        matrix=_same_shapes(lambda a, b: a - b),
         sympy=lambda sp, a, b: a - b,
         torch=lambda torch, a, b: a - b,
         numpy=lambda np, a, b: np.subtract(a, b),
@@ -149,7 +116,6 @@ MUL = register(
         fold=lambda a, b: a * b,
         growth=Growth.PRODUCT,
         local=("v", "u"),
-        matrix=_matrix_product,
         sympy=lambda sp, a, b: a * b,
         torch=lambda torch, a, b: a * b,
         numpy=lambda np, a, b: np.multiply(a, b),
@@ -170,7 +136,6 @@ DIV = register(
         growth=Growth.PRODUCT,
         local=("1/v", "-u/v**2"),
         edges=_division_edges,
-        matrix=_matrix_quotient,
         sympy=lambda sp, a, b: a / b,
         torch=lambda torch, a, b: a / b,
         numpy=lambda np, a, b: np.divide(a, b),
@@ -190,7 +155,6 @@ POW = register(
         growth=Growth.POWER,
         local=("v*u**(v - 1)", "u**v*log(u)"),
         edges=_power_edges,
-        matrix=_matrix_power,
         sympy=lambda sp, a, b: a**b,
         torch=lambda torch, a, b: torch.pow(a, b),
         numpy=lambda np, a, b: np.power(a, b),

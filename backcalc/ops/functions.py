@@ -60,7 +60,8 @@ def _tan_edges(np: Any, args: list[Any], value: Any, text: str, constant: tuple[
 
 
 def _tie_edges(np: Any, args: list[Any], value: Any, text: str, constant: tuple[bool, ...]) -> list[Any]:
-    return [("kink", f"{text} at a tie: torch splits the gradient in halves, as sympy's Heaviside(0) = 1/2", args[0] == args[1])]
+    why = "torch splits the gradient in halves, as sympy's Heaviside(0) = 1/2"
+    return [("kink", f"{text} at a tie: {why}", args[0] == args[1])]
 
 
 def _clamp_edges(np: Any, args: list[Any], value: Any, text: str, constant: tuple[bool, ...]) -> list[Any]:
@@ -68,7 +69,7 @@ def _clamp_edges(np: Any, args: list[Any], value: Any, text: str, constant: tupl
     why = "torch passes the whole gradient to the clamped value there, sympy's Heaviside(0) gives 1/2"
     return [
         ("kink", f"{text} at a bound: {why}", (x == lo) | (x == hi)),
-        ("kink", f"{text} where the bounds meet or cross (lo >= hi): hi wins, and the sides split differently", lo >= hi),
+        ("kink", f"{text} where the bounds meet or cross (lo >= hi): hi wins, the sides split differently", lo >= hi),
     ]
 
 
@@ -89,7 +90,7 @@ def _torch_clamp(torch: Any, x: Any, lo: Any, hi: Any) -> Any:
 
 
 def unary(name: str, doc: str, local: str, **fields: Any) -> Op:
-    fields.setdefault("latex", rf"\operatorname{{{name}}}\left({{0}}\right)")
+    fields.setdefault("latex", rf"\operatorname{{{{{name}}}}}\left({{0}}\right)")
     return register(Op(name, doc, local=(local,), **fields))
 
 
@@ -300,4 +301,13 @@ register(
         torch=_torch_clamp,
         numpy=lambda np, u, v, w: np.minimum(np.maximum(u, v), w),
     )
+)
+ONES_LIKE = unary(
+    "ones_like",
+    "a tensor of ones with the shape of its argument (what backprop starts from)",
+    "0",
+    latex=r"\mathbf{{1}}_{{{0}}}",
+    sympy=lambda sp, u: sp.Integer(1),
+    torch=lambda torch, u: torch.ones_like(u),
+    numpy=lambda np, u: np.ones_like(u),
 )

@@ -22,6 +22,7 @@ This module holds the record type and the tables; the records live in :mod:`.ari
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -43,11 +44,11 @@ class Syntax(Enum):
     POSTFIX = "postfix"  #: ``a.T``
 
 
-class ShapeMisfit(ValueError):
+class ShapeMisfitError(ValueError):
     """Raised by a shape rule; the walker adds the subexpression to the message."""
 
 
-class OutOfRange(ValueError):
+class OutOfRangeError(ValueError):
     """Raised by a constant-folding rule when a constant leaves float64's range."""
 
 
@@ -61,7 +62,8 @@ class Growth(Enum):
 
 
 # Signatures of the per-record rules (the libraries are passed in, never imported here).
-EdgeRule = Callable[..., list[tuple[str, str, Any]]]  # (np, args, value, node_text, constant_args) -> [(kind, why, mask)]
+# An edge rule: (np, args, value, node_text, constant_args) -> [(kind, reason, mask)].
+EdgeRule = Callable[..., list[tuple[str, str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class Op:
     syntax: Syntax = Syntax.CALL
     arity: int = 1  # tensor arguments
     takes_dim: bool = False  # a trailing integer dimension may follow: sum(x, 0)
+    needs_dim: bool = False  # ... and must: unsqueeze(x, 0)
     symbols: tuple[str, ...] = ()  # operator tokens, the first one printed: ("**", "^")
     aliases: tuple[str, ...] = ()  # other call names: ln for log
     precedence: int = ATOM
@@ -81,14 +84,16 @@ class Op:
     shape: Callable[[list[Shape], int | None], Shape] | None = None  # None: broadcast the arguments
     fold: Callable[..., float] | None = None  # constant folding in float64 (the cost guard); None: not folded
     growth: Growth = Growth.KEEP
+    work: Callable[[list[Shape], Shape], int] | None = None  # floating-point operations; None: see work_of
     local: tuple[str, ...] = ()  # d op / d argument i, in the expression language over u, v, w
+    # The vector-Jacobian product backprop applies, per argument, in the expression language over g
+    # (the upstream gradient), u, v, w (the arguments) and out (the node): (shapes, dim) -> templates.
+    # Element-wise operations need none: theirs is g times their local rule.
+    vjp: Callable[[list[Shape], int | None], tuple[str, ...]] | None = None
     edges: EdgeRule | None = None
     sympy: Callable[..., Any] | None = None  # element-wise: (sympy, *scalars); else (sympy, *object arrays, dim=)
     torch: Callable[..., Any] | None = None  # (torch, *tensors, dim=)
     numpy: Callable[..., Any] | None = None  # (numpy, *arrays, dim=)
-    # sympy's matrix calculus, for a formula in matrix notation (vectors as columns):
-    # (sympy, args, shapes) -> matrix expression; NotImplementedError where there is none.
-    matrix: Callable[..., Any] | None = None
     sympy_classes: tuple[str, ...] = ()  # names of sympy classes this op's numpy evaluates (sympy -> numpy)
     literal_exponent: bool = False  # torch: a literal second argument stays a Python number (x**2)
 
@@ -99,8 +104,28 @@ class Op:
     def call_name_count(self) -> str:
         """How many arguments a call takes, in words: "1 argument", "1 or 2 arguments"."""
         most = self.arity + (1 if self.takes_dim else 0)
+        if self.needs_dim:
+            return f"{most} arguments (the last an integer dimension)"
         plural = "s" if most > 1 else ""
         return f"{self.arity} or {most} arguments" if self.takes_dim else f"{self.arity} argument{plural}"
+
+    def work_of(self, args: list[Shape], shape: Shape) -> int:
+        """Floating-point operations of one evaluation: the result's elements for an element-wise
+        operation, the arguments' for one that mixes elements, unless the record says otherwise."""
+        if self.work is not None:
+            return self.work(args, shape)
+        if self.elementwise:
+            return math.prod(shape)
+        return sum(math.prod(arg) for arg in args)
+
+    def vjp_templates(self, shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
+        """The VJP rule of each argument, as text over g, u, v, w and out; NotImplementedError where
+        the record has none for these shapes."""
+        if self.vjp is not None:
+            return self.vjp(shapes, dim)
+        if self.elementwise:
+            return tuple(f"g*({rule})" for rule in self.local)
+        raise NotImplementedError(f"{self.name} has no vector-Jacobian rule")
 
 
 _REGISTRY: dict[str, Op] = {}

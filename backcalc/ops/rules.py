@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .record import Shape, ShapeMisfit
+from .record import Shape, ShapeMisfitError
 
 
 def show(shape: Shape) -> str:
@@ -21,7 +21,7 @@ def broadcast(shapes: list[Shape], dim: int | None = None) -> Shape:
     for dims in zip(*(((1,) * (ndim - len(s)) + s) for s in shapes), strict=True):
         sizes = {d for d in dims if d != 1}
         if len(sizes) > 1:
-            raise ShapeMisfit(f"shapes {' and '.join(show(s) for s in shapes)} do not broadcast")
+            raise ShapeMisfitError(f"shapes {' and '.join(show(s) for s in shapes)} do not broadcast")
         result.append(sizes.pop() if sizes else 1)
     return tuple(result)
 
@@ -29,7 +29,7 @@ def broadcast(shapes: list[Shape], dim: int | None = None) -> Shape:
 def axis(shape: Shape, dim: int) -> int:
     """A dimension argument as a non-negative axis of ``shape``."""
     if not shape or not -len(shape) <= dim < len(shape):
-        raise ShapeMisfit(f"dimension {dim} is out of range for shape {show(shape)}")
+        raise ShapeMisfitError(f"dimension {dim} is out of range for shape {show(shape)}")
     return dim % len(shape)
 
 

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .record import Growth, Op, Shape, ShapeMisfit, Syntax, register
+from .record import Growth, Op, Shape, ShapeMisfitError, Syntax, register
 from .rules import add_along, broadcast, each, reduced, same, scalar, show
 
 
 def _matmul_shape(shapes: list[Shape], dim: int | None) -> Shape:
     a, b = shapes
     if not a or not b:
-        raise ShapeMisfit(f"@ needs tensors of at least one dimension, not {show(a)} and {show(b)}")
+        raise ShapeMisfitError(f"@ needs tensors of at least one dimension, not {show(a)} and {show(b)}")
     inner_a, inner_b = a[-1], (b[0] if len(b) == 1 else b[-2])
     if inner_a != inner_b:
-        raise ShapeMisfit(f"shapes {show(a)} and {show(b)} do not fit for @ (inner sizes {inner_a} and {inner_b})")
+        raise ShapeMisfitError(f"shapes {show(a)} and {show(b)} do not fit for @ (inner sizes {inner_a} and {inner_b})")
     if len(a) == 1 and len(b) == 1:
         return ()
     if len(a) == 1:
@@ -32,8 +32,15 @@ def _matmul_shape(shapes: list[Shape], dim: int | None) -> Shape:
 def _dot_shape(shapes: list[Shape], dim: int | None) -> Shape:
     a, b = shapes
     if len(a) != 1 or len(b) != 1 or a != b:
-        raise ShapeMisfit(f"dot needs two vectors of one length, not {show(a)} and {show(b)}")
+        raise ShapeMisfitError(f"dot needs two vectors of one length, not {show(a)} and {show(b)}")
     return ()
+
+
+def _size(shape: Shape) -> int:
+    count = 1
+    for size in shape:
+        count *= size
+    return count
 
 
 def _last_or(x: Any, dim: int | None) -> int:
@@ -44,35 +51,37 @@ def _norm_edges(np: Any, args: list[Any], value: Any, text: str, constant: tuple
     return [("kink", f"{text} at the zero vector: the 2-norm has no derivative there", np.asarray(value == 0))]
 
 
-def total(sp: Any, expr: Any, shape: Shape) -> Any:
-    """The sum of all elements of a matrix expression, as a scalar (vectors are columns)."""
-    if not shape:
-        return expr
-    if isinstance(expr, sp.HadamardPower) and expr.exp == 2:
-        return sp.Trace(expr.base.T * expr.base)  # the sum of squares
-    if len(shape) == 1:
-        return sp.Trace(sp.OneMatrix(1, shape[0]) * expr)
-    return sp.Trace(sp.OneMatrix(1, shape[0]) * expr * sp.OneMatrix(shape[1], 1))
+def _matmul_vjp(shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
+    # C = A @ B: dA = dC @ B.T and dB = A.T @ dC; with a vector, an outer product or a dot product.
+    a, b = (len(shape) for shape in shapes)
+    rules = {(2, 2): ("g @ v.T", "u.T @ g"), (2, 1): ("outer(g, v)", "u.T @ g"), (1, 2): ("v @ g", "outer(u, g)")}
+    if (a, b) == (1, 1):
+        return ("g*v", "g*u")
+    if (a, b) not in rules:
+        raise NotImplementedError("no matrix rule for a batched @")
+    return rules[(a, b)]
 
 
-def _matrix_matmul(sp: Any, args: list[Any], shapes: list[Shape]) -> Any:
-    a, b = args
-    if len(shapes[0]) == 1 and len(shapes[1]) == 1:
-        return sp.Trace(a.T * b)
-    if len(shapes[0]) == 2:
-        return a * b
-    raise NotImplementedError
+def _reduction_vjp(template: str) -> Any:
+    """The rule of a reduction: the upstream gradient put back along the reduced dimension."""
 
-
-def _matrix_total(mean: bool) -> Any:
-    def rule(sp: Any, args: list[Any], shapes: list[Shape], dim: int | None = None) -> Any:
-        if dim is not None:
-            raise NotImplementedError  # a reduction over one dimension
-        result = total(sp, args[0], shapes[0])
+    def rule(shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
+        shape = shapes[0]
         count = 1
-        for size in shapes[0]:
+        for size in shape if dim is None else (shape[dim],):
             count *= size
-        return result / count if mean else result
+        back = "g" if dim is None else f"unsqueeze(g, {dim})"
+        keep = "out" if dim is None else f"unsqueeze(out, {dim})"
+        return (template.format(g=back, out=keep, n=count),)
+
+    return rule
+
+
+def _softmax_vjp(template: str) -> Any:
+    def rule(shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
+        if not shapes[0]:
+            return ("0*g",)  # the softmax of one number is the constant 1 (its log, 0)
+        return (template.format(d=_last_or(None, dim)),)
 
     return rule
 
@@ -132,7 +141,7 @@ def _torch_softmax(name: str) -> Any:
     return apply
 
 
-register(
+MATMUL = register(
     Op(
         "matmul",
         "matrix product, as torch.matmul: a @ b (vectors, matrices, batches)",
@@ -144,13 +153,14 @@ register(
         elementwise=False,
         shape=_matmul_shape,
         growth=Growth.PRODUCT,
-        matrix=_matrix_matmul,
+        vjp=_matmul_vjp,
+        work=lambda args, shape: 2 * max(1, _size(shape)) * args[0][-1],  # m x k @ k x n: 2*m*k*n
         sympy=lambda sp, np, a, b: np.asarray(np.matmul(a, b), dtype=object),
         torch=lambda torch, a, b: torch.matmul(a, b),
         numpy=lambda np, a, b: np.matmul(a, b),
     )
 )
-register(
+TRANSPOSE = register(
     Op(
         "transpose",
         "all dimensions reversed: a.T or transpose(a)",
@@ -159,13 +169,13 @@ register(
         latex="{{{0}}}^{{T}}",
         elementwise=False,
         shape=lambda shapes, dim: tuple(reversed(shapes[0])),
-        matrix=lambda sp, args, shapes: args[0].T if len(shapes[0]) == 2 else args[0],
+        vjp=lambda shapes, dim: ("g.T",),
         sympy=lambda sp, np, a: np.transpose(a),
         torch=lambda torch, a: a.permute(*reversed(range(a.dim()))),
         numpy=lambda np, a: np.transpose(a),
     )
 )
-register(
+SUM = register(
     Op(
         "sum",
         "the sum of all elements, or along dimension d: sum(x), sum(x, d)",
@@ -173,7 +183,7 @@ register(
         latex=r"\sum {0}",
         elementwise=False,
         shape=reduced,
-        matrix=_matrix_total(mean=False),
+        vjp=_reduction_vjp("{g}*ones_like(u)"),
         sympy=lambda sp, np, x, dim=None: add_along(sp, np, x, dim),
         torch=_torch_reduce("sum"),
         numpy=lambda np, x, dim=None: np.sum(x, axis=dim),
@@ -187,7 +197,7 @@ register(
         latex=r"\operatorname{{mean}} {0}",
         elementwise=False,
         shape=reduced,
-        matrix=_matrix_total(mean=True),
+        vjp=_reduction_vjp("{g}*ones_like(u)/{n}"),
         sympy=_sympy_mean,
         torch=_torch_reduce("mean"),
         numpy=lambda np, x, dim=None: np.asarray(np.mean(x, axis=dim)),
@@ -201,6 +211,7 @@ register(
         latex=r"\operatorname{{logsumexp}}\left({0}\right)",
         elementwise=False,
         shape=reduced,
+        vjp=_reduction_vjp("{g}*exp(u - {out})"),
         sympy=lambda sp, np, x, dim=None: each(np, sp.log, add_along(sp, np, each(np, sp.exp, x), dim)),
         torch=lambda torch, x, dim=None: torch.logsumexp(x.reshape(-1), dim=0)
         if dim is None
@@ -216,6 +227,7 @@ register(
         latex=r"\operatorname{{softmax}}\left({0}\right)",
         elementwise=False,
         shape=same,
+        vjp=_softmax_vjp("out*(g - unsqueeze(sum(g*out, {d}), {d}))"),
         sympy=_sympy_softmax,
         torch=_torch_softmax("softmax"),
         numpy=_numpy_softmax,
@@ -229,6 +241,7 @@ register(
         latex=r"\log\operatorname{{softmax}}\left({0}\right)",
         elementwise=False,
         shape=same,
+        vjp=_softmax_vjp("g - exp(out)*unsqueeze(sum(g, {d}), {d})"),
         sympy=_sympy_log_softmax,
         torch=_torch_softmax("log_softmax"),
         numpy=_numpy_log_softmax,
@@ -242,8 +255,8 @@ register(
         latex=r"{0} \cdot {1}",
         elementwise=False,
         shape=_dot_shape,
+        vjp=lambda shapes, dim: ("g*v", "g*u"),
         growth=Growth.PRODUCT,
-        matrix=lambda sp, args, shapes: sp.Trace(args[0].T * args[1]),
         sympy=lambda sp, np, a, b: add_along(sp, np, a * b, None),
         torch=lambda torch, a, b: torch.dot(a, b),
         numpy=lambda np, a, b: np.asarray(np.dot(a, b)),
@@ -256,9 +269,58 @@ register(
         latex=r"\left\lVert {0} \right\rVert",
         elementwise=False,
         shape=scalar,
+        vjp=lambda shapes, dim: ("g*u/out",),
         edges=_norm_edges,
         sympy=lambda sp, np, x: each(np, sp.sqrt, add_along(sp, np, x * x, None)),
         torch=lambda torch, x: torch.linalg.vector_norm(x),
         numpy=lambda np, x: np.sqrt(np.sum(x * x)),
+    )
+)
+
+
+def _unsqueeze_shape(shapes: list[Shape], dim: int | None) -> Shape:
+    (shape,) = shapes
+    assert dim is not None  # the parser asks for it
+    if not -len(shape) - 1 <= dim <= len(shape):
+        raise ShapeMisfitError(f"dimension {dim} is out of range to insert into shape {show(shape)}")
+    index = dim % (len(shape) + 1)
+    return (*shape[:index], 1, *shape[index:])
+
+
+def _outer_shape(shapes: list[Shape], dim: int | None) -> Shape:
+    a, b = shapes
+    if len(a) != 1 or len(b) != 1:
+        raise ShapeMisfitError(f"outer needs two vectors, not {show(a)} and {show(b)}")
+    return (a[0], b[0])
+
+
+UNSQUEEZE = register(
+    Op(
+        "unsqueeze",
+        "x with a new dimension of size 1 inserted at d, as torch.unsqueeze: unsqueeze(x, d)",
+        takes_dim=True,
+        needs_dim=True,
+        latex=r"{0}",
+        elementwise=False,
+        shape=_unsqueeze_shape,
+        vjp=lambda shapes, dim: (f"sum(g, {dim})",),
+        sympy=lambda sp, np, x, dim=None: np.expand_dims(x, dim),
+        torch=lambda torch, x, dim=None: torch.unsqueeze(x, dim),
+        numpy=lambda np, x, dim=None: np.expand_dims(x, dim),
+    )
+)
+OUTER = register(
+    Op(
+        "outer",
+        "the outer product of two vectors: outer(a, b)[i, j] = a[i]*b[j]",
+        arity=2,
+        latex=r"{0} {{{1}}}^{{T}}",
+        elementwise=False,
+        shape=_outer_shape,
+        vjp=lambda shapes, dim: ("g @ v", "u @ g"),
+        growth=Growth.PRODUCT,
+        sympy=lambda sp, np, a, b: np.asarray(np.multiply.outer(a, b), dtype=object),
+        torch=lambda torch, a, b: torch.outer(a, b),
+        numpy=lambda np, a, b: np.outer(a, b),
     )
 )

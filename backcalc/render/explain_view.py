@@ -10,8 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ..explain import Explanation
-from ..verdict import Word
 from ..numfmt import text
+from ..verdict import Word
 from .brief import brief
 from .terminal import fancy, verdict_word
 

@@ -1,10 +1,7 @@
-"""JSON for scripts: one object, valid for ``jq`` (non-finite numbers are strings, never NaN)."""
+"""JSON for scripts: the render layer's name for :func:`backcalc.jsonout.dumps`."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from ..jsonout import dumps
 
-
-def dumps(data: dict[str, Any], *, pretty: bool = False) -> str:
-    return json.dumps(data, indent=2 if pretty else None, allow_nan=False, ensure_ascii=False)
+__all__ = ["dumps"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import assert_never, IO, Any
+from typing import IO, Any, assert_never
 
 from rich import box
 from rich.console import Console, Group
@@ -140,9 +140,9 @@ def _word_look(word: Word) -> tuple[str, str, str]:
             assert_never(word)
 
 
-def verdict_word(word: Word, rich_output: bool, mark_only: bool = False) -> Text:
+def verdict_word(word: Word | str, rich_output: bool, mark_only: bool = False) -> Text:
     """``✓ agree`` in a terminal, ``agree`` elsewhere; ``mark_only`` gives the prefix of a final line."""
-    fancy_text, plain_text, style = _word_look(word)
+    fancy_text, plain_text, style = _word_look(Word(word))
     if mark_only:
         return Text(fancy_text.split()[0] + " " if rich_output else plain_text + ": ", style=style)
     return Text(fancy_text if rich_output else plain_text, style=style)
