@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from backcalc.cli.repl import PROMPT, Session, history_path
+from backcalc.cli.repl import _WARM_UP, PROMPT, Session, history_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = "[[2,3,1],[4,5,3],[7,6,4]]"
@@ -199,3 +199,11 @@ def test_help_lists_the_functions(capsys):
 def test_a_pasted_command_line_runs_as_typed(capsys):
     Session().handle('backcalc "x**2" x=3 --json')
     assert '"loss": 9.0' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("line", _WARM_UP)
+def test_every_warm_up_line_is_a_good_case(line, capsys):
+    Session().handle(line)
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "agree" in out or "every claim is right" in out

@@ -187,16 +187,27 @@ def _values_given(command: str, words: list[str]) -> Iterator[str]:
         previous = word
 
 
+_WARM_UP = (
+    "x**3 + sin(x) x=[[1,2]]",
+    "explain (w*x - y)**2 w=1 x=1 y=2",
+    "descend (w*x - y)**2 w=1 x=1 y=2 --wrt w --steps 2",
+    "jacobian W@v W=[[1,2],[3,4]] v=[1,-1] --wrt v",
+    "hessian x**3*y x=2 y=3",
+    "check x**2 --claim x=2*x --samples 1",
+)
+
+
 def warm_up() -> None:
-    """Load torch, sympy and the views once, by computing and drawing a small case."""
+    """Load torch, sympy and the views once, by running a small case of every command (output
+    discarded), so that the first answer the user asks for is as quick as the next ones."""
+    import contextlib
     import io
 
-    from ..api import gradient
-    from ..render.terminal import make_console, render_gradient
-
-    render_gradient(gradient("x**3 + sin(x)", x=[[1.0, 2.0]]), make_console(file=io.StringIO()))
-    from .. import descend, explain, jacobian_hessian  # noqa: F401
-    from ..render import check_view, derivatives_view, descend_view, explain_view  # noqa: F401
+    sink = io.StringIO()
+    session = Session(echo=lambda text: None)
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        for line in _WARM_UP:
+            session.handle(line)
 
 
 def _setup_readline(session: Session) -> Any:
