@@ -12,9 +12,9 @@ import numpy as np
 
 from . import __version__, limits, workload
 from .compare import FD_TOLERANCE, Comparison, Tolerance, compare
-from .deadline import recursion_room
+from .deadline import recursion_room, run_budget
 from .edges import Edge, find_edges
-from .errors import SymbolicSizeError
+from .errors import LimitError
 from .finite_differences import finite_difference
 from .problem import Backward, Problem, backward, prepare
 from .result import Gradient, GradientResult
@@ -37,7 +37,8 @@ def compute(
     judge their agreement, explaining differences at kinks, poles and domain edges. A differentiator
     made for the same expression may be passed in to reuse its derivatives (``batch`` does)."""
     tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
-    derived, skipped = _symbolic_side(problem, differentiator, simplify)
+    with run_budget(limits.SYMBOLIC_SECONDS):
+        derived, skipped = _symbolic_side(problem, differentiator, simplify)
     with recursion_room(limits.RECURSION_LIMIT):
         passed = backward(problem)
         witness = _Witnesses(problem, tolerance)
@@ -64,12 +65,12 @@ def _symbolic_side(problem: Problem, differentiator: Any, simplify: bool) -> tup
     """sympy's gradients (``Derived`` per input), or none and the reason the side was skipped."""
     from . import symbolic
 
-    if differentiator is None:
-        try:
+    try:
+        if differentiator is None:
             differentiator = symbolic.differentiator_for(problem.tree, problem.shapes)
-        except SymbolicSizeError as exc:
-            return {}, f"symbolic side skipped: {exc.one_line()}"
-    derived = differentiator.derive(problem.inputs, problem.wrt, problem.output_shape, problem.count, simplify)
+        derived = differentiator.derive(problem.inputs, problem.wrt, problem.output_shape, problem.count, simplify)
+    except LimitError as exc:  # too many elements for sympy, or its time budget spent: autograd answers alone
+        return {}, f"symbolic side skipped: {exc.one_line()}"
     return derived, None
 
 

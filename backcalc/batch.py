@@ -202,7 +202,10 @@ class Batch:
             message = f"internal error (a bug in backcalc, please report it): {message}"
         self.tally.errors += 1
         self.tally.kinds[kind] = self.tally.kinds.get(kind, 0) + 1
-        return {"line": line, "error": {"kind": kind, "message": message}}
+        error: dict[str, Any] = {"kind": kind, "message": message}
+        if isinstance(exc, BackcalcError) and exc.help:
+            error["help"] = exc.help  # the fix to type, also at the end of the message
+        return {"line": line, "error": error}
 
 
 class _JsonError(InputError):

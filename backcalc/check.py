@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__, limits
-from .deadline import deadline, recursion_room
+from .deadline import deadline, recursion_room, run_budget
 from .display import Display
 from .errors import InputError, LimitError, ParseError
 from .numfmt import json_number
@@ -106,6 +106,7 @@ def parse_claims(expression_tree: Node, claims: Mapping[str, str]) -> dict[str, 
     return trees
 
 
+@run_budget(limits.SYMBOLIC_SECONDS)
 def check(
     expression: str,
     claims: Mapping[str, str],

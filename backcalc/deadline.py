@@ -5,8 +5,10 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from .errors import LimitError
 
@@ -20,6 +22,26 @@ def recursion_room(limit: int) -> Iterator[None]:
         yield
     finally:
         sys.setrecursionlimit(previous)
+
+
+_RUN_END: ContextVar[float | None] = ContextVar("backcalc_run_end", default=None)
+_RUN_SECONDS: ContextVar[float] = ContextVar("backcalc_run_seconds", default=0.0)
+
+
+@contextmanager
+def run_budget(seconds: float) -> Iterator[None]:
+    """One symbolic time budget for everything inside the block (every input, every step): each
+    :func:`deadline` inside gets at most what is left of it. A budget already running is kept."""
+    if _RUN_END.get() is not None:
+        yield
+        return
+    end = _RUN_END.set(time.monotonic() + seconds)
+    total = _RUN_SECONDS.set(seconds)
+    try:
+        yield
+    finally:
+        _RUN_END.reset(end)
+        _RUN_SECONDS.reset(total)
 
 
 class _Expired(BaseException):
@@ -37,6 +59,13 @@ def deadline(seconds: float, what: str) -> Iterator[None]:
     if not usable or seconds <= 0:
         yield
         return
+    end = _RUN_END.get()
+    if end is not None:  # one budget for the whole run: what earlier steps spent is gone
+        left = end - time.monotonic()
+        if left <= 0:
+            raise LimitError(f"{what}: the run's symbolic budget of {_RUN_SECONDS.get():g} s is spent; giving up")
+        if left < seconds:
+            seconds, what = left, f"{what} (the rest of the run's {_RUN_SECONDS.get():g} s budget)"
 
     def expire(signum: int, frame: object) -> None:
         raise _Expired

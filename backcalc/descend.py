@@ -58,6 +58,7 @@ class Descent(Display):
     diverged: bool
     tolerance: Tolerance
     message: str = ""
+    interrupted: bool = False  # stopped by Ctrl-C: the final loss and parameters are the last step's
 
     @property
     def agree(self) -> bool:
@@ -82,6 +83,7 @@ class Descent(Display):
                 "converged": self.converged,
             },
             "diverged": self.diverged,
+            "interrupted": self.interrupted,
             "message": self.message,
             "agree": self.agree,
         }

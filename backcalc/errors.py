@@ -27,13 +27,17 @@ class BackcalcError(Exception):
     exit_status = ExitStatus.BAD_INPUT
     kind = "input"  #: the ``kind`` of a batch line's error object
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, help: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.help = help  #: the fix to type, as rustc's ``help: try ...``
 
     def one_line(self) -> str:
-        """The message on a single line, as printed on stderr."""
-        return " ".join(self.message.split())
+        """The message on a single line, as printed on stderr, with the fix when one is known."""
+        return " ".join((self.message + self._help()).split())
+
+    def _help(self) -> str:
+        return f"; help: {self.help}" if self.help else ""
 
     def details(self) -> str | None:
         """Extra lines worth showing in a terminal (for example a caret under the expression)."""
@@ -46,13 +50,20 @@ class ParseError(BackcalcError):
     kind = "parse"
 
     def __init__(self, message: str, source: str, start: int, end: int | None = None) -> None:
+        from .hints import suggest
+
         super().__init__(message)
         self.source = source
         self.start = start
         self.end = max(end if end is not None else start + 1, start + 1)
+        # Every refusal of the parser passes here, so the fix is found in one place (backcalc.hints).
+        self.help = suggest(source, start, self.end, message)
+        if self.help and "; did you mean" in message:
+            self.message = message.split("; did you mean")[0]  # the help names the whole fix
 
     def one_line(self) -> str:
-        return f"{super().one_line()} (at column {self.start + 1} of the expression)"
+        message = " ".join(self.message.split())
+        return f"{message} (at column {self.start + 1} of the expression){self._help()}"
 
     def details(self) -> str:
         # A window of the expression around the error, with carets under the offending span.

@@ -14,7 +14,7 @@ import numpy as np
 from . import __version__, limits
 from .broadcasting import sum_to_shape
 from .compare import Tolerance, compare
-from .deadline import deadline, recursion_room
+from .deadline import deadline, recursion_room, run_budget
 from .display import Display
 from .edges import find_edges
 from .errors import InputError
@@ -160,6 +160,7 @@ class Explanation(Display):
         }
 
 
+@run_budget(limits.SYMBOLIC_SECONDS)
 def explain(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Explanation:
     """Every step of the backward pass of ``problem``'s loss, checked node by node against torch."""
     if problem.tree.mixes_elements():

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import __version__, limits
 from .compare import Comparison, Tolerance, compare
-from .deadline import deadline, recursion_room
+from .deadline import deadline, recursion_room, run_budget
 from .display import Display
 from .errors import LimitError
 from .numfmt import json_nested, json_number
@@ -100,6 +100,7 @@ def _evaluate_all(exprs: np.ndarray, problem: Problem, cells: dict[str, np.ndarr
     return np.array(flat, dtype=np.float64).reshape(exprs.shape)
 
 
+@run_budget(limits.SYMBOLIC_SECONDS)
 def jacobian(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Derivatives:
     """d output / d input for every input in ``problem.wrt``: shape output.shape + input.shape."""
     import torch
@@ -139,6 +140,7 @@ def jacobian(problem: Problem, rtol: float | None = None, atol: float | None = N
     return Derivatives("jacobian", problem, output, None, sides, [], tolerance)
 
 
+@run_budget(limits.SYMBOLIC_SECONDS)
 def hessian(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Derivatives:
     """d² loss / d v d w over the elements of every input in ``problem.wrt``, flattened in order."""
     import torch

@@ -64,7 +64,8 @@ input and every operation's result, at 8 bytes each, twice (the forward pass kee
 backward pass, which makes a gradient of the same size)."""
 
 SYMBOLIC_SECONDS = 10.0
-"""Seconds sympy may spend deriving the gradients (and again printing them) before backcalc gives up."""
+"""Seconds sympy may spend in one run, all inputs together: converting, differentiating and printing.
+Beyond it the symbolic side is skipped (verdict ``unchecked``, with the reason) and autograd answers."""
 
 SIMPLIFY_SECONDS = 2.0
 """Seconds ``--simplify`` may spend on one formula before the unsimplified one is shown instead."""

@@ -18,6 +18,7 @@ import numpy as np
 from . import shapes, workload
 from .compare import DEFAULT_TOLERANCES
 from .errors import InputError
+from .hints import missing_name, wrt_hint
 from .parser import parse
 from .tree import Node, to_text
 from .values import check_name, check_range, to_array
@@ -117,7 +118,7 @@ def prepare(
     missing = [name for name in variables if name not in arrays]
     if missing:
         listed = ", ".join(f"{name}=VALUE" for name in missing)
-        raise InputError(f"no value for {', '.join(missing)}: give {listed}")
+        raise InputError(f"no value for {', '.join(missing)}: give {listed}", help=missing_name(missing, list(arrays)))
     unused = [name for name in arrays if name not in variables]
     if unused:
         raise InputError(f"{', '.join(unused)} given but not used in the expression {to_text(tree)!r}")
@@ -126,7 +127,9 @@ def prepare(
     for name in chosen:
         if name not in arrays:
             known = ", ".join(variables) or "none"
-            raise InputError(f"--wrt {name}: no input is called {name!r} (inputs: {known})")
+            raise InputError(
+                f"--wrt {name}: no input is called {name!r} (inputs: {known})", help=wrt_hint(name, variables)
+            )
 
     # Keep the expression's order of first appearance; cast once, so both sides see the same numbers.
     cast = NUMPY_DTYPES[dtype]

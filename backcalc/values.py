@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import limits, ops
 from .errors import InputError, LimitError
-from .files import FileAccess, access_for, read_bytes
+from .files import ANYWHERE, FileAccess, access_for, read_bytes
 from .jsonin import loads, non_ascii_digit
 
 if TYPE_CHECKING:
@@ -82,6 +82,10 @@ def load_file(path: str, name: str = "value", files: FileAccess | None = None) -
     """Load ``.npy`` (without pickles) or ``.json`` from a regular file that ``files`` allows."""
     if not path:
         raise InputError(f"{name}=@ names no file")
+    if path == "-":
+        if files is not ANYWHERE:  # in a batch line, standard input is the batch itself
+            raise InputError(f"{name}=@- reads standard input, which only the command line may do")
+        return _load_stdin(name)
     suffix = os.path.splitext(path)[1].lower()
 
     def check_suffix() -> None:
@@ -304,6 +308,22 @@ def _load_json(path: str, data: bytearray, name: str) -> np.ndarray:
     if isinstance(value, dict):
         raise InputError(f"{name}: {path!r} holds a JSON object; expected a number or nested lists")
     return to_array(value, name)
+
+
+def _load_stdin(name: str) -> np.ndarray:
+    """``NAME=@-``: one value, as JSON (or a Python-style list), read from standard input."""
+    import sys
+
+    if sys.stdin.isatty():
+        print(f"backcalc: reading {name} from the terminal; end with Ctrl-D", file=sys.stderr)
+    text = sys.stdin.read(limits.MAX_FILE_BYTES + 1)
+    if len(text) > limits.MAX_FILE_BYTES:
+        raise LimitError(f"{name}: standard input is over {limits.MAX_FILE_BYTES:,} characters")
+    if not text.strip():
+        raise InputError(f"{name}=@-: standard input is empty; pipe a value in, as in: echo '[1, 2]' | backcalc ...")
+    if len(text) <= limits.MAX_VALUE_TEXT:  # the literal reader also takes Python's list syntax
+        return to_array(_parse_literal(text.strip(), name), name, trusted=True)
+    return _load_json("standard input", bytearray(text.encode("utf-8", "surrogatepass")), name)
 
 
 def _short(text: str, width: int = 40) -> str:

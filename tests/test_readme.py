@@ -49,7 +49,8 @@ def test_console_example_output_is_real(run, command, expected):
     argv = shlex.split(program)
     assert argv[0] == "backcalc"
     result = run(*argv[1:])
-    output = result.stdout
+    # What a terminal shows: an error example's message is on stderr (and nothing on stdout).
+    output = result.stdout if pipe else result.stdout + result.stderr
     if pipe:
         if shutil.which(shlex.split(pipe)[0]) is None:
             pytest.skip(f"{shlex.split(pipe)[0]} is not installed")

@@ -31,6 +31,13 @@ print("HEAVY", code, *sorted(m for m in ("torch", "sympy", "rich") if m in sys.m
         (["batch", "--help"], 0),
         (["check", "x**2", "--claim", "x=2*sine(x)"], 2),
         (["explain", "x", "y=1"], 2),
+        (["help"], 0),
+        (["help", "limits"], 0),
+        (["help", "descend"], 0),
+        (["explian", "x**2", "x=1"], 2),
+        (["x**2", "4"], 2),
+        (["x**2", "x=1", "--jsn"], 2),
+        (["np.exp(x)", "x=1"], 2),
     ],
 )
 def test_fast_paths_do_not_import_heavy_modules(args, status):

@@ -2,8 +2,8 @@
 
 This module holds the group, the one place where errors become exit statuses, and what the commands
 share; the commands live in :mod:`.gradients` (grad, explain, jacobian, hessian), :mod:`.scripting`
-(batch, check), :mod:`.learning` (descend) and :mod:`.repl` (the live session); :mod:`.magic` holds
-the notebook magics.
+(batch, check), :mod:`.learning` (descend), :mod:`.helping` (help) and :mod:`.repl` (the live
+session); :mod:`.magic` holds the notebook magics.
 
 Importing this module loads click and the light parts of backcalc only; torch, sympy and rich load
 when a command actually computes or renders, so ``--help``, ``--version`` and input errors are quick.
@@ -31,19 +31,29 @@ if TYPE_CHECKING:
 _EPILOG = """\b
 Examples:
   backcalc "x**2" x=4
-  backcalc "(w*x - y)**2" w=1 x=1 y=2 --wrt w
-  backcalc "x**3 + x**2" "x=[[2,3,1],[4,5,3],[7,6,4]]"
-  backcalc "log(x)" "x=[[2,6],[3,7],[9,8]]" --dtype float64 --json | jq .gradients.x.symbolic
-  backcalc "tanh(x)*log(x)" x=@data.npy --reduce mean
+  backcalc grad "(w*x - y)**2" w=1 x=1 y=2 --wrt w
+  backcalc explain "(w*x - y)**2" w=1 x=1 y=2
+  backcalc descend "(w*x - y)**2" w=1 x=1 y=2 --wrt w --lr 0.1
+  backcalc help grad      (or: backcalc COMMAND --help)
+  backcalc help limits
 
-\b
-Values: NAME=4, NAME=[[1,2],[3,4]] (JSON or Python list syntax), NAME=@file.json, NAME=@file.npy.
-Integers become floats of --dtype; booleans, strings and nulls are refused.
-
-\b
-Exit status: 0 the gradients agree (or differ only at a kink, pole or domain edge, which is
-reported), 1 symbolic and autograd disagree, 2 bad input or usage.
+Values: NAME=4, NAME=[[1,2],[3,4]] (JSON or Python list syntax), NAME=@file.json, NAME=@file.npy,
+NAME=@- (one value from standard input). "-" as the expression reads it from standard input.
 """
+
+
+def exit_statuses(ok: str, disagree: str, *more: str) -> str:
+    """The exit-status paragraph of a command's help: every status the command can end with."""
+    lines = [f"0 {ok}", f"1 {disagree}", "2 bad input or usage (nothing is computed)", *more]
+    lines += [
+        "70 an internal error (a bug: please report it)",
+        "74 the output could not be written",
+        "130 interrupted (Ctrl-C)",
+    ]
+    return "\n\b\nExit status:\n" + "\n".join(f"  {line}" for line in lines) + "\n"
+
+
+LIMITS_HINT = "\n\b\nLimits: a larger input is refused with status 2; see `backcalc help limits`.\n"
 
 
 class _DefaultGroup(click.Group):
@@ -56,6 +66,7 @@ class _DefaultGroup(click.Group):
         if not args and sys.stdin.isatty() and sys.stdout.isatty():
             args = ["repl"]  # `backcalc` alone on a terminal: a live session (elsewhere: the help)
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help", "-V", "--version"):
+            _refuse_misspelled_command(args, sorted(self.commands))
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
@@ -72,6 +83,23 @@ class _DefaultGroup(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         extra["standalone_mode"] = False
         sys.exit(run(lambda: super(_DefaultGroup, self).main(argv, prog_name or "backcalc", **extra), argv))
+
+
+def _refuse_misspelled_command(args: list[str], commands: list[str]) -> None:
+    """``backcalc explian ...`` is a misspelled command, not the expression "explian": a lone word
+    close to a command's name, that no NAME=VALUE gives a value to."""
+    import difflib
+
+    from .. import ops
+
+    word = args[0]
+    if not re.fullmatch(r"[A-Za-z]{3,}", word) or ops.function(word) is not None:
+        return
+    if any(arg.startswith(f"{word}=") for arg in args[1:]):
+        return
+    matches = difflib.get_close_matches(word.lower(), commands, n=1, cutoff=0.6)
+    if matches:
+        raise InputError(f"no such command {word!r}; did you mean {matches[0]!r}?")
 
 
 def run(invoke: Callable[[], Any], argv: Sequence[str]) -> int:
@@ -135,7 +163,13 @@ def _error(message: str, details: str | None = None) -> None:
 @click.group(
     cls=_DefaultGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog=_EPILOG,
+    epilog=_EPILOG
+    + exit_statuses(
+        "the gradients agree (or differ only where no derivative exists)",
+        "symbolic and autograd disagree (check: some claim is wrong)",
+        "3 descend: the loss became inf or nan",
+    )
+    + LIMITS_HINT,
 )
 @click.version_option(__version__, "-V", "--version", prog_name="backcalc", message="%(prog)s %(version)s")
 def cli() -> None:
@@ -155,10 +189,19 @@ def _check_stray_options(args: Sequence[str]) -> None:
     # still a mistyped option.
     for arg in args:
         if _OPTION_LIKE.match(arg):
-            raise click.NoSuchOption(arg.split("=")[0])
+            name = arg.split("=")[0]
+            raise InputError(f"no such option {name!r}", help=_closest_option(name))
 
 
-_LIMITS = "\n\b\nLimits (a larger input is refused with status 2):\n" + limits.describe()
+def _closest_option(name: str) -> str | None:
+    import difflib
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return None
+    options = [opt for param in ctx.command.params if not getattr(param, "hidden", False) for opt in param.opts]
+    matches = difflib.get_close_matches(name, [opt for opt in options if opt.startswith("--")], n=1, cutoff=0.6)
+    return f"did you mean {matches[0]!r}?" if matches else f"see `backcalc {ctx.info_name} --help`"
 
 
 @dataclass(frozen=True)
@@ -180,28 +223,87 @@ class ProblemArgs:
         from ..problem import prepare
 
         inputs = parse_inputs(self.expression, self.values)
-        return prepare(self.expression, inputs, list(self.wrt) or None, self.dtype, self.reduction)
+        expression = read_expression(self.expression)
+        return prepare(expression, inputs, list(self.wrt) or None, self.dtype, self.reduction)
 
 
-def problem_options(command: Callable[..., int]) -> Callable[..., int]:
+def complete_value(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """``NAME=@<TAB>`` completes file names (the .json and .npy files, and directories)."""
+    from click.shell_completion import CompletionItem
+
+    name, sep, rest = incomplete.partition("=")
+    before = list(ctx.params.get("values") or ())
+    if before and before[-1] in ("@", "=@"):
+        # bash breaks words at "=" and "@" (COMP_WORDBREAKS): "x=@da" arrives as "x", "=@", "da";
+        # readline keeps "@" (one of its special prefixes) in the word it replaces, so it is given back.
+        prefix, typed = "@", incomplete
+    elif incomplete.startswith("@"):
+        # bash splits words at "=" (COMP_WORDBREAKS): the word being completed is then "@..." alone.
+        prefix, typed = "@", incomplete[1:]
+    elif sep and rest.startswith("@"):
+        prefix, typed = f"{name}=@", rest[1:]
+    else:
+        return []
+    folder, _, start = typed.rpartition("/")
+    try:
+        entries = sorted(os.scandir(folder or "."), key=lambda entry: entry.name)
+    except OSError:
+        return []
+    items = []
+    for entry in entries:
+        if not entry.name.startswith(start) or (entry.name.startswith(".") and not start.startswith(".")):
+            continue
+        path = f"{folder}/{entry.name}" if folder else entry.name
+        if entry.is_dir():
+            items.append(CompletionItem(f"{prefix}{path}/", type="plain"))
+        elif entry.name.endswith((".json", ".npy")):
+            items.append(CompletionItem(f"{prefix}{path}", type="plain"))
+    return items
+
+
+def _refuse_reduce(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None:
+        raise InputError(
+            f"{ctx.info_name} has no --reduce: the Jacobian is of the output itself, element by element "
+            "(the Hessian is of the reduced loss: use `backcalc hessian --reduce ...`)"
+        )
+    return value
+
+
+def problem_options(
+    command: Callable[..., int] | None = None,
+    *,
+    reduce: bool = True,
+    wrt_help: str = "Differentiate with respect to NAME (repeatable). Default: every input.",
+) -> Any:
     """The arguments and options every computing command shares: the expression, its values, what
     to differentiate, the dtype, the reduction, the tolerances, JSON output and --debug. The command
-    receives them as one :class:`ProblemArgs`, then its own options as keywords."""
+    receives them as one :class:`ProblemArgs`, then its own options as keywords. ``reduce=False``
+    leaves --reduce out (and refuses it with a reason), for a command that has no loss."""
+    if command is None:
+        return functools.partial(problem_options, reduce=reduce, wrt_help=wrt_help)
     shared = [field.name for field in fields(ProblemArgs)]
 
     @functools.wraps(command)
     def collect(**options: Any) -> int:
+        if not reduce:
+            options["reduction"] = "sum"
         return command(ProblemArgs(**{name: options.pop(name) for name in shared}), **options)
 
+    reduce_option = click.option(
+        "--reduce",
+        "reduction",
+        type=click.Choice(["sum", "mean"]),
+        default="sum",
+        show_default=True,
+        help="How a non-scalar output becomes the loss, as y.sum().backward().",
+    )
+    if not reduce:
+        reduce_option = click.option("--reduce", "reduction", hidden=True, expose_value=True, callback=_refuse_reduce)
     decorators = [
         click.argument("expression"),
-        click.argument("values", nargs=-1, metavar="[NAME=VALUE]..."),
-        click.option(
-            "--wrt",
-            multiple=True,
-            metavar="NAME",
-            help="Differentiate with respect to NAME (repeatable). Default: every input.",
-        ),
+        click.argument("values", nargs=-1, metavar="[NAME=VALUE]...", shell_complete=complete_value),
+        click.option("--wrt", multiple=True, metavar="NAME", help=wrt_help),
         click.option(
             "--dtype",
             type=click.Choice(["float32", "float64"]),
@@ -209,14 +311,7 @@ def problem_options(command: Callable[..., int]) -> Callable[..., int]:
             show_default=True,
             help="Floating point type of the computation.",
         ),
-        click.option(
-            "--reduce",
-            "reduction",
-            type=click.Choice(["sum", "mean"]),
-            default="sum",
-            show_default=True,
-            help="How a non-scalar output becomes the loss, as y.sum().backward().",
-        ),
+        reduce_option,
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of tables."),
         click.option(
             "--rtol",
@@ -258,13 +353,46 @@ def parse_inputs(expression: str, values: Sequence[str]) -> dict[str, Any]:
     from ..values import parse_value, split_assignment
 
     _check_stray_options([expression, *values])
+    stdin_uses = [item for item in values if item.partition("=")[2].strip() == "@-"]
+    if len(stdin_uses) + (expression == "-") > 1:
+        raise InputError("standard input can be read once: give one of the expression (-) or a NAME=@- from it")
     inputs: dict[str, Any] = {}
     for item in values:
+        if "=" not in item:
+            raise InputError(f"expected NAME=VALUE, got {item!r}", help=_name_for(expression, values, item))
         name, text = split_assignment(item)
         if name in inputs:
             raise InputError(f"{name} is given twice")
         inputs[name] = parse_value(text, name, ANYWHERE)  # the user typed the path
     return inputs
+
+
+def _name_for(expression: str, values: Sequence[str], value: str) -> str | None:
+    """``backcalc "x**2" 4``: the value was meant for the expression's input that has none."""
+    from ..errors import BackcalcError
+    from ..parser import parse
+
+    try:
+        variables = parse(expression).variables() if expression != "-" else []
+    except BackcalcError:
+        return None
+    named = {item.partition("=")[0].strip() for item in values if "=" in item}
+    free = [name for name in variables if name not in named]
+    if free:
+        return f"did you mean '{free[0]}={value}'?"
+    return "give each value as NAME=VALUE"
+
+
+def read_expression(expression: str) -> str:
+    """The expression itself, or, for "-", the text on standard input (without its final newline)."""
+    if expression != "-":
+        return expression
+    if sys.stdin.isatty():
+        click.echo("backcalc: reading the expression from the terminal; end with Ctrl-D", err=True)
+    text = sys.stdin.read(limits.MAX_EXPRESSION_LENGTH + 2)
+    if not text.strip():
+        raise InputError("the expression is - (standard input), but standard input is empty")
+    return text.rstrip("\r\n")
 
 
 def emit_json(data: dict[str, Any]) -> None:
@@ -279,6 +407,11 @@ def emit_rich(draw: Callable[[Any], None]) -> None:
     show(make_console(), draw)
 
 
+full_option = click.option(
+    "--full", is_flag=True, help="Print every element of large tensors (by default: the corners, and what is shown)."
+)
+
+
 def status_of(verdict: Any) -> int:
     """The exit status of a verdict (a :class:`backcalc.verdict.Word`)."""
     from ..verdict import exit_status
@@ -287,4 +420,4 @@ def status_of(verdict: Any) -> int:
 
 
 # The commands register themselves on `cli` when imported (they import nothing heavy at import time).
-from . import gradients, learning, repl, scripting  # noqa: E402, F401
+from . import gradients, helping, learning, repl, scripting  # noqa: E402, F401

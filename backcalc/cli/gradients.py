@@ -7,19 +7,51 @@ from collections.abc import Callable
 import click
 
 from ..errors import ExitStatus, InputError
-from . import _EPILOG, _LIMITS, ProblemArgs, cli, emit_json, emit_rich, problem_options, status_of
+from . import (
+    LIMITS_HINT,
+    ProblemArgs,
+    cli,
+    emit_json,
+    emit_rich,
+    exit_statuses,
+    full_option,
+    problem_options,
+    status_of,
+)
+
+_AGREE = "the gradients agree (or differ only at a kink, pole or edge: reported)"
+
+_GRAD_EPILOG = (
+    """\b
+Examples:
+  backcalc "x**2" x=4
+  backcalc "(w*x - y)**2" w=1 x=1 y=2 --wrt w
+  backcalc "x**3 + x**2" "x=[[2,3,1],[4,5,3],[7,6,4]]"
+  backcalc "log(x)" "x=[[2,6],[3,7]]" --json | jq .gradients.x.symbolic
+  backcalc "tanh(x)*log(x)" x=@data.npy --reduce mean
+  echo "x**2 + y" | backcalc - x=3 y=1
+  echo "[[1, 2], [3, 4]]" | backcalc "sum(x**2)" x=@-
+
+Values: NAME=4, NAME=[[1,2],[3,4]] (JSON or Python list syntax), NAME=@file.json, NAME=@file.npy,
+NAME=@- (JSON from standard input). Integers become floats of --dtype; booleans, strings and nulls
+are refused. Large tensors are shown in part (said so); --full shows every element.
+"""
+    + exit_statuses(_AGREE, "symbolic and autograd disagree")
+    + LIMITS_HINT
+)
 
 
 @cli.command(
     "grad",
     context_settings={"ignore_unknown_options": True},
-    epilog=_EPILOG + _LIMITS,
+    epilog=_GRAD_EPILOG,
     short_help="Gradient of the loss: symbolic (sympy) beside autograd (torch). The default.",
 )
 @problem_options
 @click.option("--check-fd", is_flag=True, help="Add central finite differences (float64) as a third witness.")
 @click.option("--simplify", is_flag=True, help="Simplify the shown formulas with sympy (2 s budget each).")
-def grad(args: ProblemArgs, check_fd: bool, simplify: bool) -> int:
+@full_option
+def grad(args: ProblemArgs, check_fd: bool, simplify: bool, full: bool) -> int:
     """Gradient of EXPRESSION's loss, symbolic (sympy) beside autograd (torch).
 
     EXPRESSION uses numbers, names, + - * / ** (or ^), parentheses, implicit products after a number
@@ -36,7 +68,7 @@ def grad(args: ProblemArgs, check_fd: bool, simplify: bool) -> int:
     else:
         from ..render.terminal import render_gradient
 
-        emit_rich(lambda console: render_gradient(result, console))
+        emit_rich(lambda console: render_gradient(result, console, full))
     return status_of(result.verdict)
 
 
@@ -44,15 +76,22 @@ _EXPLAIN_EPILOG = """\b
 Examples:
   backcalc explain "(w*x - y)**2" w=1 x=1 y=2
   backcalc explain "w*x + w" w=2 x=3 --json | jq '.nodes[] | {id, grad}'
-  backcalc explain "tanh(w*x + b)" w=0.5 x=2 b=0.1 --dot graph.dot --svg graph.svg
+  backcalc explain "tanh(w*x + b)" w=0.5 x=2 b=0.1 --dot g.dot --svg g.svg
   backcalc explain "x**3 + x**2" x=2 --latex
 """
+_EXPLAIN_EPILOG += (
+    exit_statuses(
+        "the chain rule matches autograd at every node (or differs at an edge)",
+        "the chain rule and autograd disagree at some node",
+    )
+    + LIMITS_HINT
+)
 
 
 @cli.command(
     "explain",
     context_settings={"ignore_unknown_options": True},
-    epilog=_EXPLAIN_EPILOG + _LIMITS,
+    epilog=_EXPLAIN_EPILOG,
     short_help="The backward pass step by step: graph, local gradients, chain rule.",
 )
 @problem_options
@@ -114,26 +153,43 @@ def explain_command(
     return status_of(explanation.verdict)
 
 
-_DERIVATIVES_EPILOG = """\b
+_HOW = """
+Both are computed by sympy element by element (each element its own symbol) and by torch
+(torch.autograd.functional.jacobian, torch.func.hessian).
+"""
+
+_JACOBIAN_EPILOG = (
+    """\b
 Examples:
   backcalc jacobian "W@x" "W=[[1,2],[3,4],[5,6]]" "x=[1,-1]" --wrt x
   backcalc jacobian "softmax(z)" "z=[1,2,3]" --json | jq .jacobian.z.autograd
-  backcalc hessian "sum((W@x - y)**2)" "W=[[1,2],[3,4],[5,6]]" "x=[1,-1]" "y=[0,1,2]" --wrt x
+
+The Jacobian of input NAME has the output's dimensions, then NAME's. It is of the output itself,
+so jacobian has no --reduce.
+"""
+    + _HOW
+    + exit_statuses("the Jacobians agree", "they disagree")
+    + LIMITS_HINT
+)
+
+_HESSIAN_EPILOG = (
+    """\b
+Examples:
+  backcalc hessian "sum((W@x - y)**2)" "W=[[1,2],[3,4],[5,6]]" \\
+      "x=[1,-1]" "y=[0,1,2]" --wrt x
   backcalc hessian "x**3*y" x=2 y=3 --dtype float64
 
-\b
-The Jacobian of input NAME has the output's dimensions, then NAME's. The Hessian is of the loss
-(the output, or its sum or mean) over every element of the --wrt inputs (default: all), flattened in
-order; "variables" in the JSON names them. Both are computed by sympy element by element (each
-element its own symbol) and by torch (torch.autograd.functional.jacobian, torch.func.hessian).
-
-\b
-Exit status: 0 they agree, 1 they disagree, 2 bad input or usage.
+The Hessian is of the loss (the output, or its sum or mean) over every element of the --wrt inputs
+(default: all), flattened in order; "variables" in the JSON names them.
 """
+    + _HOW
+    + exit_statuses("the Hessians agree", "they disagree")
+    + LIMITS_HINT
+)
 
 
 def _derivatives_command(kind: str) -> Callable[..., int]:
-    def command(args: ProblemArgs) -> int:
+    def command(args: ProblemArgs, full: bool) -> int:
         from .. import jacobian_hessian
 
         compute = jacobian_hessian.jacobian if kind == "jacobian" else jacobian_hessian.hessian
@@ -143,7 +199,7 @@ def _derivatives_command(kind: str) -> Callable[..., int]:
         else:
             from ..render.derivatives_view import render_derivatives
 
-            emit_rich(lambda console: render_derivatives(result, console))
+            emit_rich(lambda console: render_derivatives(result, console, full))
         return ExitStatus.OK if result.agree else ExitStatus.DISAGREE
 
     return command
@@ -152,15 +208,15 @@ def _derivatives_command(kind: str) -> Callable[..., int]:
 jacobian_command = cli.command(
     "jacobian",
     context_settings={"ignore_unknown_options": True},
-    epilog=_DERIVATIVES_EPILOG + _LIMITS,
+    epilog=_JACOBIAN_EPILOG,
     short_help="The Jacobian of the output: sympy beside torch.",
     help="The Jacobian of EXPRESSION's output with respect to each input, symbolic beside autograd.",
-)(problem_options(_derivatives_command("jacobian")))
+)(problem_options(reduce=False)(full_option(_derivatives_command("jacobian"))))
 
 hessian_command = cli.command(
     "hessian",
     context_settings={"ignore_unknown_options": True},
-    epilog=_DERIVATIVES_EPILOG + _LIMITS,
+    epilog=_HESSIAN_EPILOG,
     short_help="The Hessian of the loss: sympy beside torch.",
     help="The Hessian of EXPRESSION's loss over the elements of the inputs, symbolic beside autograd.",
-)(problem_options(_derivatives_command("hessian")))
+)(problem_options(full_option(_derivatives_command("hessian"))))

@@ -3,37 +3,57 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import ExitStatus, InputError
-from . import _LIMITS, ProblemArgs, cli, emit_json, emit_rich, finite_option, problem_options
+
+if TYPE_CHECKING:
+    from ..descend import Descent, Step
+
+from . import (
+    LIMITS_HINT,
+    ProblemArgs,
+    cli,
+    emit_json,
+    emit_rich,
+    exit_statuses,
+    finite_option,
+    full_option,
+    problem_options,
+)
 
 _DESCEND_EPILOG = """\b
 Examples:
   backcalc descend "(w*x - y)**2" w=1 x=1 y=2 --wrt w --lr 0.1
-  backcalc descend "(w*x + b - y)**2" w=0 b=0 "x=[1,2,3,4]" "y=[3,5,7,9]" --wrt w --wrt b \\
-      --reduce mean --lr 0.05 --optimizer adam --steps 2000 --plot descent.png
-  backcalc descend "(w*x - y)**2" w=1 x=1 y=2 --wrt w --lr 0.1 --json | jq .final
+  backcalc descend "(w*x + b - y)**2" w=0 b=0 "x=[1,2,3,4]" "y=[3,5,7,9]" \\
+      --wrt w --wrt b --reduce mean --lr 0.05 --optimizer adam --steps 2000 \\
+      --plot descent.png
+  backcalc descend "(w*x - y)**2" w=1 x=1 y=2 --wrt w --json | jq .final
 
-\b
 Each step: the forward pass, the gradient by sympy and by torch (compared), then the update by
 torch.optim (sgd; momentum is SGD with momentum 0.9; adam). It stops after --steps, when the loss
-changes by less than --tol, or when the loss becomes inf or nan.
-
-\b
-Exit status: 0 done, 1 symbolic and autograd disagreed at some step, 2 bad input or usage,
-3 the descent diverged (the loss became inf or nan).
+changes by less than --tol, or when the loss becomes inf or nan. Ctrl-C stops it: the steps
+done so far are shown, and the status is 130.
 """
+_DESCEND_EPILOG += (
+    exit_statuses(
+        "done (converged or out of steps)",
+        "symbolic and autograd disagreed at some step",
+        "3 the descent diverged (the loss became inf or nan)",
+    )
+    + LIMITS_HINT
+)
 
 
 @cli.command(
     "descend",
     context_settings={"ignore_unknown_options": True},
-    epilog=_DESCEND_EPILOG + _LIMITS,
+    epilog=_DESCEND_EPILOG,
     short_help="Gradient descent: update the weights and repeat until optimal.",
 )
-@problem_options
+@problem_options(wrt_help="Update NAME (repeatable; required: descend has no default).")
 @click.option("--lr", type=float, default=0.1, show_default=True, callback=finite_option, help="Learning rate.")
 @click.option("--steps", type=click.IntRange(1, 1_000_000), default=100, show_default=True, help="Most steps to take.")
 @click.option(
@@ -51,6 +71,7 @@ Exit status: 0 done, 1 symbolic and autograd disagreed at some step, 2 bad input
     type=click.Path(dir_okay=False, writable=True),
     help="Save a PNG plot of loss and parameters (needs matplotlib: pip install 'backcalc[plot]').",
 )
+@full_option
 def descend_command(
     args: ProblemArgs,
     lr: float,
@@ -58,10 +79,14 @@ def descend_command(
     tol: float,
     optimizer: str,
     plot_file: str | None,
+    full: bool,
 ) -> int:
     """Gradient descent on EXPRESSION's loss over the --wrt inputs, each step checked (sympy vs torch)."""
     if not args.wrt:
-        raise InputError("descend needs --wrt NAME: the inputs to update")
+        names = [value.partition("=")[0] for value in args.values if "=" in value]
+        raise InputError(
+            "descend needs --wrt NAME: the inputs to update", help=f"try --wrt {names[0]}" if names else None
+        )
     if plot_file:
         from ..render.descend_view import plot_available
 
@@ -71,25 +96,43 @@ def descend_command(
 
     problem = args.problem()
     rtol, atol = args.rtol, args.atol
-    if args.as_json or not sys.stdout.isatty():
-        descent = descend(problem, lr, steps, tol, optimizer, rtol, atol)
-    else:
-        from ..render.descend_view import live_view
-        from ..render.terminal import make_console
+    done: list[Step] = []  # what Ctrl-C keeps
+    try:
+        if args.as_json or not sys.stdout.isatty():
+            descent = descend(problem, lr, steps, tol, optimizer, rtol, atol, on_step=done.append)
+        else:
+            from ..render.descend_view import live_view
+            from ..render.terminal import make_console
 
-        with live_view(steps, problem.wrt, problem.dtype, make_console()) as update:
-            descent = descend(problem, lr, steps, tol, optimizer, rtol, atol, on_step=update)
+            with live_view(steps, problem.wrt, problem.dtype, make_console()) as update:
+
+                def record(step: Step) -> None:
+                    done.append(step)
+                    update(step)
+
+                descent = descend(problem, lr, steps, tol, optimizer, rtol, atol, on_step=record)
+    except KeyboardInterrupt:
+        from ..interrupted import interrupted_descent
+
+        descent = interrupted_descent(problem, done, lr, tol, optimizer, rtol, atol)
+        _show(descent, args.as_json, full)
+        click.echo(f"backcalc: {descent.message}", err=True)
+        return ExitStatus.INTERRUPTED
     if plot_file:
         from ..render.descend_view import save_plot
 
         save_plot(descent, plot_file)
-    if args.as_json:
-        emit_json(descent.to_dict())
-    else:
-        from ..render.descend_view import render_descent
-
-        emit_rich(lambda console: render_descent(descent, console))
+    _show(descent, args.as_json, full)
     if descent.diverged:
         click.echo(f"backcalc: {descent.message}", err=True)
         return ExitStatus.DIVERGED
     return ExitStatus.OK if descent.agree else ExitStatus.DISAGREE
+
+
+def _show(descent: Descent, as_json: bool, full: bool = False) -> None:
+    if as_json:
+        emit_json(descent.to_dict())
+    else:
+        from ..render.descend_view import render_descent
+
+        emit_rich(lambda console: render_descent(descent, console, full))

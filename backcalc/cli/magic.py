@@ -24,7 +24,7 @@ import click
 
 from ..errors import InputError
 from . import cli, parse_inputs, run
-from .repl import split_command_line
+from .repl import refuse_stdin, split_command_line
 
 COMMANDS = ("grad", "explain", "descend", "check", "jacobian", "hessian")
 _NOT_HERE = ("batch", "repl")
@@ -69,6 +69,7 @@ def compute(words: Sequence[str], namespace: Mapping[str, Any]) -> Any:
         raise click.UsageError('give an expression: %backcalc "x**2" x=3, or a command: %backcalc explain ...')
     if words[0] in _NOT_HERE:
         raise click.UsageError(f"{words[0]} is a command-line command; it does not run in a notebook")
+    refuse_stdin(words)
     name = words.pop(0) if words[0] in COMMANDS else "grad"
     command = cli.commands[name]
     try:
@@ -85,7 +86,9 @@ def compute(words: Sequence[str], namespace: Mapping[str, Any]) -> Any:
 def _problem(params: Mapping[str, Any], inputs: dict[str, Any]) -> Any:
     from ..api import prepare
 
-    return prepare(params["expression"], inputs, list(params["wrt"]) or None, params["dtype"], params["reduction"])
+    # A command without a loss (jacobian) hides --reduce and leaves it None; the CLI passes "sum".
+    reduction = params.get("reduction") or "sum"
+    return prepare(params["expression"], inputs, list(params["wrt"]) or None, params["dtype"], reduction)
 
 
 def _grad(params: Mapping[str, Any], inputs: dict[str, Any]) -> Any:

@@ -48,7 +48,7 @@ Session:
   x = [[2,3,1],[4,5,3]]              assign an input (a number, a list, @file.json, @file.npy)
   vars                               the assigned inputs
   clear NAME ...                     forget inputs (clear alone forgets them all)
-  help                               this text
+  help                               this text; help COMMAND, help limits: as on the command line
 Tab completes; Up and Down recall history; Ctrl-C cancels; Ctrl-D (or quit) leaves."""
 
 
@@ -80,7 +80,9 @@ class Session:
         word, _, rest = line.partition(" ")
         if word in ("quit", "exit") and not rest.strip():
             return False
-        if word in ("help", "?") and not rest.strip():
+        if word == "help" and rest.strip():  # help COMMAND, help limits: the command's own help
+            run(lambda: cli.main(["help", *rest.split()], prog_name="backcalc", standalone_mode=False), [])
+        elif word in ("help", "?") and not rest.strip():
             from .. import ops
 
             self.echo(HELP.replace("FUNCTIONS", " ".join(ops.function_names())))
@@ -110,6 +112,7 @@ class Session:
 
         if not text:
             raise InputError(f"{name} = what? Give a number, a list, @file.json or @file.npy")
+        refuse_stdin([f"{name}={text}"])
         check_name(name)
         parse_value(text, name)  # refuse a bad value now rather than at every use
         self.values[name] = text
@@ -134,6 +137,7 @@ class Session:
 
     def command(self, line: str) -> Any:
         argv = self.argv(line)
+        refuse_stdin(argv)
         return cli.main(argv, prog_name="backcalc", standalone_mode=False)
 
 
@@ -156,6 +160,13 @@ def split_command_line(line: str) -> tuple[list[str], str, list[str]]:
         return command, head.strip(), _rejoin(shlex.split(tail))
     except ValueError as exc:  # an unclosed quote
         raise InputError(f"cannot split the line: {exc}") from None
+
+
+def refuse_stdin(words: list[str]) -> None:
+    # On the command line, "-" and NAME=@- read standard input; in a session that is the terminal the
+    # session itself reads, and in a notebook the kernel's, so the value must be typed.
+    if "-" in words or any(word.partition("=")[2].strip() == "@-" for word in words if not word.startswith("--")):
+        raise InputError("standard input (- or @-) is not read here: type the expression or the value itself")
 
 
 def _rejoin(words: list[str]) -> list[str]:

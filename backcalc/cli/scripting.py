@@ -11,9 +11,9 @@ from typing import Any
 import click
 
 from ..errors import ExitStatus, InputError
-from . import cli, emit_json, emit_rich, parse_inputs
+from . import LIMITS_HINT, cli, complete_value, emit_json, emit_rich, exit_statuses, parse_inputs, read_expression
 
-_BATCH_EPILOG = """\b
+_BATCH_EPILOG = """
 Each line: {"expression": "x**2", "inputs": {"x": [1, 2]}, "wrt": ["x"], "dtype": "float64", "reduce": "mean"}
 (wrt, dtype, reduce, rtol, atol and check_fd are optional). Each output line is what `grad --json`
 prints, plus "line" (0-based). A line with "claims": {"x": "2*x"} is checked as by `backcalc check`.
@@ -24,16 +24,22 @@ given, and then only regular files below DIR.
 \b
 Examples:
   backcalc batch cases.jsonl > results.jsonl
-  printf '%s\\n' '{"expression": "x**2", "inputs": {"x": 3}}' | backcalc batch | jq .gradients.x.autograd
+  printf '%s\\n' '{"expression": "x**2", "inputs": {"x": 3}}' \\
+      | backcalc batch | jq .gradients.x.autograd
 
-\b
-Exit status: 0 every case agreed (and every claim was right), 1 some case disagreed or some claim was
-wrong, 2 some line was bad.
+Ctrl-C stops the run: the lines already answered stay printed, and the status is 130.
 """
+_BATCH_EPILOG += (
+    exit_statuses(
+        "every case agreed (and every claim was right)",
+        "some case disagreed or some claim was wrong",
+    ).replace("2 bad input or usage (nothing is computed)", "2 some line was bad, or bad usage")
+    + LIMITS_HINT
+)
 
 
 @cli.command("batch", epilog=_BATCH_EPILOG, short_help="Many cases from JSON Lines, one JSON result per line.")
-@click.argument("source", default="-", metavar="[FILE|-]")
+@click.argument("source", default="-", metavar="[FILE|-]", type=click.Path(allow_dash=True))
 @click.option(
     "--allow-files",
     type=click.Path(exists=True, file_okay=False),
@@ -68,12 +74,22 @@ def batch_command(source: str, allow_files: str | None, debug: bool) -> int:
 
             progress = stack.enter_context(Progress(console=Console(stderr=True), transient=True))
             task = progress.add_task("cases", total=total)
-        for number, raw in lines:
-            output = runner.output(raw, number)
-            if output is not None:
-                click.echo(output)
-            if total is not None:
-                progress.advance(task)
+        try:
+            for number, raw in lines:
+                output = runner.output(raw, number)
+                if output is not None:
+                    click.echo(output)
+                if total is not None:
+                    progress.advance(task)
+        except KeyboardInterrupt:
+            # The lines already answered are on stdout; say how far it got.
+            tally = runner.tally
+            click.echo(
+                f"backcalc: interrupted (Ctrl-C) after {tally.cases} case{'s' if tally.cases != 1 else ''}: "
+                f"{tally.agreed} agreed, {tally.disagreed} disagreed, {tally.errors} bad",
+                err=True,
+            )
+            return ExitStatus.INTERRUPTED
     tally = runner.tally
     if sys.stderr.isatty():
         click.echo(
@@ -110,18 +126,16 @@ def _count_lines(stream: Any) -> int:
 _CHECK_EPILOG = """\b
 Examples:
   backcalc check "x**3 + x**2" --claim "x=3x^2 + 2x"
-  backcalc check "(w*x - y)**2" --claim "w=2*x*(w*x - y)" --claim "y=2*(w*x - y)" w=1 x=1 y=2
-  backcalc check "sigmoid(x)" --claim "x=sigmoid(x)*(1 - sigmoid(x))" --json | jq .right
+  backcalc check "(w*x - y)**2" w=1 x=1 y=2 \\
+      --claim "w=2*x*(w*x - y)" --claim "y=2*(w*x - y)"
+  backcalc check "sigmoid(x)" --claim "x=sigmoid(x)*(1 - sigmoid(x))" --json
 
-\b
 A claim is the derivative of the expression with respect to one input, element-wise (the gradient
 of the sum). It is compared with sympy's derivative symbolically (2 s budget) and numerically at the
 given inputs and at random points of the domain; it is wrong only with a counterexample, printed with
 the claimed value, the true one and torch's autograd value.
-
-\b
-Exit status: 0 every claim is right, 1 some claim is wrong, 2 bad input or usage.
 """
+_CHECK_EPILOG += exit_statuses("every claim is right", "some claim is wrong") + LIMITS_HINT
 
 
 @cli.command(
@@ -131,7 +145,7 @@ Exit status: 0 every claim is right, 1 some claim is wrong, 2 bad input or usage
     short_help="Is a hand-derived gradient right? Check claimed formulas.",
 )
 @click.argument("expression")
-@click.argument("values", nargs=-1, metavar="[NAME=VALUE]...")
+@click.argument("values", nargs=-1, metavar="[NAME=VALUE]...", shell_complete=complete_value)
 @click.option(
     "--claim", "claims", multiple=True, required=True, metavar="NAME=FORMULA", help="A claimed gradient (repeatable)."
 )
@@ -155,6 +169,7 @@ def check_command(
 
     claimed = claims_of(claims)
     inputs = parse_inputs(expression, values)
+    expression = read_expression(expression)
     result = check(expression, claimed, inputs or None, samples=samples, seed=seed)
     if as_json:
         emit_json(result.to_dict())

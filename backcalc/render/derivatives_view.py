@@ -10,30 +10,43 @@ from rich.text import Text
 from ..jacobian_hessian import Derivatives, Side
 from ..numfmt import text
 from ..verdict import Word
-from .tensors import shape_text, tensor_text
-from .terminal import fancy, verdict_word
+from .tensors import fits, shape_text, tensor_text
+from .terminal import SIDE_BY_SIDE, fancy, verdict_word
 
 
-def _side_table(side: Side, dtype: str, width: int, rich_output: bool) -> Table:
+def _side_table(side: Side, dtype: str, width: int, rich_output: bool, full: bool) -> Table:
+    """Symbolic beside autograd, each fitted to its half; stacked when a half is too narrow."""
     table = Table(
         box=box.SIMPLE_HEAD if rich_output else None,
         show_edge=False,
         pad_edge=False,
         padding=(0, 2, 0, 0),
     )
-    table.add_column("symbolic (sympy)", overflow="fold")
-    table.add_column("autograd (torch)", overflow="fold")
     cell = (width - 4) // 2
-    table.add_row(tensor_text(side.symbolic, dtype, cell), tensor_text(side.autograd, dtype, cell))
+    texts = [tensor_text(side.symbolic, dtype, cell, full), tensor_text(side.autograd, dtype, cell, full)]
+    if width >= SIDE_BY_SIDE and all(fits(shown, cell) for shown in texts):
+        table.add_column("symbolic (sympy)", overflow="fold")
+        table.add_column("autograd (torch)", overflow="fold")
+        table.add_row(*texts)
+        return table
+    table.add_column("symbolic (sympy), then autograd (torch)", overflow="fold")
+    table.add_row(tensor_text(side.symbolic, dtype, width, full))
+    table.add_row(tensor_text(side.autograd, dtype, width, full))
     return table
 
 
-def render_derivatives(result: Derivatives, console: Console) -> None:
+def render_derivatives(result: Derivatives, console: Console, full: bool = False) -> None:
     rich_output = fancy(console)
     problem, dtype = result.problem, result.problem.dtype
-    console.print(Text.assemble(("Expression  ", "bold"), result.to_dict()["parsed"]))
-    output = tensor_text(result.output, dtype, 60)
-    console.print(Text.assemble(("Output      ", "bold"), shape_text(result.output.shape, dtype), "  ", output))
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold", no_wrap=True)
+    facts.add_column(no_wrap=True)
+    facts.add_column(overflow="fold")
+    shape = shape_text(result.output.shape, dtype)
+    facts.add_row("Expression", "", result.to_dict()["parsed"])
+    width = console.width - len("Expression") - len(shape) - 4
+    facts.add_row("Output", shape, tensor_text(result.output, dtype, width, full))
+    console.print(facts)
     for name, side in result.sides.items():
         console.print()
         if result.kind == "jacobian":
@@ -44,7 +57,7 @@ def render_derivatives(result: Derivatives, console: Console) -> None:
             title = f"Hessian of the loss = {how} = {text(result.loss or 0.0, dtype)}"
             console.print(Text(f"variables: {', '.join(result.variables)}"))
         console.print(Text(title, style="bold"))
-        console.print(_side_table(side, dtype, console.width, rich_output))
+        console.print(_side_table(side, dtype, console.width, rich_output, full))
         word = verdict_word("agree" if side.comparison.agree else "disagree", rich_output)
         console.print(Text.assemble(word, f"  max |diff| = {text(side.comparison.max_abs_diff, dtype)}"))
     console.print()

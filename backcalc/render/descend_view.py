@@ -19,6 +19,7 @@ from ..descend import Descent, Step
 from ..errors import InputError
 from ..numfmt import text
 from .brief import brief
+from .tensors import tensor_text
 from .terminal import fancy, verdict_word
 
 _BARS = "▁▂▃▄▅▆▇█"
@@ -68,7 +69,72 @@ def live_view(descent_steps: int, wrt: list[str], dtype: str, console: Console) 
         yield update
 
 
-def render_descent(descent: Descent, console: Console) -> None:
+def _cell(value: np.ndarray, dtype: str) -> str:
+    """A scalar as its number; a tensor as its norm (its heading says |NAME|), so a cell holds one number."""
+    array = np.asarray(value)
+    if array.ndim == 0:
+        return text(float(array), dtype)
+    return text(float(np.linalg.norm(array.astype(np.float64))), dtype)
+
+
+def step_table(descent: Descent, width: int, rich_output: bool) -> tuple[Table, list[str]]:
+    """The selected steps in columns that fit ``width`` without cutting a digit: the check column,
+    then the gradient columns, then the parameter columns (rightmost first) are left out while the
+    table is too wide, and the notes say which."""
+    dtype = descent.dtype
+    steps = selected(descent.steps)
+    names = list(descent.final_params)
+    tensors = {n for n in names if np.asarray(descent.final_params[n]).ndim > 0}
+
+    def label(name: str) -> str:
+        return f"|{name}|" if name in tensors else name
+
+    columns: list[tuple[str, list[Any]]] = [
+        ("step", [str(s.step) for s in steps]),
+        ("loss", [text(s.loss, dtype) for s in steps]),
+        *((label(n), [_cell(s.params[n], dtype) for s in steps]) for n in names),
+        *(
+            (f"|d loss/d {n}|" if n in tensors else f"d loss/d {n}", [_cell(s.grads[n], dtype) for s in steps])
+            for n in names
+        ),
+        ("sympy = torch", [verdict_word("agree" if s.agree else "disagree", rich_output) for s in steps]),
+    ]
+
+    def needed(column: tuple[str, list[Any]]) -> int:
+        return max([len(column[0]), *(len(cell.plain if isinstance(cell, Text) else cell) for cell in column[1])])
+
+    def total(chosen: list[tuple[str, list[Any]]]) -> int:
+        return sum(needed(c) for c in chosen) + 2 * (len(chosen) - 1)
+
+    notes = []
+    dropped: list[str] = []
+    # Drop order: the check column, then gradients, then parameters, each rightmost first.
+    order = [len(columns) - 1, *range(len(columns) - 2, 1, -1)]
+    chosen = list(columns)
+    for index in order:
+        if total(chosen) <= width:
+            break
+        column = columns[index]
+        chosen.remove(column)
+        dropped.append(column[0])
+    if "sympy = torch" in dropped:
+        bad = sum(not s.agree for s in descent.steps)
+        notes.append("sympy = torch at every step" if not bad else f"sympy and torch disagreed at {bad} step(s)")
+        dropped.remove("sympy = torch")
+    if dropped:
+        notes.append(f"left out at this width: {', '.join(reversed(dropped))} (--json has every value)")
+    if tensors:
+        notes.append(f"|{sorted(tensors)[0]}| is a tensor's norm (sqrt of the sum of squares); the final values follow")
+    table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), show_edge=False)
+    for heading, _ in chosen:
+        right = heading != "sympy = torch"
+        table.add_column(heading, justify="right" if right else "left", no_wrap=True, min_width=needed((heading, [])))
+    for row in range(len(steps)):
+        table.add_row(*(cells[row] for _, cells in chosen))
+    return table, notes
+
+
+def render_descent(descent: Descent, console: Console, full: bool = False) -> None:
     rich_output = fancy(console)
     dtype = descent.dtype
     how = f"{descent.reduce}(output)" if descent.reduce else "output"
@@ -78,30 +144,41 @@ def render_descent(descent: Descent, console: Console) -> None:
             f"{descent.parsed}   loss = {how}, {descent.optimizer}, lr {descent.lr:g}, {dtype}",
         )
     )
-    table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), show_edge=False)
-    names = list(descent.final_params)
-    for heading in ["step", "loss", *names, *(f"d loss/d {n}" for n in names), "sympy = torch"]:
-        table.add_column(heading, justify="right" if heading != "sympy = torch" else "left")
-    for step in selected(descent.steps):
-        table.add_row(
-            str(step.step),
-            text(step.loss, dtype),
-            *(brief(step.params[n], dtype) for n in names),
-            *(brief(step.grads[n], dtype) for n in names),
-            verdict_word("agree" if step.agree else "disagree", rich_output),
-        )
+    table, notes = step_table(descent, console.width, rich_output)
     console.print(table)
-    losses = [step.loss for step in descent.steps] + [descent.final_loss]
-    ends = f"  {text(losses[0], dtype)} -> {text(losses[-1], dtype)}"
-    width = max(10, console.width - len("loss curve  ") - len(ends) - 1)
-    console.print(Text.assemble(("loss curve  ", "bold"), sparkline(losses, width), ends))
-    finals = "  ".join(f"{n} = {brief(v, dtype)}" for n, v in descent.final_params.items())
-    console.print(Text.assemble(("final  ", "bold"), f"loss = {text(descent.final_loss, dtype)}  {finals}"))
+    for note in notes:
+        console.print(Text(note, style="dim"))
+    interrupted = descent.interrupted
+    losses = [step.loss for step in descent.steps] + ([] if interrupted else [descent.final_loss])
+    if losses:
+        ends = f"  {text(losses[0], dtype)} -> {text(losses[-1], dtype)}"
+        width = max(10, console.width - len("loss curve  ") - len(ends) - 1)
+        console.print(Text.assemble(("loss curve  ", "bold"), sparkline(losses, width), ends))
+    console.print(_final(descent, console.width, interrupted, full))
     style = "bold red" if descent.diverged else "bold green" if descent.converged else "bold"
     console.print(Text(descent.message, style=style))
     if not descent.agree:
         bad = sum(not step.agree for step in descent.steps)
         console.print(Text(f"symbolic and autograd disagreed at {bad} step(s)", style="bold red"))
+
+
+def _final(descent: Descent, width: int, interrupted: bool, full: bool = False) -> Table:
+    """The loss and parameters the descent ends with, saying which step they belong to."""
+    dtype = descent.dtype
+    count = len(descent.steps)
+    if interrupted:
+        when = f"step {count}, before its update" if count else "no step done"
+    else:
+        when = f"after the update of step {count}" if count else "before any update"
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row("final", "loss", Text.assemble(text(descent.final_loss, dtype), (f"  ({when})", "dim")))
+    names = max((len(n) for n in descent.final_params), default=4)
+    for name, value in descent.final_params.items():
+        grid.add_row("", name, tensor_text(value, dtype, width - len("final") - max(names, 4) - 4, full))
+    return grid
 
 
 def plot_available() -> bool:

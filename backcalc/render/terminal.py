@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from typing import IO, Any, assert_never
 
+import numpy as np
 from rich import box
 from rich.console import Console, Group
 from rich.table import Table
@@ -15,7 +16,7 @@ from rich.text import Text
 from ..numfmt import text
 from ..result import Gradient, GradientResult
 from ..verdict import Word
-from .tensors import shape_text, tensor_text
+from .tensors import fits, shape_text, tensor_text
 
 
 def make_console(file: IO[str] | None = None, width: int | None = None, **options: Any) -> Console:
@@ -36,58 +37,82 @@ def show(console: Console, draw: Callable[[Console], None]) -> None:
 
 
 def fancy(console: Console) -> bool:
-    """Box drawing and symbols only for a colour-capable terminal."""
-    return console.is_terminal and not os.environ.get("NO_COLOR") and console.color_system is not None
+    """Box drawing and marks (✓ ✗) in a terminal. ``NO_COLOR`` removes colour only, as no-color.org
+    asks: the marks and rules stay."""
+    return console.is_terminal and not console.is_dumb_terminal
 
 
-def render_gradient(result: GradientResult, console: Console) -> None:
+SIDE_BY_SIDE = 80  # narrower than this, the sides of a gradient are stacked, in order
+
+
+def render_gradient(result: GradientResult, console: Console, full: bool = False) -> None:
     rich_output = fancy(console)
-    width = max(40, console.width - 20)
     dtype = result.dtype
 
     facts = Table.grid(padding=(0, 2))
     for style in ("bold", "cyan", "dim", None):
         facts.add_column(style=style, no_wrap=style is not None)
+    # The tensors get the width their cell really has: what the three columns before it leave.
+    names = max((len(name) for name in result.inputs), default=0)
+    shapes = max(len(shape_text(v.shape, dtype)) for v in [*result.inputs.values(), result.output])
+    width = console.width - (len("Expression") + names + shapes + 3 * 2)
     facts.add_row("Expression", "", "", Text(result.parsed))
     for index, (name, value) in enumerate(result.inputs.items()):
         facts.add_row(
-            "Inputs" if index == 0 else "", name, shape_text(value.shape, dtype), tensor_text(value, dtype, width)
+            "Inputs" if index == 0 else "", name, shape_text(value.shape, dtype), tensor_text(value, dtype, width, full)
         )
-    facts.add_row("Output", "", shape_text(result.output.shape, dtype), tensor_text(result.output, dtype, width))
+    facts.add_row("Output", "", shape_text(result.output.shape, dtype), tensor_text(result.output, dtype, width, full))
     how = f"{result.reduce}(output)" if result.reduce else "output (already a scalar)"
     facts.add_row("Loss", "", "", Text.assemble(f"{how} = ", (text(result.loss, dtype), "bold")))
     console.print(facts)
 
     for gradient in result.gradients.values():
         console.print()
-        console.print(_gradient_table(gradient, dtype, console.width, rich_output))
+        console.print(_gradient_table(gradient, dtype, console.width, rich_output, full))
         console.print(_gradient_verdict(gradient, dtype, rich_output))
 
     console.print()
     console.print(_verdict(result, rich_output))
 
 
-def _gradient_table(gradient: Gradient, dtype: str, width: int, rich_output: bool) -> Table:
+def _gradient_table(gradient: Gradient, dtype: str, width: int, rich_output: bool, full: bool = False) -> Group:
+    """The sides of one gradient side by side (stacked, in order, below 80 columns). A skipped
+    symbolic side keeps no column: one line says it was skipped."""
+    title = Text.assemble("d loss / d ", (gradient.name, "cyan"), f"   {shape_text(gradient.autograd.shape, dtype)}")
+    sides: list[tuple[str, Text, np.ndarray, str]] = []
+    lines: list[Any] = [title]
+    if gradient.symbolic is not None:
+        formula = Text(gradient.formula, style="italic") if gradient.formula else Text("-", style="dim")
+        sides.append(("symbolic (sympy)", formula, gradient.symbolic, dtype))
+    else:
+        lines.append(Text("symbolic (sympy): skipped", style="dim"))
+    sides.append(("autograd (torch)", Text("backward pass", style="dim"), gradient.autograd, dtype))
+    if gradient.finite_difference is not None:
+        sides.append(
+            ("finite differences", Text("central, float64", style="dim"), gradient.finite_difference, "float64")
+        )
+    cell_width = (width - 2 * len(sides)) // len(sides)
+    texts = [tensor_text(values, kind, cell_width, full) for _, _, values, kind in sides]
+    side_by_side = width >= SIDE_BY_SIDE and all(fits(shown, cell_width) for shown in texts)
+    if len(sides) > 1 and not side_by_side:
+        for heading, note, values, kind in sides:
+            lines.append(_sides_table([heading], [note], [tensor_text(values, kind, width, full)], rich_output))
+        return Group(*lines)
+    lines.append(_sides_table([side[0] for side in sides], [side[1] for side in sides], texts, rich_output))
+    return Group(*lines)
+
+
+def _sides_table(headings: list[str], notes: list[Text], texts: list[str], rich_output: bool) -> Table:
     table = Table(
-        title=Text.assemble("d loss / d ", (gradient.name, "cyan"), f"   {shape_text(gradient.autograd.shape, dtype)}"),
-        title_justify="left",
         box=box.SIMPLE_HEAD if rich_output else None,
         show_edge=False,
         pad_edge=False,
         padding=(0, 2, 0, 0),
     )
-    columns = [("symbolic (sympy)", gradient.symbolic, dtype), ("autograd (torch)", gradient.autograd, dtype)]
-    if gradient.finite_difference is not None:
-        columns.append(("finite differences", gradient.finite_difference, "float64"))
-    cell_width = (width - 2 * len(columns)) // len(columns)
-    for heading, _, _ in columns:
+    for heading in headings:
         table.add_column(heading, overflow="fold")
-    formula = Text(gradient.formula, style="italic") if gradient.formula else Text("skipped", style="dim")
-    notes = [formula, Text("backward pass", style="dim")]
-    if gradient.finite_difference is not None:
-        notes.append(Text("central, float64", style="dim"))
     table.add_row(*notes)
-    table.add_row(*("-" if values is None else tensor_text(values, kind, cell_width) for _, values, kind in columns))
+    table.add_row(*texts)
     return table
 
 

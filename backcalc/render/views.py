@@ -72,7 +72,15 @@ def one_line(result: Any) -> str:
     if isinstance(result, GradientResult | Explanation):
         facts = f"loss={_number(result.loss, result.dtype)}, verdict={str(result.verdict)!r}"
     elif isinstance(result, Descent):
-        verdict = "diverged" if result.diverged else "agree" if result.agree else "disagree"
+        verdict = (
+            "diverged"
+            if result.diverged
+            else "interrupted"
+            if result.interrupted
+            else "agree"
+            if result.agree
+            else "disagree"
+        )
         facts = f"loss={_number(result.final_loss, result.dtype)}, steps={len(result.steps)}, verdict={verdict!r}"
     elif isinstance(result, CheckResult):
         facts = f"claims={list(result.claims)!r}, verdict={'right' if result.right else 'wrong'!r}"
