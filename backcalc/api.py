@@ -126,6 +126,7 @@ class _Witnesses:
             finite_difference=fd,
             fd_comparison=fd_comparison,
             note=formula.note if formula else skipped,
+            symbolic_by=formula.by if formula else None,
         )
 
     def verdict(

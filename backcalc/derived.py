@@ -15,3 +15,4 @@ class Derived:
     latex: str
     values: np.ndarray  # evaluated at the inputs, with the input's shape (float64)
     note: str | None = None
+    by: str = "sympy"  # who derived it: "sympy", or "backprop" (matrix notation, by backprop on the tree)

@@ -81,7 +81,7 @@ class MatrixDifferentiator:
                 )
             elif witnessed:
                 note += f"; {witnessed}"
-            results[name] = Derived(to_text(formula), to_latex(formula), values, note)
+            results[name] = Derived(to_text(formula), to_latex(formula), values, note, "backprop")
         return results
 
     def _witnessed(

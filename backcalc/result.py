@@ -32,6 +32,7 @@ class Gradient:
     finite_difference: np.ndarray | None = None  # float64, with --check-fd
     fd_comparison: Comparison | None = None  # symbolic against finite differences
     note: str | None = None
+    symbolic_by: str | None = None  # "sympy", or "backprop" for a formula in matrix notation
 
     @property
     def agree(self) -> bool:
@@ -42,6 +43,7 @@ class Gradient:
         comparison = self.comparison
         data = {
             "formula": self.formula,
+            "symbolic_by": self.symbolic_by,
             "latex": self.latex,
             "shape": list(self.autograd.shape),
             "symbolic": None if self.symbolic is None else json_nested(self.symbolic, dtype),

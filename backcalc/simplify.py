@@ -12,9 +12,9 @@ from collections.abc import Mapping
 
 from . import ops
 from .ops.arithmetic import ADD, DIV, MUL, NEG, POW, SUB
-from .ops.functions import ONES_LIKE
+from .ops.functions import EXP, ONES_LIKE
 from .ops.rules import broadcast
-from .ops.tensors import MATMUL, OUTER, TRANSPOSE, UNSQUEEZE
+from .ops.tensors import LOG_SOFTMAX, MATMUL, OUTER, SOFTMAX, SUM, TRANSPOSE, UNSQUEEZE
 from .shapes import infer
 from .tree import NUMBER, Node
 
@@ -22,6 +22,7 @@ Shape = tuple[int, ...]
 
 _MUL, _DIV, _ADD, _SUB, _POW, _NEG = (op.name for op in (MUL, DIV, ADD, SUB, POW, NEG))
 _MATMUL, _ONES, _OUTER, _TRANSPOSE, _UNSQUEEZE = (op.name for op in (MATMUL, ONES_LIKE, OUTER, TRANSPOSE, UNSQUEEZE))
+_SUM, _EXP, _SOFTMAX, _LOG_SOFTMAX = (op.name for op in (SUM, EXP, SOFTMAX, LOG_SOFTMAX))
 
 
 def number(value: float) -> Node:
@@ -86,7 +87,13 @@ class Simplifier:
             return args[0]
         if op == _TRANSPOSE and args[0].op == _TRANSPOSE:
             return args[0].args[0]
-        if op in (_MATMUL, _OUTER):
+        if op == _SUB and args[1].op == _NEG:  # a - (-b) is a + b
+            return self._rule(Node(_ADD, (args[0], args[1].args[0])))
+        if op == _SUM and node.dim is not None and len(self.shape(args[0])) == 1:
+            return self._rule(Node(_SUM, args))  # over the one dimension there is: over everything
+        if op == _EXP and args[0].op == _LOG_SOFTMAX:  # exp(log_softmax(u)) is softmax(u)
+            return Node(_SOFTMAX, args[0].args, dim=args[0].dim)
+        if op in (_MATMUL, _OUTER, _SUM, _UNSQUEEZE):
             return self._scalars_out(node)
         return node
 
@@ -128,6 +135,7 @@ class Simplifier:
             else:
                 coefficient *= value
         full = self.shape(node)
+        rest = [self._squeezed(f, rest, full) for f in rest]
         kept = [f for f in rest if not _is_ones(f)]
         if kept and broadcast([self.shape(f) for f in kept]) == full:
             rest = kept
@@ -145,6 +153,13 @@ class Simplifier:
         else:
             result = Node(_MUL, (number(coefficient), body))
         return result if divisor == 1 else Node(_DIV, (result, number(divisor)))
+
+    def _squeezed(self, factor: Node, factors: list[Node], full: Shape) -> Node:
+        """unsqueeze(s, d) of a scalar s is s itself in a product that keeps its shape without it."""
+        if factor.op != _UNSQUEEZE or self.shape(factor.args[0]) != ():
+            return factor
+        others = [self.shape(f) for f in factors if f is not factor]
+        return factor.args[0] if broadcast([*others, ()]) == full else factor
 
     def _factors(self, node: Node) -> list[tuple[Node, bool]]:
         """The factors of a product, each with whether it divides."""

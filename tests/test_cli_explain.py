@@ -19,7 +19,7 @@ def test_seed_example_through_json(run):
     assert by_id["n3"]["local"]["n2"]["formula"] == "2*n2"
     assert by_id["n3"]["local"]["n2"]["value"] == -2.0
     assert by_id["n2"]["local"]["n1"]["value"] == 1.0
-    assert by_id["n1"]["local"]["w"] == {"formula": "x", "latex": "x", "value": 1.0}
+    assert by_id["n1"]["local"]["w"] == {"formula": "x", "latex": "x", "value": 1.0, "vjp": False}
     assert by_id["w"]["grad"] == -2.0 and by_id["w"]["autograd_grad"] == -2.0
     assert data["verdict"] == "agree"
 
@@ -41,7 +41,7 @@ def test_dot_file_has_a_record_per_node(run, tmp_path):
     assert dot.startswith("digraph backcalc {")
     for node_id in ("w", "x", "y", "n1", "n2", "n3", "c1"):
         assert f'"{node_id}" [shape=record' in dot
-    assert '"{ w | value 1.0 | grad -2.0 }"' in dot
+    assert '"{ w | scalar | value 1.0 | grad -2.0 }"' in dot
     assert '"n1_op" [shape=ellipse, label="*"]' in dot
 
 

@@ -125,6 +125,9 @@ def _check_three_ways(text: str, inputs: dict[str, np.ndarray]) -> None:
         assert gradient.symbolic is not None and gradient.finite_difference is not None
         fd = compare(gradient.symbolic, gradient.finite_difference, Tolerance(*FD_TOLERANCE))
         assert fd.agree, f"symbolic != finite differences for d/d{name}, {context}"
+        if gradient.symbolic_by == "backprop":  # a formula in matrix notation pastes back into backcalc
+            pasted = np.broadcast_to(evaluate(parse(gradient.formula), inputs), gradient.symbolic.shape)
+            np.testing.assert_allclose(pasted, gradient.symbolic, rtol=1e-12, atol=1e-12, err_msg=context)
 
 
 def _print_every_way(result: backcalc.api.GradientResult) -> None:

@@ -97,7 +97,7 @@ def test_json_contract():
     data = explanation.to_dict()
     node = next(n for n in data["nodes"] if n["id"] == "n3")
     assert set(node) >= {"id", "op", "expr", "inputs", "value", "grad", "autograd_grad", "local"}
-    assert node["local"] == {"n2": {"formula": "2*n2", "latex": "2 n_{2}", "value": -2.0}}
+    assert node["local"] == {"n2": {"formula": "2*n2", "latex": "2 n_{2}", "value": -2.0, "vjp": False}}
     assert node["expr"] == "(w*x - y)**2"
     assert data["loss"] == 1.0
     assert data["gradients"] == {"w": -2.0, "x": -2.0, "y": 2.0}

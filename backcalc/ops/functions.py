@@ -94,7 +94,7 @@ def unary(name: str, doc: str, local: str, **fields: Any) -> Op:
     return register(Op(name, doc, local=(local,), **fields))
 
 
-unary(
+EXP = unary(
     "exp",
     "e to the power of the argument",
     "exp(u)",

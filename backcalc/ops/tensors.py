@@ -219,7 +219,7 @@ register(
         numpy=_numpy_logsumexp,
     )
 )
-register(
+SOFTMAX = register(
     Op(
         "softmax",
         "exp(x) / sum(exp(x)) along the last dimension, or along d: softmax(x), softmax(x, d)",
@@ -233,7 +233,7 @@ register(
         numpy=_numpy_softmax,
     )
 )
-register(
+LOG_SOFTMAX = register(
     Op(
         "log_softmax",
         "log(softmax(x)), stably, along the last dimension or along d: log_softmax(x), log_softmax(x, d)",

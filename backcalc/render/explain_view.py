@@ -27,6 +27,22 @@ def _table(title: str, rich_output: bool) -> Table:
     )
 
 
+def _local_table(explanation: Explanation, rich_output: bool) -> Table:
+    """Each edge's rule: d node / d child for an element-wise node; for any other, the vector-Jacobian
+    product the child receives, with dN for the node's upstream gradient."""
+    vjp = any(local.vjp for item in explanation.nodes for local in item.local.values())
+    title = "Local gradients and vector-Jacobian products (dN: d loss / d N)" if vjp else "Local gradients"
+    table = _table(title, rich_output)
+    for heading in ("edge", "formula", "value"):
+        table.add_column(heading, overflow="fold")
+    for item in explanation.nodes:
+        node = item.node.id
+        for child, local in item.local.items():
+            edge = f"d{child} from {node}" if local.vjp else f"d {node} / d {child}"
+            table.add_row(edge, local.formula, brief(local.value, explanation.dtype))
+    return table
+
+
 def render_explanation(explanation: Explanation, console: Console) -> None:
     rich_output = fancy(console)
     dtype = explanation.dtype
@@ -44,13 +60,7 @@ def render_explanation(explanation: Explanation, console: Console) -> None:
     console.print(Text.assemble("loss = ", how, " = ", (text(explanation.loss, dtype), "bold")))
     console.print()
 
-    local = _table("Local gradients", rich_output)
-    for heading in ("edge", "formula", "value"):
-        local.add_column(heading, overflow="fold")
-    for item in explanation.nodes:
-        for child, gradient in item.local.items():
-            local.add_row(f"d {item.node.id} / d {child}", gradient.formula, brief(gradient.value, dtype))
-    console.print(local)
+    console.print(_local_table(explanation, rich_output))
     console.print()
 
     backward = _table("Backward pass (upstream x local, summed over uses)", rich_output)
@@ -61,7 +71,8 @@ def render_explanation(explanation: Explanation, console: Console) -> None:
             continue
         if item.contributions:
             steps = "\n".join(
-                f"from {c.parent}: {brief(c.upstream, dtype)} x {brief(c.local, dtype)}" for c in item.contributions
+                f"from {c.parent}: {c.rule or brief(c.upstream, dtype) + ' x ' + brief(c.local, dtype)}"
+                for c in item.contributions
             )
         else:
             steps = "d loss / d output"

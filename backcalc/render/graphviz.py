@@ -32,7 +32,8 @@ def to_dot(explanation: Explanation) -> str:
     for item in explanation.nodes:
         node = item.node
         title = node.id if node.op == "input" else f"{node.id} = {node.expr}"
-        fields = [title, f"value {brief(item.value, dtype)}"]
+        shape = f"shape [{', '.join(map(str, item.value.shape))}]" if item.value.shape else "scalar"
+        fields = [title, shape, f"value {brief(item.value, dtype)}"]
         if item.grad is not None:
             fields.append(f"grad {brief(item.grad, dtype)}")
         label = "{ " + " | ".join(_escape(f) for f in fields) + " }"

@@ -42,7 +42,10 @@ def explanation_latex(explanation: Explanation) -> str:
     out.append(f"  {loss} &= {how} = {text(explanation.loss, dtype)} \\\\[4pt]")
     for item in explanation.nodes:
         for child, local in item.local.items():
-            edge = _fraction(_symbol(item.node.id), _symbol(child))
+            if local.vjp:  # what the child receives: a vector-Jacobian product, over d(node)
+                edge = rf"\overline{{{_symbol(child)}}} \mathrel{{+}}"
+            else:
+                edge = _fraction(_symbol(item.node.id), _symbol(child))
             out.append(f"  {edge} &= {local.latex} = {_number(local.value, dtype)} \\\\")
     out.append(r"  \\[-4pt]")
     for item in reversed(explanation.nodes):

@@ -83,7 +83,8 @@ def _gradient_table(gradient: Gradient, dtype: str, width: int, rich_output: boo
     lines: list[Any] = [title]
     if gradient.symbolic is not None:
         formula = Text(gradient.formula, style="italic") if gradient.formula else Text("-", style="dim")
-        sides.append(("symbolic (sympy)", formula, gradient.symbolic, dtype))
+        by = "backprop on the tree" if gradient.symbolic_by == "backprop" else "sympy"
+        sides.append((f"symbolic ({by})", formula, gradient.symbolic, dtype))
     else:
         lines.append(Text("symbolic (sympy): skipped", style="dim"))
     sides.append(("autograd (torch)", Text("backward pass", style="dim"), gradient.autograd, dtype))
