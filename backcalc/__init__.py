@@ -7,11 +7,26 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["BackcalcError", "InputError", "LimitError", "ParseError", "__version__", "gradient"]
+__all__ = [
+    "BackcalcError",
+    "InputError",
+    "LimitError",
+    "ParseError",
+    "__version__",
+    "gradient",
+    "load_ipython_extension",
+]
 
 if TYPE_CHECKING:
     from .api import gradient
     from .errors import BackcalcError, InputError, LimitError, ParseError
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext backcalc`` in IPython or Jupyter: the ``%backcalc`` and ``%%backcalc`` magics."""
+    from .cli.magic import load_ipython_extension as load
+
+    load(ipython)
 
 
 def __getattr__(name: str) -> Any:

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import __version__, limits
 from .deadline import deadline, recursion_room, run_budget
+from .display import Display
 from .errors import InputError, LimitError, ParseError
 from .numfmt import json_number
 from .parser import parse
@@ -65,8 +66,8 @@ class ClaimResult:
         }
 
 
-@dataclass(frozen=True)
-class CheckResult:
+@dataclass(frozen=True, repr=False)
+class CheckResult(Display):
     expression: str
     parsed: str
     claims: dict[str, ClaimResult]

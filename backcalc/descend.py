@@ -13,6 +13,7 @@ import numpy as np
 
 from . import __version__
 from .compare import Tolerance, compare
+from .display import Display
 from .errors import InputError, SymbolicSizeError
 from .numfmt import json_nested, json_number
 from .problem import Problem
@@ -41,8 +42,8 @@ class Step:
         }
 
 
-@dataclass(frozen=True, eq=False)
-class Descent:
+@dataclass(frozen=True, eq=False, repr=False)
+class Descent(Display):
     expression: str
     parsed: str
     dtype: str

@@ -14,6 +14,7 @@ from . import __version__, limits
 from .chain_rule import Contribution, Local, chain_rule, definition, local_rules
 from .compare import Tolerance, compare
 from .deadline import deadline, recursion_room, run_budget
+from .display import Display
 from .edges import find_edges
 from .graph import GraphNode, build_graph
 from .numfmt import json_nested, json_number
@@ -54,8 +55,8 @@ def tensor_json(array: np.ndarray | None, dtype: str) -> Any:
     return json_nested(array, dtype)
 
 
-@dataclass(frozen=True, eq=False)
-class Explanation:
+@dataclass(frozen=True, eq=False, repr=False)
+class Explanation(Display):
     version: str
     expression: str
     parsed: str

@@ -12,6 +12,7 @@ import numpy as np
 from . import __version__, limits
 from .compare import Comparison, Tolerance, compare
 from .deadline import deadline, recursion_room, run_budget
+from .display import Display
 from .errors import LimitError
 from .numfmt import json_nested, json_number
 from .problem import Problem
@@ -36,8 +37,8 @@ class Side:
         }
 
 
-@dataclass(frozen=True, eq=False)
-class Derivatives:
+@dataclass(frozen=True, eq=False, repr=False)
+class Derivatives(Display):
     """A Jacobian per input (``kind == "jacobian"``) or one Hessian over all of them."""
 
     kind: str

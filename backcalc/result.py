@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .compare import Comparison, Tolerance
+from .display import Display
 from .numfmt import json_nested, json_number
 from .verdict import Verdict, Word, overall
 
@@ -64,8 +65,8 @@ class Gradient:
         return data
 
 
-@dataclass(frozen=True, eq=False)
-class GradientResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class GradientResult(Display):
     """Everything one ``backcalc grad`` computes."""
 
     version: str

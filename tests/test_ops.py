@@ -130,6 +130,7 @@ HOMONYMS = {
     "backprop.py": {"mean", "sum"},  # the loss reductions
     "descend_view.py": {"step", "log"},  # a step; matplotlib's log scale
     "graphviz.py": {"dot"},  # Graphviz's dot program
+    "html.py": {"step"},  # a step of gradient descent, as a column heading
 }
 # Help text, like the CLI's: the fixes an error suggests name the functions to type instead.
 HELP_TEXT = ("hints.py",)
@@ -165,6 +166,10 @@ def _imports() -> dict[str, set[str]]:
                 edges[name].update(targets or ([base] if base in modules else []))
         # `from . import __version__` reaches the package's own __init__, which imports nothing eagerly.
         edges[name].discard("backcalc")
+    # The one sanctioned exception: the display mixin's methods import the views when Jupyter or rich
+    # asks a result to show itself (lazily, inside the methods, never at import time), so that results
+    # display themselves while staying plain data (issue 14).
+    edges["backcalc.display"] = {t for t in edges["backcalc.display"] if not t.startswith("backcalc.render")}
     return edges
 
 

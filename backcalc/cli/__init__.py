@@ -2,7 +2,8 @@
 
 This module holds the group, the one place where errors become exit statuses, and what the commands
 share; the commands live in :mod:`.gradients` (grad, explain, jacobian, hessian), :mod:`.scripting`
-(batch, check), :mod:`.learning` (descend) and :mod:`.helping` (help).
+(batch, check), :mod:`.learning` (descend), :mod:`.helping` (help) and :mod:`.repl` (the live
+session); :mod:`.magic` holds the notebook magics.
 
 Importing this module loads click and the light parts of backcalc only; torch, sympy and rich load
 when a command actually computes or renders, so ``--help``, ``--version`` and input errors are quick.
@@ -62,6 +63,8 @@ class _DefaultGroup(click.Group):
     default_command = "grad"
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and sys.stdin.isatty() and sys.stdout.isatty():
+            args = ["repl"]  # `backcalc` alone on a terminal: a live session (elsewhere: the help)
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help", "-V", "--version"):
             _refuse_misspelled_command(args, sorted(self.commands))
             args = [self.default_command, *args]
@@ -417,4 +420,4 @@ def status_of(verdict: Any) -> int:
 
 
 # The commands register themselves on `cli` when imported (they import nothing heavy at import time).
-from . import gradients, helping, learning, scripting  # noqa: E402, F401
+from . import gradients, helping, learning, repl, scripting  # noqa: E402, F401

@@ -167,14 +167,7 @@ def check_command(
     """Is a hand-derived gradient right? Compare each --claim with the true derivative of EXPRESSION."""
     from ..check import check
 
-    claimed: dict[str, str] = {}
-    for item in claims:
-        name, sep, formula = item.partition("=")
-        if not sep or not formula.strip():
-            raise InputError(f"--claim expects NAME=FORMULA, got {item!r}")
-        if name.strip() in claimed:
-            raise InputError(f"two claims for {name.strip()}")
-        claimed[name.strip()] = formula.strip()
+    claimed = claims_of(claims)
     inputs = parse_inputs(expression, values)
     expression = read_expression(expression)
     result = check(expression, claimed, inputs or None, samples=samples, seed=seed)
@@ -185,3 +178,16 @@ def check_command(
 
         emit_rich(lambda console: render_check(result, console))
     return ExitStatus.OK if result.right else ExitStatus.DISAGREE
+
+
+def claims_of(claims: tuple[str, ...]) -> dict[str, str]:
+    """The --claim NAME=FORMULA words as a mapping, each name once."""
+    claimed: dict[str, str] = {}
+    for item in claims:
+        name, sep, formula = item.partition("=")
+        if not sep or not formula.strip():
+            raise InputError(f"--claim expects NAME=FORMULA, got {item!r}")
+        if name.strip() in claimed:
+            raise InputError(f"two claims for {name.strip()}")
+        claimed[name.strip()] = formula.strip()
+    return claimed

@@ -1,0 +1,94 @@
+"""Which view draws which result: the terminal view for ``rich.print(result)``, and the one line of
+``repr(result)``."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any, cast
+
+from rich.console import Console, ConsoleOptions
+from rich.text import Text
+
+from ..check import CheckResult
+from ..descend import Descent
+from ..explain import Explanation
+from ..jacobian_hessian import Derivatives
+from ..numfmt import text
+from ..result import GradientResult
+
+
+def _drawer(result: Any) -> Callable[[Any, Console], None]:
+    if isinstance(result, GradientResult):
+        from .terminal import render_gradient
+
+        return render_gradient
+    if isinstance(result, Explanation):
+        from .explain_view import render_explanation
+
+        return render_explanation
+    if isinstance(result, Descent):
+        from .descend_view import render_descent
+
+        return render_descent
+    if isinstance(result, CheckResult):
+        from .check_view import render_check
+
+        return render_check
+    if isinstance(result, Derivatives):
+        from .derivatives_view import render_derivatives
+
+        return render_derivatives
+    raise TypeError(f"no view for {type(result).__name__}")
+
+
+def terminal_view(result: Any, console: Console, options: ConsoleOptions) -> Text:
+    """The command's view of ``result``, drawn for ``console`` at the width rich offers."""
+    # The views print line by line on a console; draw on a twin console writing to a string (same
+    # colours, same terminal-ness, so the same symbols) and hand rich the styled text.
+    twin = Console(
+        file=io.StringIO(),
+        width=options.max_width,
+        color_system=cast(Any, console.color_system),  # the name of the system, which Console accepts
+        force_terminal=console.is_terminal,
+        no_color=console.no_color,
+        highlight=False,
+        soft_wrap=False,
+    )
+    _drawer(result)(result, twin)
+    output = twin.file.getvalue()  # type: ignore[attr-defined]
+    if not console.is_terminal:
+        output = "\n".join(line.rstrip() for line in output.splitlines()) + "\n"
+    return Text.from_ansi(output.removesuffix("\n"), no_wrap=True)
+
+
+def _number(value: float | None, dtype: str) -> str:
+    return "None" if value is None else text(value, dtype)
+
+
+def one_line(result: Any) -> str:
+    """``GradientResult('x**3 + x**2', loss=50, verdict='agree')``: what, the loss and the verdict."""
+    name = type(result).__name__
+    if isinstance(result, GradientResult | Explanation):
+        facts = f"loss={_number(result.loss, result.dtype)}, verdict={str(result.verdict)!r}"
+    elif isinstance(result, Descent):
+        verdict = (
+            "diverged"
+            if result.diverged
+            else "interrupted"
+            if result.interrupted
+            else "agree"
+            if result.agree
+            else "disagree"
+        )
+        facts = f"loss={_number(result.final_loss, result.dtype)}, steps={len(result.steps)}, verdict={verdict!r}"
+    elif isinstance(result, CheckResult):
+        facts = f"claims={list(result.claims)!r}, verdict={'right' if result.right else 'wrong'!r}"
+    elif isinstance(result, Derivatives):
+        expression = result.problem.expression
+        loss = f"loss={_number(result.loss, result.problem.dtype)}, " if result.kind == "hessian" else ""
+        verdict = "agree" if result.agree else "disagree"
+        return f"{name}({result.kind!r}, {expression!r}, {loss}verdict={verdict!r})"
+    else:
+        raise TypeError(f"no view for {name}")
+    return f"{name}({result.expression!r}, {facts})"
