@@ -98,7 +98,7 @@ def parse_claims(expression_tree: Node, claims: Mapping[str, str]) -> dict[str, 
         try:
             tree = parse(text)
         except ParseError as exc:
-            raise ParseError(f"claim for {name}: {exc.message}", exc.source, exc.start, exc.end) from None
+            raise ParseError(f"claim for {name}: {exc.message}", exc.source, exc.start, exc.end, exc.help) from None
         extra = [v for v in tree.variables() if v not in variables]
         if extra:
             raise InputError(f"claim for {name} uses {', '.join(extra)}, which the expression does not have")

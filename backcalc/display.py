@@ -2,13 +2,16 @@
 ``rich.print(result)``, and as one line in a plain ``repr``.
 
 Every result dataclass takes :class:`Display` as a base (with ``repr=False`` so that the dataclass
-keeps this ``__repr__``). The methods import the render layer when called, so importing a result
-module stays free of rich, and the results stay plain data.
+keeps this ``__repr__``). The views live in the render layer, which imports the results; so, as
+pandas' ``_repr_html_`` does, the methods look the views up by name when a result is displayed: no
+module of the library imports the render layer, importing a result stays free of rich, and the results
+stay plain data.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -22,21 +25,19 @@ class Display:
     __slots__ = ()
 
     def __repr__(self) -> str:
-        from .render.views import one_line
-
-        return one_line(self)
+        return str(_view("one_line")(self))
 
     def _repr_html_(self) -> str:
-        from .render.html import to_html
-
-        return to_html(self)
+        return str(_view("to_html")(self))
 
     def _repr_latex_(self) -> str | None:
-        from .render.html import to_latex
-
-        return to_latex(self)
+        latex: str | None = _view("to_latex")(self)
+        return latex
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterable[RenderableType]:
-        from .render.views import terminal_view
+        yield _view("terminal_view")(self, console, options)
 
-        yield terminal_view(self, console, options)
+
+def _view(name: str) -> Any:
+    """A view of the render layer (:mod:`backcalc.render.views`), found by name at display time."""
+    return getattr(importlib.import_module("backcalc.render.views"), name)

@@ -49,17 +49,19 @@ class ParseError(BackcalcError):
 
     kind = "parse"
 
-    def __init__(self, message: str, source: str, start: int, end: int | None = None) -> None:
-        from .hints import suggest
-
-        super().__init__(message)
+    def __init__(self, message: str, source: str, start: int, end: int | None = None, help: str | None = None) -> None:
+        super().__init__(message, help)
         self.source = source
         self.start = start
         self.end = max(end if end is not None else start + 1, start + 1)
-        # Every refusal of the parser passes here, so the fix is found in one place (backcalc.hints).
-        self.help = suggest(source, start, self.end, message)
-        if self.help and "; did you mean" in message:
-            self.message = message.split("; did you mean")[0]  # the help names the whole fix
+
+    def with_help(self, help: str | None) -> ParseError:
+        """This error with the fix to type (``backcalc.hints`` finds it; the parser attaches it)."""
+        if help:
+            self.help = help
+            if "; did you mean" in self.message:
+                self.message = self.message.split("; did you mean")[0]  # the help names the whole fix
+        return self
 
     def one_line(self) -> str:
         message = " ".join(self.message.split())

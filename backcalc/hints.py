@@ -4,13 +4,14 @@ People arrive with the spellings of Python (``x.pow(2)``, ``max(x, 0)``), NumPy 
 (``np.exp(x)``, ``torch.sin(x)``, ``x.sum(dim=0)``), ``math`` (``math.log(x)``), paper (``|x|``,
 ``x²``, ``2·x``, ``√x``, ``−``) and LaTeX (``\\frac{a}{b}``). :func:`suggest` rewrites every such
 spelling it knows into backcalc's language and returns the whole corrected expression, when the
-rewrite parses (or, for a long expression, the one piece to replace)::
+rewrite parses (the parser passes itself in, and attaches the fix to its error)::
 
-    >>> suggest("x.pow(2) + np.exp(x)")
+    >>> from backcalc.parser import parse
+    >>> suggest("x.pow(2) + np.exp(x)", parse)
     "try 'x**2 + exp(x)'"
-    >>> suggest("max(x, 0)")
+    >>> suggest("max(x, 0)", parse)
     "try 'relu(x)'"
-    >>> suggest("|x| − 1")
+    >>> suggest("|x| − 1", parse)
     "try 'abs(x) - 1'"
 
 No dependencies beyond the standard library and the language's own name lists.
@@ -22,6 +23,7 @@ import re
 from collections.abc import Callable
 
 from . import ops
+from .errors import BackcalcError
 
 # Characters of paper and word processors, with what to type instead.
 _CHARACTERS = {
@@ -381,15 +383,10 @@ def rewrite(source: str) -> str:
 _busy = False
 
 
-def _parses(text: str) -> bool:
-    from .errors import BackcalcError
-    from .parser import parse
-
+def _parses(text: str, parse: Callable[[str], object]) -> bool:
     try:
         parse(text)
-    except BackcalcError:
-        return False
-    except RecursionError:
+    except (BackcalcError, RecursionError):
         return False
     return True
 
@@ -398,26 +395,29 @@ def _quote(text: str) -> str:
     return f'"{text}"' if "'" in text else f"'{text}'"
 
 
-def suggest(source: str, start: int = 0, end: int | None = None, message: str = "") -> str | None:
-    """``try '...'``: the expression as the language spells it, or None when no known fix parses."""
+def suggest(
+    source: str, parse: Callable[[str], object], start: int = 0, end: int | None = None, message: str = ""
+) -> str | None:
+    """``try '...'``: the expression as the language spells it, or None when no known fix parses
+    (``parse`` is the parser itself, passed in by it: this module sits below the parser)."""
     global _busy
     if _busy or not isinstance(source, str) or not source.strip() or len(source) > 2000:
         return None
     _busy = True  # parsing the candidate may raise ParseErrors, which must not ask for hints again
     try:
-        return _suggest(source, start, end if end is not None else start + 1, message)
+        return _suggest(source, parse, start, end if end is not None else start + 1, message)
     finally:
         _busy = False
 
 
-def _suggest(source: str, start: int, end: int, message: str) -> str | None:
+def _suggest(source: str, parse: Callable[[str], object], start: int, end: int, message: str) -> str | None:
     candidate = rewrite(source)
     if candidate == source and message.startswith("missing operator before") and start > 0:
         # Two operands side by side (x y, (x+1)(x-1)): the product was meant.
         candidate = source[:start].rstrip() + "*" + source[start:]
     if candidate == source and message.startswith("expected ')'") and source.count("(") > source.count(")"):
         candidate = source.rstrip() + ")" * (source.count("(") - source.count(")"))
-    if candidate != source and _parses(candidate):
+    if candidate != source and _parses(candidate, parse):
         if len(candidate) <= 70:
             return f"try {_quote(candidate)}"
         return f"try {_quote(candidate[:67] + '...')}"

@@ -38,7 +38,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import limits, ops
+from . import hints, limits, ops
 from .cost import check_cost
 from .deadline import recursion_room
 from .errors import ParseError
@@ -131,10 +131,14 @@ def parse(source: str) -> Node:
         )
     if not source.strip():
         raise ParseError("the expression is empty", source, 0)
-    with recursion_room(limits.RECURSION_LIMIT):
-        tree = _Parser(source, tokenize(source)).parse()
-    _check_size(tree, source)
-    check_cost(tree, source)
+    try:
+        with recursion_room(limits.RECURSION_LIMIT):
+            tree = _Parser(source, tokenize(source)).parse()
+        _check_size(tree, source)
+        check_cost(tree, source)
+    except ParseError as exc:
+        # Every refusal passes here, so the fix to type is found in one place (backcalc.hints).
+        raise exc.with_help(hints.suggest(source, parse, exc.start, exc.end, exc.message)) from None
     return tree
 
 

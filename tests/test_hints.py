@@ -91,7 +91,7 @@ def test_the_help_replaces_a_wrong_did_you_mean():
 
 def test_a_long_expression_gets_its_fix_shortened():
     typed = "np.exp(x) + " + " + ".join(f"x{i}" for i in range(30))
-    help_text = suggest(typed)
+    help_text = suggest(typed, parse)
     assert help_text is not None and help_text.startswith("try 'exp(x) + x0") and help_text.endswith("...'")
 
 

@@ -166,10 +166,6 @@ def _imports() -> dict[str, set[str]]:
                 edges[name].update(targets or ([base] if base in modules else []))
         # `from . import __version__` reaches the package's own __init__, which imports nothing eagerly.
         edges[name].discard("backcalc")
-    # The one sanctioned exception: the display mixin's methods import the views when Jupyter or rich
-    # asks a result to show itself (lazily, inside the methods, never at import time), so that results
-    # display themselves while staying plain data (issue 14).
-    edges["backcalc.display"] = {t for t in edges["backcalc.display"] if not t.startswith("backcalc.render")}
     return edges
 
 

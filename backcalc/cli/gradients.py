@@ -7,17 +7,8 @@ from collections.abc import Callable
 import click
 
 from ..errors import ExitStatus, InputError
-from . import (
-    LIMITS_HINT,
-    ProblemArgs,
-    cli,
-    emit_json,
-    emit_rich,
-    exit_statuses,
-    full_option,
-    problem_options,
-    status_of,
-)
+from .group import LIMITS_HINT, cli, exit_statuses
+from .options import ProblemArgs, emit_json, emit_rich, full_option, problem_options, status_of
 
 _AGREE = "the gradients agree (or differ only at a kink, pole or edge: reported)"
 

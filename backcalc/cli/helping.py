@@ -6,7 +6,7 @@ import click
 
 from .. import limits
 from ..errors import InputError
-from . import cli
+from .group import cli
 
 TOPICS = {"limits": "the documented bounds on what one input may cost"}
 

@@ -12,17 +12,8 @@ from ..errors import ExitStatus, InputError
 if TYPE_CHECKING:
     from ..descend import Descent, Step
 
-from . import (
-    LIMITS_HINT,
-    ProblemArgs,
-    cli,
-    emit_json,
-    emit_rich,
-    exit_statuses,
-    finite_option,
-    full_option,
-    problem_options,
-)
+from .group import LIMITS_HINT, cli, exit_statuses
+from .options import ProblemArgs, emit_json, emit_rich, finite_option, full_option, problem_options
 
 _DESCEND_EPILOG = """\b
 Examples:

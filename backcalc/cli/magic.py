@@ -23,7 +23,8 @@ from typing import Any
 import click
 
 from ..errors import InputError
-from . import cli, parse_inputs, run
+from .group import cli, run
+from .options import parse_inputs
 from .repl import refuse_stdin, split_command_line
 
 COMMANDS = ("grad", "explain", "descend", "check", "jacobian", "hessian")

@@ -26,7 +26,7 @@ import click
 
 from .. import __version__
 from ..errors import InputError
-from . import cli, run
+from .group import cli, run
 
 PROMPT = "backcalc> "
 COMMANDS = ("grad", "explain", "descend", "check", "jacobian", "hessian")

@@ -11,7 +11,8 @@ from typing import Any
 import click
 
 from ..errors import ExitStatus, InputError
-from . import LIMITS_HINT, cli, complete_value, emit_json, emit_rich, exit_statuses, parse_inputs, read_expression
+from .group import LIMITS_HINT, cli, exit_statuses
+from .options import complete_value, emit_json, emit_rich, parse_inputs, read_expression
 
 _BATCH_EPILOG = """
 Each line: {"expression": "x**2", "inputs": {"x": [1, 2]}, "wrt": ["x"], "dtype": "float64", "reduce": "mean"}

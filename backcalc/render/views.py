@@ -16,6 +16,7 @@ from ..explain import Explanation
 from ..jacobian_hessian import Derivatives
 from ..numfmt import text
 from ..result import GradientResult
+from .html import to_html, to_latex
 
 
 def _drawer(result: Any) -> Callable[[Any, Console], None]:
@@ -92,3 +93,6 @@ def one_line(result: Any) -> str:
     else:
         raise TypeError(f"no view for {name}")
     return f"{name}({result.expression!r}, {facts})"
+
+
+__all__ = ["one_line", "terminal_view", "to_html", "to_latex"]
