@@ -18,7 +18,7 @@ import sympy
 
 from . import limits
 from .deadline import deadline, recursion_room
-from .derived import Derived
+from .derived import SympySide
 from .errors import SymbolicSizeError
 from .sympy_formula import Compiled, leaf, present
 from .tree import Node
@@ -78,7 +78,7 @@ def to_sympy_array(tree: Node, cells: Mapping[str, np.ndarray]) -> np.ndarray:
     return values[id(tree)]
 
 
-class ElementDifferentiator:
+class ElementDifferentiator(SympySide):
     """sympy's side, element by element, for expressions that mix elements. Same interface as
     :class:`Differentiator`; the formula shown is the derivative with respect to the first element."""
 
@@ -129,18 +129,3 @@ class ElementDifferentiator:
         env = element_values(self.cells, inputs)
         values = np.array([function(env) for function in compiled], dtype=np.float64).reshape(self.shapes[name])
         return values / count if count > 1 else values
-
-    def derive(
-        self,
-        inputs: Mapping[str, np.ndarray],
-        wrt: list[str],
-        output_shape: tuple[int, ...],
-        count: int,
-        simplify: bool = False,
-    ) -> dict[str, Derived]:
-        """As :meth:`Differentiator.derive`; the formula is that of the first element."""
-        results = {}
-        for name in wrt:
-            text, latex, note = self.text(name, count, simplify)
-            results[name] = Derived(text, latex, self.values(name, inputs, output_shape, count), note)
-        return results

@@ -20,7 +20,7 @@ import sympy
 from . import limits, ops, sympy_functions
 from .broadcasting import sum_to_shape
 from .deadline import deadline, recursion_room
-from .derived import Derived
+from .derived import SympySide
 from .errors import LimitError, SymbolicError
 from .tree import CONSTANT, NUMBER, Node
 
@@ -199,7 +199,7 @@ def present(derivative: sympy.Expr, count: int, simplify: bool) -> tuple[str, st
         return formula_text(derivative), formula_latex(derivative), note
 
 
-class Differentiator:
+class Differentiator(SympySide):
     """sympy's side for one expression: derivatives, their text and their compiled evaluators are
     made once (each within the time budget) and reused for any inputs, as ``batch`` does."""
 
@@ -233,19 +233,3 @@ class Differentiator:
         evaluated = compiled({self.symbols[n]: value for n, value in inputs.items()})
         summed = sum_to_shape(np.broadcast_to(evaluated, output_shape), inputs[name].shape)
         return summed / count if count > 1 else summed
-
-    def derive(
-        self,
-        inputs: Mapping[str, np.ndarray],
-        wrt: list[str],
-        output_shape: tuple[int, ...],
-        count: int,
-        simplify: bool = False,
-    ) -> dict[str, Derived]:
-        """Differentiate the loss (the sum of the output, divided by ``count`` for a mean) with respect
-        to each input in ``wrt``, and evaluate the derivative at ``inputs``."""
-        results = {}
-        for name in wrt:
-            text, latex, note = self.text(name, count, simplify)
-            results[name] = Derived(text, latex, self.values(name, inputs, output_shape, count), note)
-        return results
