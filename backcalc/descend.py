@@ -105,23 +105,13 @@ def descend(
         raise InputError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}")
     if not (lr > 0 and math.isfinite(lr)):
         raise InputError(f"--lr must be a positive number, not {lr}")
-    run = _Run(problem, Tolerance.for_dtype(problem.dtype, rtol, atol), optimizer, lr)
-    converged = diverged = False
-    message = f"stopped after {steps} steps"
-    previous: float | None = None
-    for number in range(1, steps + 1):
-        value = run.forward_backward()
-        if not math.isfinite(value):
-            diverged, message = True, f"diverged at step {number}: the loss is {value} (try a smaller --lr)"
-            break
-        if previous is not None and tol is not None and abs(value - previous) < tol:
-            converged, message = True, f"converged after {number - 1} steps: the loss changed by less than {tol:g}"
-            break
-        step = run.record(number, value)
-        if on_step is not None:
-            on_step(step)
-        run.update()
-        previous = value
+    tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
+    run: _Run | None = None
+    try:
+        run = _Run(problem, tolerance, optimizer, lr)
+        converged, diverged, message = _loop(run, steps, tol, on_step)
+    except KeyboardInterrupt:  # Ctrl-C keeps the steps done so far
+        return _stopped(problem, tolerance, optimizer, lr, tol, run.history if run else [])
     final_loss = run.loss()
     if not diverged and not math.isfinite(final_loss):
         diverged = True
@@ -139,8 +129,57 @@ def descend(
         final_params=run.params(),
         converged=converged,
         diverged=diverged,
-        tolerance=run.tolerance,
+        tolerance=tolerance,
         message=message + run.skipped,
+    )
+
+
+def _loop(run: _Run, steps: int, tol: float | None, on_step: Callable[[Step], None] | None) -> tuple[bool, bool, str]:
+    """The steps: (converged, diverged, message)."""
+    previous: float | None = None
+    for number in range(1, steps + 1):
+        value = run.forward_backward()
+        if not math.isfinite(value):
+            return False, True, f"diverged at step {number}: the loss is {value} (try a smaller --lr)"
+        if previous is not None and tol is not None and abs(value - previous) < tol:
+            return True, False, f"converged after {number - 1} steps: the loss changed by less than {tol:g}"
+        step = run.record(number, value)
+        if on_step is not None:
+            on_step(step)
+        run.update()
+        previous = value
+    return False, False, f"stopped after {steps} steps"
+
+
+def _stopped(
+    problem: Problem, tolerance: Tolerance, optimizer: str, lr: float, tol: float | None, steps: list[Step]
+) -> Descent:
+    """A descent stopped by Ctrl-C: its "final" loss and parameters are its last step's, before that
+    step's update (which may not have been applied), and the message says so."""
+    done = len(steps)
+    final_loss, final_params = (steps[-1].loss, dict(steps[-1].params)) if steps else (math.nan, {})
+    message = (
+        f"interrupted (Ctrl-C) after {done} step{'s' if done != 1 else ''}: "
+        f"the final loss and parameters are step {steps[-1].step}'s, before its update"
+        if steps
+        else "interrupted (Ctrl-C) before the first step"
+    )
+    return Descent(
+        expression=problem.expression,
+        parsed=problem.parsed,
+        dtype=problem.dtype,
+        reduce=problem.reduction,
+        optimizer=optimizer,
+        lr=lr,
+        tol=tol,
+        steps=list(steps),
+        final_loss=final_loss,
+        final_params=final_params,
+        converged=False,
+        diverged=False,
+        tolerance=tolerance,
+        message=message,
+        interrupted=True,
     )
 
 

@@ -20,7 +20,8 @@ def ctrl_c_at_step_5(monkeypatch):
 
     def interrupted(*args, on_step=None, **kwargs):
         def hook(step):
-            on_step(step)
+            if on_step is not None:
+                on_step(step)
             if step.step == 5:
                 raise KeyboardInterrupt
 

@@ -95,3 +95,15 @@ def test_sparkline_and_selected_steps():
     steps = list(range(100))
     picked = selected(steps, rows=12)  # type: ignore[arg-type]
     assert picked[0] == 0 and picked[-1] == 99 and len(picked) <= 12
+
+
+def test_ctrl_c_returns_the_steps_done_as_an_interrupted_descent():
+    def stop_at_3(step):
+        if step.step == 3:
+            raise KeyboardInterrupt
+
+    problem = prepare("(w*x - y)**2", {"w": 1, "x": 1, "y": 2}, ["w"], "float64")
+    result = descend(problem, 0.1, 100, on_step=stop_at_3)
+    assert result.interrupted and len(result.steps) == 3
+    assert result.final_loss == result.steps[-1].loss and result.to_dict()["interrupted"] is True
+    assert "interrupted (Ctrl-C) after 3 steps" in result.message

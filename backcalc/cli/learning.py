@@ -10,7 +10,7 @@ import click
 from ..errors import ExitStatus, InputError
 
 if TYPE_CHECKING:
-    from ..descend import Descent, Step
+    from ..descend import Descent
 
 from .group import LIMITS_HINT, cli, exit_statuses
 from .options import ProblemArgs, emit_json, emit_rich, finite_option, full_option, problem_options
@@ -87,25 +87,15 @@ def descend_command(
 
     problem = args.problem()
     rtol, atol = args.rtol, args.atol
-    done: list[Step] = []  # what Ctrl-C keeps
-    try:
-        if args.as_json or not sys.stdout.isatty():
-            descent = descend(problem, lr, steps, tol, optimizer, rtol, atol, on_step=done.append)
-        else:
-            from ..render.descend_view import live_view
-            from ..render.terminal import make_console
+    if args.as_json or not sys.stdout.isatty():
+        descent = descend(problem, lr, steps, tol, optimizer, rtol, atol)
+    else:
+        from ..render.descend_view import live_view
+        from ..render.terminal import make_console
 
-            with live_view(steps, problem.wrt, problem.dtype, make_console()) as update:
-
-                def record(step: Step) -> None:
-                    done.append(step)
-                    update(step)
-
-                descent = descend(problem, lr, steps, tol, optimizer, rtol, atol, on_step=record)
-    except KeyboardInterrupt:
-        from ..interrupted import interrupted_descent
-
-        descent = interrupted_descent(problem, done, lr, tol, optimizer, rtol, atol)
+        with live_view(steps, problem.wrt, problem.dtype, make_console()) as update:
+            descent = descend(problem, lr, steps, tol, optimizer, rtol, atol, on_step=update)
+    if descent.interrupted:  # Ctrl-C: what was done so far, then status 130
         _show(descent, args.as_json, full)
         click.echo(f"backcalc: {descent.message}", err=True)
         return ExitStatus.INTERRUPTED
