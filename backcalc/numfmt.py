@@ -14,6 +14,7 @@ import numpy as np
 _NONFINITE = {math.inf: "inf", -math.inf: "-inf"}
 _FAST_FROM = 64  # elements from which float32 arrays take the vectorised path (str() costs ~1.4 us each)
 _EXACT_POWER = 22  # 10.0**k is exact in float64 for 0 <= k <= 22
+_POWERS = 10.0 ** np.arange(_EXACT_POWER + 1)
 
 
 def json_number(value: float, dtype: str) -> float | str:
@@ -99,7 +100,7 @@ def shortest_float32(values: np.ndarray) -> list[float]:
 def _decimals(v: np.ndarray, v32: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, ...]:
     """With k digits after the decimal point (k < 0: rounded to tens, hundreds...): where v falls
     between its two neighbouring decimals, those decimals, and whether each comes back to v32."""
-    scale = 10.0 ** np.abs(k)
+    scale = _POWERS[np.abs(k)]
     up = k >= 0
     t = np.where(up, v * scale, v / scale)
     n = np.floor(t)
