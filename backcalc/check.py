@@ -1,6 +1,7 @@
 """Is a hand-derived gradient right? ``check`` compares a claimed formula for d(expression)/d(input)
 with the true derivative: symbolically (sympy, within a time budget) and numerically, at the given
-inputs and at random points of the domain. A claim is wrong only with a counterexample in hand."""
+inputs and at random points of the domain. A claim is wrong only with a counterexample in hand, or
+(matrix claims, :mod:`backcalc.check_numeric`) when its shape cannot be the input's."""
 
 from __future__ import annotations
 
@@ -72,7 +73,19 @@ def check(
         problem = prepare(expression, inputs, dtype="float64", tree=tree)
         return CheckResult(expression, to_text(tree), check_numerically(problem, claim_trees, claims, samples, seed))
     given = prepare(expression, inputs, dtype="float64", tree=tree).inputs if inputs else None
+    return CheckResult(expression, to_text(tree), _check_symbolically(tree, claim_trees, claims, given, samples, seed))
 
+
+def _check_symbolically(
+    tree: Node,
+    claim_trees: Mapping[str, Node],
+    claims: Mapping[str, str],
+    given: dict[str, np.ndarray] | None,
+    samples: int,
+    seed: int,
+) -> dict[str, ClaimResult]:
+    """Element-wise claims against sympy's derivative: a proof, and the numbers at the given inputs
+    (if any) and at random points."""
     import sympy
 
     from . import sympy_formula as symbolic
@@ -108,7 +121,7 @@ def check(
             len(points),
             counterexample,
         )
-    return CheckResult(expression, to_text(tree), results)
+    return results
 
 
 def _equivalent(sympy: Any, actual: Any, claimed: Any) -> bool | None:

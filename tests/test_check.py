@@ -184,3 +184,38 @@ def test_batch_lines_with_matrix_claims(run):
     assert right["right"] is True and right["claims"]["v"]["points"] == 6
     assert wrong["right"] is False and "[7, 4] and [7]" in wrong["claims"]["v"]["mismatch"]
     assert "give their values" in bad["error"]["message"]
+
+
+def test_matrix_claims_view_at_80_columns():
+    import io
+
+    from rich.console import Console
+
+    from backcalc.render.check_view import render_check
+
+    inputs = {"A": [[1, 2], [3, 4]], "v": [1, 1], "b": [0, 1]}
+    result = check("sum((A@v - b)**2)", {"v": "A.T@(A@v - b)", "b": "2*outer(b, b)"}, inputs)
+    console = Console(width=80, file=io.StringIO(), color_system=None)
+    render_check(result, console)
+    lines = [line.rstrip() for line in console.file.getvalue().splitlines()]
+    assert lines == [
+        "Expression  sum((A@v - b)**2)",
+        "",
+        "d/dv claimed     A.T@(A@v - b)",
+        "d/dv (backprop)  2*(A.T@(A@v - b))",
+        "symbolic         not attempted for matrix expressions: checked by the numbers",
+        "numeric          1 point(s) checked",
+        "counterexample   v[0] at the given inputs: claimed 21.0, actual 42.0, autograd",
+        "                 42.0",
+        "DISAGREE  the claim is wrong",
+        "",
+        "d/db claimed     2*outer(b, b)",
+        "d/db (backprop)  -2*(A@v - b)",
+        "symbolic         not attempted for matrix expressions: checked by the numbers",
+        "numeric          0 point(s) checked",
+        "shapes           the claim has shape [2, 2], which does not broadcast to b's",
+        "                 shape [2]",
+        "DISAGREE  the claim is wrong",
+        "",
+        "DISAGREE: some claim is wrong",
+    ]
