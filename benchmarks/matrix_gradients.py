@@ -6,7 +6,8 @@
    `sum((W@x - y)**2)` and of `sum(sigmoid(W@x))`, each a subprocess (start-up included), beside a
    hand-written torch script that loads the same files, computes the same gradients and prints them
    as JSON (also a subprocess), in the same run and interleaved; target: a symbolic verdict (not
-   `unchecked`) within 1.5x. In float32 (backcalc's default) and in float64. backcalc does more: it
+   `unchecked`) within 1.5x. On a shared machine the wall time varies with the load, so the ratio of
+   CPU time (user + system) is printed beside it. In float32 (backcalc's default) and in float64. backcalc does more: it
    also evaluates the formula in matrix notation with NumPy, compares the two sides and writes the
    inputs, the output and both sides of every gradient in its JSON.
 2. `backcalc explain` of a two-layer network with 256x256 weights, `sum(sigmoid(W2@relu(W1@x)))`:
@@ -53,13 +54,17 @@ CASES = {
 NETWORK = "sum(sigmoid(W2@relu(W1@x)))"
 
 
-def run(command: list[str], output: Path) -> tuple[float, int, str]:
-    """Wall seconds, exit status and standard error of one run, standard output to ``output``."""
-    with output.open("wb") as out:
+def run(command: list[str], output: Path) -> tuple[float, float, int, str]:
+    """Wall seconds, CPU seconds (user + system), exit status and standard error of one run, its
+    standard output written to ``output``."""
+    with output.open("wb") as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.run(command, stdout=out, stderr=subprocess.PIPE, check=False)
+        proc = subprocess.Popen(command, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
-    return elapsed, proc.returncode, proc.stderr.decode(errors="replace")
+        err.seek(0)
+        message = err.read().decode(errors="replace")
+    return elapsed, usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status), message
 
 
 def verdict(output: Path) -> str:
@@ -72,33 +77,34 @@ def compare_with_torch(folder: Path, repeat: int) -> None:
     hand = folder / "hand.py"
     hand.write_text(HAND_WRITTEN)
     out = folder / "out.json"
-    print(f"{'case':<34} {'backcalc s':>10} {'torch s':>8} {'ratio':>6}  verdict")
+    print(f"{'case':<24} {'backcalc s':>10} {'torch s':>8} {'ratio':>6} {'CPU ratio':>9}  verdict")
     for dtype in ("float32", "float64"):
         for case, (expression, names) in CASES.items():
             files = [f"{n}=@{folder / n}.npy" for n in names]
             ours = [BACKCALC, "grad", expression, *files, "--json", "--dtype", dtype]
             theirs = [sys.executable, str(hand), case, dtype, str(folder)]
-            times: dict[str, list[float]] = {"backcalc": [], "torch": []}
+            wall: dict[str, list[float]] = {"backcalc": [], "torch": []}
+            cpu: dict[str, list[float]] = {"backcalc": [], "torch": []}
             word = ""
             for _ in range(repeat):  # interleaved, so that the machine's load falls on both alike
-                elapsed, status, err = run(ours, out)
-                if status not in (0, 1):
-                    raise SystemExit(f"backcalc failed ({status}): {err.strip()}")
-                times["backcalc"].append(elapsed)
-                word = word or verdict(out)
-                elapsed, status, err = run(theirs, folder / "hand.json")
-                if status != 0:
-                    raise SystemExit(f"the torch script failed: {err.strip()}")
-                times["torch"].append(elapsed)
-            ours_s, theirs_s = statistics.median(times["backcalc"]), statistics.median(times["torch"])
+                for who, command in (("backcalc", ours), ("torch", theirs)):
+                    elapsed, seconds, status, err = run(command, out)
+                    if status != 0:
+                        raise SystemExit(f"{who} failed ({status}): {err.strip()}")
+                    wall[who].append(elapsed)
+                    cpu[who].append(seconds)
+                    if who == "backcalc" and not word:
+                        word = verdict(out)
+            ours_s, theirs_s = statistics.median(wall["backcalc"]), statistics.median(wall["torch"])
+            cpu_ratio = statistics.median(cpu["backcalc"]) / statistics.median(cpu["torch"])
             label = f"{case} {dtype}"
-            print(f"{label:<34} {ours_s:>10.2f} {theirs_s:>8.2f} {ours_s / theirs_s:>6.2f}  {word}")
+            print(f"{label:<24} {ours_s:>10.2f} {theirs_s:>8.2f} {ours_s / theirs_s:>6.2f} {cpu_ratio:>9.2f}  {word}")
 
 
 def time_explain(folder: Path) -> None:
     files = [f"{n}=@{folder / n}.npy" for n in ("W1", "W2", "x256")]
     files[-1] = files[-1].replace("x256=", "x=")
-    elapsed, status, err = run([BACKCALC, "explain", NETWORK, *files, "--json"], folder / "explain.json")
+    elapsed, _, status, err = run([BACKCALC, "explain", NETWORK, *files, "--json"], folder / "explain.json")
     if status == 2:
         print(f"explain {NETWORK} (256x256): refused: {err.strip()}")
     else:
