@@ -1,89 +1,27 @@
 """Is a hand-derived gradient right? ``check`` compares a claimed formula for d(expression)/d(input)
 with the true derivative: symbolically (sympy, within a time budget) and numerically, at the given
-inputs and at random points of the domain. A claim is wrong only with a counterexample in hand."""
+inputs and at random points of the domain. A claim is wrong only with a counterexample in hand, or
+(matrix claims, :mod:`backcalc.check_numeric`) when its shape cannot be the input's."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from . import __version__, limits
+from . import limits
+from .claim_result import ATOL, GIVEN, RTOL, CheckResult, ClaimResult, Counterexample
 from .deadline import deadline, recursion_room, run_budget
-from .display import Display
 from .errors import InputError, LimitError, ParseError
-from .numfmt import json_number
 from .parser import parse
 from .problem import backward, prepare
 from .tree import Node, to_text
 
-RTOL, ATOL = 1e-6, 1e-9  # float64 agreement between the claim and the true derivative
 SAMPLES = 5  # random points a claim is checked at, besides the given inputs
 _CANDIDATES = 200  # random draws to find that many points inside the domain
 
-
-@dataclass(frozen=True)
-class Counterexample:
-    point: dict[str, float]
-    claimed: float
-    actual: float
-    autograd: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "point": {name: json_number(v, "float64") for name, v in self.point.items()},
-            "claimed": json_number(self.claimed, "float64"),
-            "actual": json_number(self.actual, "float64"),
-            "autograd": None if self.autograd is None else json_number(self.autograd, "float64"),
-        }
-
-
-@dataclass(frozen=True)
-class ClaimResult:
-    name: str
-    claim: str  # as typed
-    parsed: str
-    formula: str  # the true derivative, sympy text
-    equivalent: bool | None  # sympy proved it (True), disproved it (False), or could not tell (None)
-    points: int  # numeric points checked
-    counterexample: Counterexample | None
-
-    @property
-    def right(self) -> bool:
-        return self.counterexample is None and self.equivalent is not False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "claim": self.claim,
-            "parsed": self.parsed,
-            "formula": self.formula,
-            "right": self.right,
-            "equivalent": self.equivalent,
-            "points": self.points,
-            "counterexample": self.counterexample.to_dict() if self.counterexample else None,
-        }
-
-
-@dataclass(frozen=True, repr=False)
-class CheckResult(Display):
-    expression: str
-    parsed: str
-    claims: dict[str, ClaimResult]
-
-    @property
-    def right(self) -> bool:
-        return all(claim.right for claim in self.claims.values())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "backcalc": __version__,
-            "expression": self.expression,
-            "parsed": self.parsed,
-            "claims": {name: claim.to_dict() for name, claim in self.claims.items()},
-            "right": self.right,
-        }
+__all__ = ["ATOL", "RTOL", "CheckResult", "ClaimResult", "Counterexample", "check", "parse_claims"]
 
 
 def parse_claims(expression_tree: Node, claims: Mapping[str, str]) -> dict[str, Node]:
@@ -116,15 +54,38 @@ def check(
     seed: int = 0,
     tree: Node | None = None,
 ) -> CheckResult:
-    """Check each claimed d(expression)/d(NAME) (element-wise, the gradient of the sum)."""
-    tree = tree if tree is not None else parse(expression)
-    if tree.mixes_elements():
-        raise InputError(
-            "check compares element-wise formulas; for @, .T, reductions and softmax compare with `grad --json`"
-        )
-    claim_trees = parse_claims(tree, claims)
-    given = prepare(expression, inputs, dtype="float64", tree=tree).inputs if inputs else None
+    """Check each claimed d(expression)/d(NAME) (the gradient of the expression's sum).
 
+    Element-wise expressions and claims: sympy tries to prove the claim equal to its derivative, and
+    the numbers are checked at the inputs (if given) and at random points. Where the expression or a
+    claim mixes elements (``@``, reductions), the inputs give the shapes and are required; the check is
+    numeric only (:mod:`backcalc.check_numeric`)."""
+    tree = tree if tree is not None else parse(expression)
+    claim_trees = parse_claims(tree, claims)
+    if tree.mixes_elements() or any(claim.mixes_elements() for claim in claim_trees.values()):
+        if not inputs:
+            raise InputError(
+                "with @, .T, reductions or softmax the gradient's shape depends on the inputs: "
+                f"give their values ({', '.join(f'{name}=VALUE' for name in tree.variables())})"
+            )
+        from .check_numeric import check_numerically
+
+        problem = prepare(expression, inputs, dtype="float64", tree=tree)
+        return CheckResult(expression, to_text(tree), check_numerically(problem, claim_trees, claims, samples, seed))
+    given = prepare(expression, inputs, dtype="float64", tree=tree).inputs if inputs else None
+    return CheckResult(expression, to_text(tree), _check_symbolically(tree, claim_trees, claims, given, samples, seed))
+
+
+def _check_symbolically(
+    tree: Node,
+    claim_trees: Mapping[str, Node],
+    claims: Mapping[str, str],
+    given: dict[str, np.ndarray] | None,
+    samples: int,
+    seed: int,
+) -> dict[str, ClaimResult]:
+    """Element-wise claims against sympy's derivative: a proof, and the numbers at the given inputs
+    (if any) and at random points."""
     import sympy
 
     from . import sympy_formula as symbolic
@@ -142,8 +103,9 @@ def check(
         points = [given] if given is not None else []
         points += _random_points(names, differentiator, actual_fn, claimed_fn, samples, seed)
         counterexample = None
-        for point in points:
-            counterexample = _compare_at(point, differentiator, actual_fn, claimed_fn, tree, name)
+        for number, point in enumerate(points):
+            at = GIVEN if given is not None and number == 0 else f"a random point (--seed {seed})"
+            counterexample = _compare_at(point, differentiator, actual_fn, claimed_fn, tree, name, at)
             if counterexample:
                 break
         if counterexample is not None:
@@ -159,7 +121,7 @@ def check(
             len(points),
             counterexample,
         )
-    return CheckResult(expression, to_text(tree), results)
+    return results
 
 
 def _equivalent(sympy: Any, actual: Any, claimed: Any) -> bool | None:
@@ -190,7 +152,13 @@ def _random_points(
 
 
 def _compare_at(
-    point: Mapping[str, np.ndarray], differentiator: Any, actual_fn: Any, claimed_fn: Any, tree: Node, name: str
+    point: Mapping[str, np.ndarray],
+    differentiator: Any,
+    actual_fn: Any,
+    claimed_fn: Any,
+    tree: Node,
+    name: str,
+    at: str,
 ) -> Counterexample | None:
     env = {differentiator.symbols[n]: value for n, value in point.items()}
     shape = np.broadcast_shapes(*(np.shape(v) for v in point.values()))
@@ -203,7 +171,8 @@ def _compare_at(
         return None
     index = np.unravel_index(int(np.flatnonzero(~same)[0]), shape)
     scalars = {n: float(np.broadcast_to(v, shape)[index]) for n, v in point.items()}
-    return Counterexample(scalars, float(claimed[index]), float(actual[index]), _autograd_at(tree, scalars, name))
+    autograd = _autograd_at(tree, scalars, name)
+    return Counterexample(scalars, float(claimed[index]), float(actual[index]), autograd, tuple(map(int, index)), at)
 
 
 def _autograd_at(tree: Node, point: dict[str, float], name: str) -> float | None:

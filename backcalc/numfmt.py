@@ -12,6 +12,9 @@ from typing import Any
 import numpy as np
 
 _NONFINITE = {math.inf: "inf", -math.inf: "-inf"}
+_FAST_FROM = 64  # elements from which float32 arrays take the vectorised path (str() costs ~1.4 us each)
+_EXACT_POWER = 22  # 10.0**k is exact in float64 for 0 <= k <= 22
+_POWERS = 10.0 ** np.arange(_EXACT_POWER + 1)
 
 
 def json_number(value: float, dtype: str) -> float | str:
@@ -30,7 +33,9 @@ def json_nested(array: np.ndarray, dtype: str) -> Any:
     """A nested list (or a bare number for a 0-d array) of :func:`json_number` values."""
     array = np.asarray(array)
     flat: list[Any]
-    if dtype == "float32":
+    if dtype == "float32" and array.size > _FAST_FROM:
+        flat = shortest_float32(array)
+    elif dtype == "float32":
         flat = [float(text) for text in map(str, array.astype(np.float32).ravel())]
     else:
         flat = array.astype(np.float64).ravel().tolist()
@@ -51,3 +56,54 @@ def text(value: float, dtype: str) -> str:
     """One number for people: the shortest round-trip decimal in the dtype."""
     number = json_number(value, dtype)
     return number if isinstance(number, str) else repr(number)
+
+
+def shortest_float32(values: np.ndarray) -> list[float]:
+    """What ``[float(str(np.float32(v))) for v in values.ravel()]`` gives, vectorised with NumPy.
+
+    For each element, the fewest significant digits p (1 to 9) whose nearest decimals below and above
+    come back to the same float32; such a decimal is an integer divided (or multiplied) by an exact
+    power of ten, so float64 division gives exactly the float64 that parsing its text gives. If p
+    digits round-trip, p + 1 do too, so p is found by bisection. Elements outside the range of exact
+    powers, or where float64 cannot tell which decimal is nearer, are left to ``str()``."""
+    v32 = np.asarray(values, dtype=np.float32).ravel()
+    with np.errstate(all="ignore"):
+        v = v32.astype(np.float64)
+        idx = np.flatnonzero(np.isfinite(v) & (v != 0))
+        a = np.abs(v[idx])
+        e = np.floor(np.log10(a))
+        e = np.where(a >= 10.0 ** (e + 1), e + 1, e)
+        e = np.where(a < 10.0**e, e - 1, e).astype(np.int64)  # the decimal exponent, log10's rounding undone
+        exact = (8 - e <= _EXACT_POWER) & (e <= _EXACT_POWER)  # 10**(p - 1 - e) exact for every p
+        idx, e = idx[exact], e[exact]
+        vt, v32t = v[idx], v32[idx]
+        low, high = np.ones(len(idx), dtype=np.int64), np.full(len(idx), 9)
+        while (low < high).any():
+            mid = (low + high) // 2
+            ok = _decimals(vt, v32t, mid - 1 - e)[3:]
+            high = np.where(ok[0] | ok[1], mid, high)
+            low = np.where(ok[0] | ok[1], low, mid + 1)
+        frac, below, above, ok_below, ok_above = _decimals(vt, v32t, low - 1 - e)
+        both = ok_below & ok_above
+        pick = np.where(both, np.where(frac < 0.5, below, above), np.where(ok_below, below, above))
+        sure = (ok_below | ok_above) & ~(both & (np.abs(frac - 0.5) < 1e-6))
+    out = v.copy()
+    out[idx[sure]] = pick[sure]
+    flat: list[float] = out.tolist()
+    left = np.isfinite(v) & (v != 0)
+    left[idx[sure]] = False
+    for i in np.flatnonzero(left).tolist():
+        flat[i] = float(str(v32[i]))
+    return flat
+
+
+def _decimals(v: np.ndarray, v32: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, ...]:
+    """With k digits after the decimal point (k < 0: rounded to tens, hundreds...): where v falls
+    between its two neighbouring decimals, those decimals, and whether each comes back to v32."""
+    scale = _POWERS[np.abs(k)]
+    up = k >= 0
+    t = np.where(up, v * scale, v / scale)
+    n = np.floor(t)
+    below = np.where(up, n / scale, n * scale)
+    above = np.where(up, (n + 1) / scale, (n + 1) * scale)
+    return t - n, below, above, below.astype(np.float32) == v32, above.astype(np.float32) == v32

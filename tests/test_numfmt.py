@@ -3,8 +3,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
-from backcalc.numfmt import json_nested, json_number, text
+from backcalc.numfmt import json_nested, json_number, shortest_float32, text
 
 
 def test_shortest_round_trip_in_the_dtype():
@@ -26,3 +27,23 @@ def test_shapes():
     assert json_nested(np.array(2.5), "float32") == 2.5
     assert json_nested(np.zeros((2, 1, 3)), "float64") == [[[0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0]]]
     assert text(np.float32(0.1), "float32") == "0.1"
+
+
+@pytest.mark.parametrize("kind", ["bits", "normal", "large", "eighths"])
+def test_vectorised_float32_decimals_are_str_of_float32(kind):
+    rng = np.random.default_rng(7)
+    values = {
+        "bits": rng.integers(0, 2**32, size=20_000, dtype=np.uint64).astype(np.uint32).view(np.float32),
+        "normal": rng.normal(size=50_000).astype(np.float32),
+        "large": (rng.normal(size=20_000) * 1e6).astype(np.float32),
+        "eighths": (np.round(rng.normal(size=20_000) * 1000) / 8).astype(np.float32),
+    }[kind]
+    edge = np.array([0.1, 1e-5, -0.0, 3e38, 2**-126, 2**-149, 2**24, 2**24 + 2, 1, 10, 1e7, 0.9999999], np.float32)
+    values = np.concatenate([values, edge])
+    expected = [float(text) for text in map(str, values)]
+    with np.errstate(invalid="ignore"):
+        assert list(map(repr, shortest_float32(values))) == list(map(repr, expected))
+    tail = values[-1000:].reshape(10, 100)  # through json_nested, over its threshold
+    assert json.dumps(json_nested(tail, "float32")) == json.dumps(
+        [[json_number(v, "float32") for v in row] for row in tail]
+    )

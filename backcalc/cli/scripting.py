@@ -130,11 +130,16 @@ Examples:
   backcalc check "(w*x - y)**2" w=1 x=1 y=2 \\
       --claim "w=2*x*(w*x - y)" --claim "y=2*(w*x - y)"
   backcalc check "sigmoid(x)" --claim "x=sigmoid(x)*(1 - sigmoid(x))" --json
+  backcalc check "sum((A@v - b)**2)" --claim "v=2*A.T@(A@v - b)" \\
+      A=@A.npy v=@v.npy b=@b.npy
 
-A claim is the derivative of the expression with respect to one input, element-wise (the gradient
-of the sum). It is compared with sympy's derivative symbolically (2 s budget) and numerically at the
-given inputs and at random points of the domain; it is wrong only with a counterexample, printed with
-the claimed value, the true one and torch's autograd value.
+A claim is the gradient of the sum of the expression with respect to one input. Element-wise, it is
+compared with sympy's derivative symbolically (2 s budget) and numerically at the given inputs and at
+random points of the domain. With @, .T, reductions or softmax, the inputs are required (they give
+the shapes) and the check is numeric only, against backprop's formula in matrix notation, at the
+inputs and at random points of the same shapes. A claim is wrong only with a counterexample, printed
+with the element, the claimed value, the true one and torch's autograd value, or when its shape
+cannot be the input's.
 """
 _CHECK_EPILOG += exit_statuses("every claim is right", "some claim is wrong") + LIMITS_HINT
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..check import CheckResult
+from ..claim_result import GIVEN, MAX_POINT_ELEMENTS, CheckResult, ClaimResult, Counterexample
 from ..numfmt import text
 from .terminal import fancy, verdict_word
 
@@ -20,18 +21,13 @@ def render_check(result: CheckResult, console: Console) -> None:
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
         grid.add_row(f"d/d{claim.name} claimed", claim.parsed)
-        grid.add_row(f"d/d{claim.name} (sympy)", claim.formula)
-        proof = {True: "sympy proves them equal", False: "sympy finds them different", None: "sympy could not decide"}
-        grid.add_row("symbolic", proof[claim.equivalent])
+        grid.add_row(f"d/d{claim.name} ({claim.derivation})", claim.formula)
+        grid.add_row("symbolic", _proof(claim))
         grid.add_row("numeric", f"{claim.points} point(s) checked")
+        if claim.mismatch:
+            grid.add_row("shapes", claim.mismatch)
         if claim.counterexample:
-            c = claim.counterexample
-            point = ", ".join(f"{n}={text(v, 'float64')}" for n, v in c.point.items())
-            autograd = "" if c.autograd is None else f", autograd {text(c.autograd, 'float64')}"
-            grid.add_row(
-                "counterexample",
-                f"at {point}: claimed {text(c.claimed, 'float64')}, actual {text(c.actual, 'float64')}{autograd}",
-            )
+            grid.add_row("counterexample", _counterexample(claim.name, claim.counterexample))
         console.print(grid)
         word = verdict_word("agree" if claim.right else "disagree", rich_output)
         console.print(Text.assemble(word, "  the claim is " + ("right" if claim.right else "wrong")))
@@ -43,3 +39,27 @@ def render_check(result: CheckResult, console: Console) -> None:
             "every claim is right" if right else "some claim is wrong",
         )
     )
+
+
+def _proof(claim: ClaimResult) -> str:
+    if claim.derivation != "sympy":
+        return "not attempted for matrix expressions: checked by the numbers"
+    proof = {True: "sympy proves them equal", False: "sympy finds them different", None: "sympy could not decide"}
+    return proof[claim.equivalent]
+
+
+def _counterexample(name: str, c: Counterexample) -> str:
+    autograd = "" if c.autograd is None else f", autograd {text(c.autograd, 'float64')}"
+    values = f"claimed {text(c.claimed, 'float64')}, actual {text(c.actual, 'float64')}{autograd}"
+    if all(isinstance(v, float) for v in c.point.values()):
+        point = ", ".join(f"{n}={text(v, 'float64')}" for n, v in c.point.items())
+        return f"at {point}: {values}"
+    element = f"{name}[{', '.join(map(str, c.index))}]" if c.index else name
+    if c.at != GIVEN and sum(v.size for v in c.point.values()) <= MAX_POINT_ELEMENTS:
+        arrays = ", ".join(f"{n}={_array(v)}" for n, v in c.point.items())
+        return f"{element} at {c.at} ({arrays}): {values}"
+    return f"{element} at {c.at}: {values}"
+
+
+def _array(value: np.ndarray) -> str:
+    return np.array2string(np.asarray(value), precision=6, separator=", ", max_line_width=10**6)
