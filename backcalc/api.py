@@ -3,6 +3,7 @@ no torch or sympy), then the two independent evaluators and their comparison (:f
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from .deadline import recursion_room, run_budget
 from .edges import Edge, find_edges
 from .errors import LimitError
 from .finite_differences import finite_difference
+from .numpy_eval import evaluate
 from .problem import Backward, Problem, backward, prepare
 from .result import Gradient, GradientResult
 from .values import load_files
@@ -58,7 +60,16 @@ def compute(
         gradients=gradients,
         tolerance=tolerance,
         check_fd=check_fd,
+        loss_float64=_loss_float64(problem) if not math.isfinite(passed.loss) else None,
     )
+
+
+def _loss_float64(problem: Problem) -> float:
+    """The loss in float64 with NumPy: is a non-finite loss float32's range, or the expression's?"""
+    output = evaluate(problem.tree, problem.inputs)
+    with np.errstate(all="ignore"):
+        total = float(np.sum(output))
+    return total / problem.count
 
 
 def _symbolic_side(problem: Problem, differentiator: Any, simplify: bool) -> tuple[dict[str, Any], str | None]:

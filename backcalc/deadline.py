@@ -44,6 +44,20 @@ def run_budget(seconds: float) -> Iterator[None]:
         _RUN_SECONDS.reset(total)
 
 
+@contextmanager
+def at_most(seconds: float) -> Iterator[None]:
+    """Inside the block, the run's budget ends within ``seconds`` (for optional work, such as a witness)."""
+    end, now = _RUN_END.get(), time.monotonic()
+    tighter = now + seconds if end is None or now + seconds < end else end
+    token = _RUN_END.set(tighter)
+    total = _RUN_SECONDS.set(seconds if tighter == now + seconds else _RUN_SECONDS.get())
+    try:
+        yield
+    finally:
+        _RUN_END.reset(token)
+        _RUN_SECONDS.reset(total)
+
+
 class _Expired(BaseException):
     # A BaseException, so that no `except Exception` inside sympy can swallow it.
     pass

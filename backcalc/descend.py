@@ -105,6 +105,8 @@ def descend(
         raise InputError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}")
     if not (lr > 0 and math.isfinite(lr)):
         raise InputError(f"--lr must be a positive number, not {lr}")
+    if lr > float(np.finfo(problem.numpy_dtype).max) / 1e3:  # torch's optimizers scale it, in the dtype
+        raise InputError(f"--lr {lr:g} is out of {problem.dtype}'s range for an optimizer step")
     tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
     run: _Run | None = None
     try:
@@ -140,6 +142,8 @@ def _loop(run: _Run, steps: int, tol: float | None, on_step: Callable[[Step], No
     for number in range(1, steps + 1):
         value = run.forward_backward()
         if not math.isfinite(value):
+            if number == 1:
+                return False, True, f"the loss is {value} at the starting point: start inside the domain"
             return False, True, f"diverged at step {number}: the loss is {value} (try a smaller --lr)"
         if previous is not None and tol is not None and abs(value - previous) < tol:
             return True, False, f"converged after {number - 1} steps: the loss changed by less than {tol:g}"

@@ -93,6 +93,13 @@ class InputError(BackcalcError):
     """A value, a file or an option is malformed or does not fit the expression."""
 
 
+class OutputError(BackcalcError):
+    """An output file (``--dot``, ``--svg``, ``--png``, ``--plot``) could not be written."""
+
+    exit_status = ExitStatus.IO_ERROR
+    kind = "output"
+
+
 class SymbolicError(BackcalcError):
     """sympy could not derive or evaluate the gradient within backcalc's rules."""
 

@@ -5,6 +5,7 @@ beside it, with a verdict per node."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,7 +74,12 @@ class Explanation(Display):
 
     @property
     def verdict(self) -> Word:
-        return overall([n.verdict.word for n in self.nodes if n.verdict is not None])
+        """The gravest node's; ``unchecked`` when torch has a gradient for no node (the loss does not
+        depend on the inputs), at least ``edge`` when the loss is not finite."""
+        words = [n.verdict.word for n in self.nodes if n.verdict is not None]
+        if not words:
+            return Word.UNCHECKED
+        return overall(words + ([] if math.isfinite(self.loss) else [Word.EDGE]))
 
     @property
     def agree(self) -> bool:

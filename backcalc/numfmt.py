@@ -24,8 +24,10 @@ def json_number(value: float, dtype: str) -> float | str:
         return "nan" if math.isnan(value) else _NONFINITE[value]
     if dtype == "float32":
         # str() of a numpy float32 is its shortest round-trip decimal; a float64 parse of that short
-        # decimal has the same shortest repr.
-        return float(str(np.float32(value)))
+        # decimal has the same shortest repr. Beyond float32's range it is inf, written as text.
+        with np.errstate(over="ignore"):
+            short = float(str(np.float32(value)))
+        return short if math.isfinite(short) else _NONFINITE[short]
     return value
 
 
@@ -33,13 +35,15 @@ def json_nested(array: np.ndarray, dtype: str) -> Any:
     """A nested list (or a bare number for a 0-d array) of :func:`json_number` values."""
     array = np.asarray(array)
     flat: list[Any]
+    with np.errstate(over="ignore"):  # beyond float32's range is inf, written as text below
+        shown = array.astype(np.float32 if dtype == "float32" else np.float64)
     if dtype == "float32" and array.size > _FAST_FROM:
-        flat = shortest_float32(array)
+        flat = shortest_float32(shown)
     elif dtype == "float32":
-        flat = [float(text) for text in map(str, array.astype(np.float32).ravel())]
+        flat = [float(text) for text in map(str, shown.ravel())]
     else:
-        flat = array.astype(np.float64).ravel().tolist()
-    if not np.isfinite(array).all():
+        flat = shown.ravel().tolist()
+    if not np.isfinite(shown).all():
         flat = [json_number(v, "float64") if not math.isfinite(v) else v for v in flat]
     if array.ndim == 0:
         return flat[0]

@@ -80,6 +80,7 @@ class GradientResult(Display):
     gradients: dict[str, Gradient]
     tolerance: Tolerance
     check_fd: bool = False
+    loss_float64: float | None = None  # the loss in float64, where the dtype's is not finite
 
     @property
     def agree(self) -> bool:
@@ -92,13 +93,20 @@ class GradientResult(Display):
         """What the reader must know about the result as a whole."""
         if math.isfinite(self.loss):
             return []
+        if self.loss_float64 is not None and math.isfinite(self.loss_float64):
+            in_float64 = f"{self.loss_float64:.8g}"
+            return [f"the loss is {self.loss} in {self.dtype} but {in_float64} in float64: try --dtype float64"]
         return [f"the loss is {self.loss}: the expression has no finite value at these inputs"]
 
     @property
     def verdict(self) -> Word:
-        """The gravest verdict of the gradients; at least ``edge`` when the loss is not finite."""
+        """The gravest verdict of the gradients; at least ``edge`` when the loss has no finite value
+        (only beyond float32's range, it is the gradients' verdict, with a note)."""
         words = [g.verdict.word for g in self.gradients.values()]
-        return overall(words + ([Word.EDGE] if self.notes else []))
+        no_value = not math.isfinite(self.loss) and not (
+            self.loss_float64 is not None and math.isfinite(self.loss_float64)
+        )
+        return overall(words + ([Word.EDGE] if no_value else []))
 
     def to_dict(self) -> dict[str, Any]:
         dtype = self.dtype

@@ -30,6 +30,8 @@ def infer(tree: Node, inputs: Mapping[str, Shape]) -> dict[int, Shape]:
                 shape = rule(args, node.dim)
             except ops.ShapeMisfitError as exc:
                 raise InputError(f"{short(node)}: {exc}") from None
+        if len(shape) > limits.MAX_NDIM:
+            raise LimitError(f"{short(node)} would have {len(shape)} dimensions; the limit is {limits.MAX_NDIM}")
         if math.prod(shape) > limits.MAX_ELEMENTS:
             raise LimitError(
                 f"{short(node)} would have {math.prod(shape):,} elements; the limit is {limits.MAX_ELEMENTS:,}"

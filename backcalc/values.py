@@ -166,6 +166,11 @@ def to_array(obj: Any, name: str = "value", *, trusted: bool = False, files: Fil
             ) from None
     if not isinstance(obj, (list, tuple)):
         raise InputError(f"{name}: expected a number or a nested list of numbers, got {type(obj).__name__}")
+    depth, inner = 0, obj
+    while isinstance(inner, (list, tuple)) and inner:  # NumPy itself stops at 32 dimensions with a RuntimeError
+        depth, inner = depth + 1, inner[0]
+        if depth > limits.MAX_NDIM:
+            raise LimitError(f"{name}: more than {limits.MAX_NDIM} dimensions; the limit is {limits.MAX_NDIM}")
     if trusted:
         try:
             return _checked(np.array(obj, dtype=np.float64), name)

@@ -173,6 +173,8 @@ def _reasons(
     reasons.append(_Reason(none_finite, Word.EDGE, "nonfinite", _NONFINITE))
     reasons.append(_Reason(~np.isfinite(first) & np.isfinite(second), Word.UNCHECKED, "overflow", _OVERFLOW))
     if reference is not None:
+        beyond = ~np.isfinite(second) & np.isfinite(first) & _exact(first, reference)
+        reasons.append(_Reason(beyond, Word.ROUNDING, "range", _RANGE))
         reasons.append(_Reason(_rounding(first, second, reference), Word.ROUNDING, "rounding", _ROUNDING))
     return reasons
 
@@ -180,12 +182,19 @@ def _reasons(
 _NONFINITE = "no side has a finite value here: the derivative has no value (its limit may still exist)"
 _OVERFLOW = "the symbolic evaluation overflowed float64 here: this element is not checked"
 _ROUNDING = "float32 rounding: torch's own float64 gradient matches the symbolic one here"
+_RANGE = "beyond float32's range: torch's float32 gradient overflows here; its float64 one matches the symbolic one"
+
+
+def _exact(symbolic: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Where torch's float64 gradient matches the symbolic one."""
+    with np.errstate(all="ignore"):
+        return np.asarray(np.abs(reference - symbolic) <= 1e-7 + 1e-6 * np.abs(symbolic))
 
 
 def _rounding(symbolic: np.ndarray, autograd: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Where the float32 gradient's distance from the symbolic one is what float32 evaluation of this
     tree makes (its distance from torch's float64 gradient), and the float64 gradient is exact."""
     with np.errstate(all="ignore"):
-        exact = np.abs(reference - symbolic) <= 1e-7 + 1e-6 * np.abs(symbolic)
+        exact = _exact(symbolic, reference)
         error = np.abs(autograd - reference)
         return exact & (np.abs(autograd - symbolic) <= 2 * error + 1e-5 + 1.3e-6 * np.abs(symbolic))

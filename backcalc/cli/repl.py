@@ -108,13 +108,15 @@ class Session:
                 self.echo(f"backcalc: {name} is not assigned")
 
     def assign(self, name: str, text: str) -> int:
+        from ..files import ANYWHERE
         from ..values import check_name, parse_value
 
         if not text:
             raise InputError(f"{name} = what? Give a number, a list, @file.json or @file.npy")
         refuse_stdin([f"{name}={text}"])
         check_name(name)
-        parse_value(text, name)  # refuse a bad value now rather than at every use
+        # The session is the user's own terminal, as the command line is: @FILE reads where they say.
+        parse_value(text, name, ANYWHERE)  # refuse a bad value now rather than at every use
         self.values[name] = text
         return 0
 

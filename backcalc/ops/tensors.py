@@ -48,7 +48,8 @@ def _last_or(x: Any, dim: int | None) -> int:
 
 
 def _norm_edges(np: Any, args: list[Any], value: Any, text: str, constant: tuple[bool, ...]) -> list[Any]:
-    return [("kink", f"{text} at the zero vector: the 2-norm has no derivative there", np.asarray(value == 0))]
+    zero = np.asarray(np.all(args[0] == 0))  # the vector itself, not a norm that underflowed to 0
+    return [("kink", f"{text} at the zero vector: the 2-norm has no derivative there", zero)]
 
 
 def _matmul_vjp(shapes: list[Shape], dim: int | None) -> tuple[str, ...]:

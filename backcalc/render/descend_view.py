@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..descend import Descent, Step
-from ..errors import InputError
+from ..errors import OutputError
 from ..numfmt import text
 from .brief import brief
 from .tensors import tensor_text
@@ -219,6 +219,6 @@ def save_plot(descent: Descent, path: str) -> None:
     try:
         figure.savefig(path, format="png", dpi=100)
     except OSError as exc:
-        raise InputError(f"cannot write {path!r}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {path!r}: {exc.strerror or exc}") from None
     finally:
         plt.close(figure)

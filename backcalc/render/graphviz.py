@@ -8,7 +8,7 @@ import subprocess
 from typing import TYPE_CHECKING
 
 from .. import ops
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from ..numfmt import text
 from .brief import brief
 
@@ -56,7 +56,7 @@ def write_text(path: str, text: str) -> None:
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
     except OSError as exc:
-        raise InputError(f"cannot write {path!r}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {path!r}: {exc.strerror or exc}") from None
 
 
 def render(source: str, path: str, fmt: str) -> None:
@@ -69,6 +69,6 @@ def render(source: str, path: str, fmt: str) -> None:
             [program, f"-T{fmt}", "-o", path], input=source, text=True, check=True, capture_output=True, timeout=120
         )
     except subprocess.CalledProcessError as exc:
-        raise InputError(f"dot could not render {path!r}: {exc.stderr.strip().splitlines()[-1:] or exc}") from None
+        raise OutputError(f"dot could not render {path!r}: {exc.stderr.strip().splitlines()[-1:] or exc}") from None
     except subprocess.TimeoutExpired:
         raise InputError(f"dot took longer than 120 s to render {path!r}") from None

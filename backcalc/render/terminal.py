@@ -23,7 +23,14 @@ def make_console(file: IO[str] | None = None, width: int | None = None, **option
     """The console for people: with ``NO_COLOR`` set, no styles at all (not even bold)."""
     if os.environ.get("NO_COLOR"):
         options["color_system"] = None
-    return Console(file=file, width=width, highlight=False, soft_wrap=False, **options)
+    # No markup: tensors print as [nan, 4.], which rich would read as a style tag.
+    console = Console(file=file, width=width, highlight=False, soft_wrap=False, markup=False, **options)
+    if console.width < MIN_WIDTH:  # COLUMNS=0 or a sliver of a window: lines wrap, nothing is lost
+        console.width = MIN_WIDTH
+    return console
+
+
+MIN_WIDTH = 50
 
 
 def show(console: Console, draw: Callable[[Console], None]) -> None:

@@ -55,6 +55,7 @@ def terminal_view(result: Any, console: Console, options: ConsoleOptions) -> Tex
         no_color=console.no_color,
         highlight=False,
         soft_wrap=False,
+        markup=False,  # as the command's own console: [nan, 4.] is a tensor, not a style tag
     )
     _drawer(result)(result, twin)
     output = twin.file.getvalue()  # type: ignore[attr-defined]
