@@ -122,7 +122,7 @@ def test_a_line_that_breaks_backcalc_is_that_lines_internal_error(run, monkeypat
 
 def test_a_result_that_cannot_be_written_is_that_lines_error(monkeypatch):
     runner = Batch()
-    monkeypatch.setattr(runner, "run_line", lambda text, line: {"line": line, "value": float("nan")})
+    monkeypatch.setattr(runner, "_stage_text", lambda text, line: {"line": line, "value": float("nan")})
     out = json.loads(runner.output(b"{}", 4))
     assert out["line"] == 4 and out["error"]["kind"] == "internal"
 
