@@ -221,7 +221,9 @@ def _spaced(value: torch.Tensor) -> torch.Tensor:
 
     rows = value.reshape(value.shape[0], -1)
     size = rows.shape[1]
-    return torch.cat([rows, rows[:, :1]], dim=1)[:, :size].view(value.shape)
+    # The gap holds a constant: a gradient flowing back through it would add 0.0 to -0.0.
+    gap = rows.new_zeros((rows.shape[0], 1), requires_grad=False)
+    return torch.cat([rows, gap], dim=1)[:, :size].view(value.shape)
 
 
 class _Sides:
