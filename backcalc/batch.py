@@ -22,19 +22,23 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+import numpy as np
+
 from . import limits
 from .batch_stack import Case
 from .errors import BackcalcError, ExitStatus, InputError, LimitError, SymbolicSizeError
 from .files import FileAccess
 from .jsonin import loads
 from .parser import parse
+from .problem import NUMPY_DTYPES, REDUCTIONS, Problem, prepare
 from .tree import Node
-from .values import check_tolerance, load_files
+from .values import check_name, check_range, check_tolerance, load_files, to_array
 from .workload import forget, out_of_memory
 
 GRAD_KEYS = {"expression", "inputs", "wrt", "dtype", "reduce", "rtol", "atol", "check_fd"}
 CHECK_KEYS = {"expression", "inputs", "claims"}
 CACHE_SIZE = 256  # distinct expressions kept
+_LARGEST = {name: float(np.finfo(dtype).max) for name, dtype in NUMPY_DTYPES.items()}
 
 
 @dataclass
@@ -60,6 +64,9 @@ class Batch:
 
     def __init__(self, files: FileAccess | None = None) -> None:
         self._cache: OrderedDict[str, tuple[Node, Any]] = OrderedDict()
+        self._prepared: OrderedDict[tuple[Any, ...], tuple[list[str], list[str], tuple[int, ...]]] = OrderedDict()
+        self._mixes: dict[str, bool] = {}
+        self._names: set[str] = set()  # input names already checked
         self.tally = Tally()
         self.files = files
 
@@ -81,7 +88,12 @@ class Batch:
         if cached is None:
             cached = {}
             self._cache[expression] = (tree, cached)
-        key = tuple(sorted(shapes.items())) if tree.mixes_elements() else ()
+        mixes = self._mixes.get(expression)
+        if mixes is None:
+            if len(self._mixes) > 4 * CACHE_SIZE:
+                self._mixes.clear()
+            mixes = self._mixes[expression] = tree.mixes_elements()
+        key = tuple(sorted(shapes.items())) if mixes else ()
         if key not in cached:
             from .symbolic import differentiator_for
 
@@ -235,8 +247,6 @@ class Batch:
         return self._grad(expression, tree, case, inputs, line)
 
     def _grad(self, expression: str, tree: Node, case: dict[str, Any], inputs: dict[str, Any], line: int) -> Case:
-        from .api import prepare
-
         wrt = case.get("wrt")
         if isinstance(wrt, str):
             wrt = [wrt]
@@ -250,9 +260,42 @@ class Batch:
         check_fd = case.get("check_fd", False)
         if not isinstance(check_fd, bool):
             raise InputError(f'"check_fd" must be true or false, not {type(check_fd).__name__}')
-        problem = prepare(expression, inputs, wrt, options["dtype"], options["reduce"], tree=tree)
+        problem = self._prepare(expression, tree, inputs, wrt, options["dtype"], options["reduce"])
         differentiator = self._differentiator(expression, tree, problem.shapes)
         return Case(line, problem, tolerances["rtol"], tolerances["atol"], check_fd, differentiator)
+
+    def _prepare(
+        self, expression: str, tree: Node, inputs: dict[str, Any], wrt: list[str] | None, dtype: str, reduce: str
+    ) -> Problem:
+        """:func:`~backcalc.problem.prepare`, remembering what depends only on the expression, the
+        options and the names and shapes of the inputs (their checks, the output's shape, the work
+        estimate): a line like one seen before only has its values checked and cast."""
+        if dtype not in NUMPY_DTYPES or reduce not in REDUCTIONS:
+            return prepare(expression, inputs, wrt, dtype, reduce, tree=tree)
+        arrays = {self._name(name): to_array(value, str(name)) for name, value in inputs.items()}
+        shapes = tuple((name, array.shape) for name, array in arrays.items())
+        key = (expression, dtype, reduce, None if wrt is None else tuple(wrt), shapes)
+        known = self._prepared.get(key)
+        if known is None:
+            problem = prepare(expression, arrays, wrt, dtype, reduce, tree=tree)
+            self._prepared[key] = (list(problem.inputs), problem.wrt, problem.output_shape)
+            if len(self._prepared) > 4 * CACHE_SIZE:
+                self._prepared.popitem(last=False)
+            return problem
+        variables, chosen, shape = known
+        largest = _LARGEST[dtype]
+        if not all(-largest <= array.min() and array.max() <= largest for array in arrays.values()):
+            check_range(arrays, dtype)  # an infinity is fine; the check says what is not
+        cast = NUMPY_DTYPES[dtype]
+        ordered = {name: arrays[name].astype(cast).astype(np.float64) for name in variables}
+        return Problem(expression, tree, ordered, list(chosen), dtype, reduce, shape)
+
+    def _name(self, name: Any) -> str:
+        if name not in self._names:
+            check_name(str(name))
+            if len(self._names) < 4 * CACHE_SIZE:
+                self._names.add(name)
+        return str(name)
 
     def _check(self, expression: str, tree: Node, claims: Any, inputs: dict[str, Any]) -> dict[str, Any]:
         from .check import check

@@ -19,6 +19,7 @@ back to the line-by-line path, which explains its differences (edges, rounding, 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -65,13 +66,19 @@ def stackable(problem: Problem, differentiator: Any) -> bool:
     """An element-wise expression with its one-formula symbolic side, small enough per case."""
     from .sympy_formula import Differentiator
 
+    if not isinstance(differentiator, Differentiator) or math.prod(problem.output_shape) > MAX_CASE_ELEMENTS:
+        return False
     tree = problem.tree
-    return (
-        isinstance(differentiator, Differentiator)
-        and not tree.mixes_elements()
-        and not any(not node.is_leaf and node.record.takes_dim for node in tree.walk())
-        and math.prod(problem.output_shape) <= MAX_CASE_ELEMENTS
-    )
+    known = _ELEMENTWISE.get(id(tree))
+    if known is None or known[0] is not tree:
+        walk = not tree.mixes_elements() and not any(not n.is_leaf and n.record.takes_dim for n in tree.walk())
+        known = _ELEMENTWISE[id(tree)] = (tree, walk)
+        if len(_ELEMENTWISE) > 1024:
+            _ELEMENTWISE.popitem(last=False)
+    return known[1]
+
+
+_ELEMENTWISE: OrderedDict[int, tuple[Any, bool]] = OrderedDict()  # a tree (kept alive) -> stackable
 
 
 def compute_stack(cases: Sequence[Case]) -> list[GradientResult | None]:
