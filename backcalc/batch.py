@@ -175,7 +175,7 @@ class Batch:
             except Exception:  # whatever failed, each case alone says what it was, on its own line
                 results = [None] * len(group)
             for case, result in zip(group, results, strict=True):
-                done[case.line] = self._run(case) if result is None else {"line": case.line, **result.to_dict()}
+                done[case.line] = self._run(case) if result is None else {"line": case.line, **result}
         for case in alone:
             done[case.line] = self._run(case)
         return done

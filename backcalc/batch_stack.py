@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import __version__, limits
-from .compare import Comparison, Tolerance
+from .compare import Tolerance
 from .deadline import recursion_room, run_budget
+from .numfmt import json_nested, json_number
 from .problem import REDUCTIONS, Problem
-from .result import Gradient, GradientResult
-from .verdict import Verdict, Word
+from .verdict import Word
 
 if TYPE_CHECKING:
     import torch
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 #: Elements of one case's output beyond which a case runs alone: torch splits a tensor of more than
 #: 32,768 elements between threads, and the line-by-line path would meet other kernel boundaries.
 MAX_CASE_ELEMENTS = 4096
-AGREED = Verdict(Word.AGREE, (), 0, 0)
 
 
 @dataclass
@@ -81,9 +80,10 @@ def stackable(problem: Problem, differentiator: Any) -> bool:
 _ELEMENTWISE: OrderedDict[int, tuple[Any, bool]] = OrderedDict()  # a tree (kept alive) -> stackable
 
 
-def compute_stack(cases: Sequence[Case]) -> list[GradientResult | None]:
-    """The result of each case, as :func:`~backcalc.api.compute` gives it; None for a case whose sides
-    differ somewhere (the caller runs it alone, to explain why)."""
+def compute_stack(cases: Sequence[Case]) -> list[dict[str, Any] | None]:
+    """The JSON object of each case, as :func:`~backcalc.api.compute`'s result gives it; None for a
+    case whose sides differ somewhere or whose loss is not finite (the caller runs it alone, to explain
+    why)."""
     first = cases[0].problem
     count = len(cases)
     tolerance = Tolerance.for_dtype(first.dtype, cases[0].rtol, cases[0].atol)
@@ -93,45 +93,61 @@ def compute_stack(cases: Sequence[Case]) -> list[GradientResult | None]:
     with run_budget(limits.SYMBOLIC_SECONDS), recursion_room(limits.RECURSION_LIMIT):
         symbolic = {name: _symbolic(cases[0].differentiator, first, name, aligned, count) for name in first.wrt}
         output, losses, autograd = _torch_pass(first, aligned, stacked, count)
-    cast = {name: value.astype(first.numpy_dtype) for name, value in stacked.items()}
-    parsed = first.parsed
     sides = {name: _Sides(symbolic[name][2], autograd[name], tolerance) for name in first.wrt}
-    flagged = np.zeros(count, dtype=bool)
+    alone = ~np.isfinite(losses)
     for side in sides.values():
-        flagged |= side.flagged
-    results: list[GradientResult | None] = []
+        alone |= side.flagged
+    dtype = first.dtype
+    # Numbers are written for the whole stack at once: json_nested of a stack is the list of what it
+    # gives for each case.
+    inputs = {name: json_nested(value.astype(first.numpy_dtype), dtype) for name, value in stacked.items()}
+    outputs = json_nested(output, dtype)
+    gradients = {
+        name: (json_nested(side.symbolic, dtype), json_nested(side.autograd, dtype)) for name, side in sides.items()
+    }
+    head = {"backcalc": __version__, "expression": first.expression, "parsed": first.parsed, "dtype": dtype}
+    head["reduce"] = first.reduction
+    results: list[dict[str, Any] | None] = []
     for index, case in enumerate(cases):
-        if flagged[index]:
+        if alone[index]:
             results.append(None)
             continue
-        gradients = {
-            name: Gradient(
-                name=name,
-                formula=symbolic[name][0],
-                latex=symbolic[name][1],
-                symbolic=side.symbolic[index],
-                autograd=side.autograd[index],
-                comparison=Comparison(float(side.max_abs_diff[index]), side.outside[index]),
-                verdict=AGREED,
-                note=symbolic[name][3],
-            )
-            for name, side in sides.items()
+        data = {**head, "expression": case.problem.expression}
+        data["inputs"] = {
+            name: {"shape": list(value.shape[1:]), "value": inputs[name][index]} for name, value in stacked.items()
         }
-        results.append(
-            GradientResult(
-                version=__version__,
-                expression=case.problem.expression,
-                parsed=parsed,
-                dtype=first.dtype,
-                reduce=first.reduction,
-                inputs={name: value[index] for name, value in cast.items()},
-                output=output[index],
-                loss=float(losses[index]),
-                gradients=gradients,
-                tolerance=tolerance,
-            )
-        )
+        data["output"] = {"shape": list(first.output_shape), "value": outputs[index]}
+        data["loss"] = json_number(float(losses[index]), dtype)
+        data["gradients"] = {
+            name: _gradient(symbolic[name], sides[name], gradients[name], index, dtype) for name in sides
+        }
+        data["tolerance"] = {"rtol": tolerance.rtol, "atol": tolerance.atol}
+        data.update(check_fd=False, agree=True, verdict=Word.AGREE.value, notes=[])
+        results.append(data)
     return results
+
+
+def _gradient(
+    symbolic: tuple[str, str, np.ndarray, str | None], side: _Sides, numbers: tuple[Any, Any], index: int, dtype: str
+) -> dict[str, Any]:
+    """What :meth:`~backcalc.result.Gradient.to_dict` gives for an agreeing gradient of one case."""
+    formula, latex, _, note = symbolic
+    data = {
+        "formula": formula,
+        "latex": latex,
+        "shape": list(side.autograd.shape[1:]),
+        "symbolic": numbers[0][index],
+        "autograd": numbers[1][index],
+        "max_abs_diff": json_number(float(side.max_abs_diff[index]), dtype),
+        "mismatches": 0,
+        "agree": True,
+        "verdict": Word.AGREE.value,
+        "edges": [],
+        "edge_count": 0,
+    }
+    if note:
+        data["note"] = note
+    return data
 
 
 def _align(value: np.ndarray, ndim: int) -> np.ndarray:
