@@ -29,7 +29,7 @@ import numpy as np
 from . import __version__, limits
 from .compare import Tolerance
 from .deadline import recursion_room, run_budget
-from .numfmt import json_nested, json_number
+from .numfmt import json_nested
 from .problem import REDUCTIONS, Problem
 from .verdict import Word
 
@@ -102,25 +102,29 @@ def compute_stack(cases: Sequence[Case]) -> list[dict[str, Any] | None]:
     # gives for each case.
     inputs = {name: json_nested(value.astype(first.numpy_dtype), dtype) for name, value in stacked.items()}
     outputs = json_nested(output, dtype)
+    loss_numbers = json_nested(losses, dtype)  # json_nested gives json_number of each element
     gradients = {
-        name: (json_nested(side.symbolic, dtype), json_nested(side.autograd, dtype)) for name, side in sides.items()
+        name: (
+            json_nested(side.symbolic, dtype),
+            json_nested(side.autograd, dtype),
+            json_nested(side.max_abs_diff, dtype),
+        )
+        for name, side in sides.items()
     }
-    head = {"backcalc": __version__, "expression": first.expression, "parsed": first.parsed, "dtype": dtype}
+    head: dict[str, Any] = {"backcalc": __version__, "expression": "", "parsed": first.parsed, "dtype": dtype}
     head["reduce"] = first.reduction
     results: list[dict[str, Any] | None] = []
     for index, case in enumerate(cases):
         if alone[index]:
             results.append(None)
             continue
-        data = {**head, "expression": case.problem.expression}
+        data: dict[str, Any] = {**head, "expression": case.problem.expression}
         data["inputs"] = {
             name: {"shape": list(value.shape[1:]), "value": inputs[name][index]} for name, value in stacked.items()
         }
         data["output"] = {"shape": list(first.output_shape), "value": outputs[index]}
-        data["loss"] = json_number(float(losses[index]), dtype)
-        data["gradients"] = {
-            name: _gradient(symbolic[name], sides[name], gradients[name], index, dtype) for name in sides
-        }
+        data["loss"] = loss_numbers[index]
+        data["gradients"] = {name: _gradient(symbolic[name], sides[name], gradients[name], index) for name in sides}
         data["tolerance"] = {"rtol": tolerance.rtol, "atol": tolerance.atol}
         data.update(check_fd=False, agree=True, verdict=Word.AGREE.value, notes=[])
         results.append(data)
@@ -128,7 +132,7 @@ def compute_stack(cases: Sequence[Case]) -> list[dict[str, Any] | None]:
 
 
 def _gradient(
-    symbolic: tuple[str, str, np.ndarray, str | None], side: _Sides, numbers: tuple[Any, Any], index: int, dtype: str
+    symbolic: tuple[str, str, np.ndarray, str | None], side: _Sides, numbers: tuple[Any, Any, Any], index: int
 ) -> dict[str, Any]:
     """What :meth:`~backcalc.result.Gradient.to_dict` gives for an agreeing gradient of one case."""
     formula, latex, _, note = symbolic
@@ -138,7 +142,7 @@ def _gradient(
         "shape": list(side.autograd.shape[1:]),
         "symbolic": numbers[0][index],
         "autograd": numbers[1][index],
-        "max_abs_diff": json_number(float(side.max_abs_diff[index]), dtype),
+        "max_abs_diff": numbers[2][index],
         "mismatches": 0,
         "agree": True,
         "verdict": Word.AGREE.value,
