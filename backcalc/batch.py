@@ -59,8 +59,9 @@ class Tally:
 
 
 class Batch:
-    """Runs cases one by one, caching what depends on the expression only. ``files`` is where
-    ``NAME=@FILE`` may read (None: nowhere)."""
+    """Answers lines, alone (:meth:`run_line`) or a window at a time (:meth:`answer`, which stacks the
+    cases that can share a pass), caching what depends on the expression and the shapes only.
+    ``files`` is where ``NAME=@FILE`` may read (None: nowhere)."""
 
     def __init__(self, files: FileAccess | None = None) -> None:
         self._cache: OrderedDict[str, tuple[Node, Any]] = OrderedDict()
@@ -155,7 +156,7 @@ class Batch:
 
     def _run_cases(self, cases: list[Case]) -> dict[int, dict[str, Any]]:
         """The output object of each case, keyed by line: stacked where cases share a key, else alone."""
-        from .batch_stack import compute_stack
+        from .batch_stack import chunks, compute_stack
 
         groups: dict[Any, list[Case]] = {}
         alone: list[Case] = []
@@ -170,12 +171,13 @@ class Batch:
             if len(group) < 2:
                 alone.extend(group)
                 continue
-            try:
-                results = compute_stack(group)
-            except Exception:  # whatever failed, each case alone says what it was, on its own line
-                results = [None] * len(group)
-            for case, result in zip(group, results, strict=True):
-                done[case.line] = self._run(case) if result is None else {"line": case.line, **result}
+            for stack in chunks(group):
+                try:
+                    results = compute_stack(stack)
+                except Exception:  # whatever failed, each case alone says what it was, on its own line
+                    results = [None] * len(stack)
+                for case, result in zip(stack, results, strict=True):
+                    done[case.line] = self._run(case) if result is None else {"line": case.line, **result}
         for case in alone:
             done[case.line] = self._run(case)
         return done

@@ -39,6 +39,15 @@ if TYPE_CHECKING:
 #: Elements of one case's output beyond which a case runs alone: torch splits a tensor of more than
 #: 32,768 elements between threads, and the line-by-line path would meet other kernel boundaries.
 MAX_CASE_ELEMENTS = 4096
+#: Elements of the output of one stacked pass, so that its tensors (a value and a gradient for each
+#: node of the tree) stay within a few hundred megabytes.
+MAX_STACK_ELEMENTS = 2**18
+
+
+def chunks(cases: Sequence[Case]) -> list[Sequence[Case]]:
+    """Cases of one key cut into stacks of at most :data:`MAX_STACK_ELEMENTS` output elements."""
+    size = max(2, MAX_STACK_ELEMENTS // max(1, math.prod(cases[0].problem.output_shape)))
+    return [cases[start : start + size] for start in range(0, len(cases), size)]
 
 
 @dataclass
@@ -65,7 +74,9 @@ def stackable(problem: Problem, differentiator: Any) -> bool:
     """An element-wise expression with its one-formula symbolic side, small enough per case."""
     from .sympy_formula import Differentiator
 
-    if not isinstance(differentiator, Differentiator) or math.prod(problem.output_shape) > MAX_CASE_ELEMENTS:
+    if not isinstance(differentiator, Differentiator) or not problem.inputs:
+        return False
+    if math.prod(problem.output_shape) > MAX_CASE_ELEMENTS:
         return False
     tree = problem.tree
     known = _ELEMENTWISE.get(id(tree))

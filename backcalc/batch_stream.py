@@ -36,7 +36,7 @@ def windows(stream: BinaryIO) -> Iterator[tuple[Window, bool]]:
     once (it was cut by a quiet pipe, or is the last)."""
     try:
         fd = stream.fileno()
-        piped = not stat.S_ISREG(os.fstat(fd).st_mode)
+        piped = os.name == "posix" and not stat.S_ISREG(os.fstat(fd).st_mode)  # select() needs POSIX
     except (AttributeError, OSError, ValueError):  # an in-memory stream: never waits
         piped = False
     lines = _PipeLines(fd).lines() if piped else ((raw, False) for raw in read_lines(stream))

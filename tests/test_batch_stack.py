@@ -127,3 +127,11 @@ def test_shared_among_processes_in_input_order(tmp_path):
     together, run = stacked(data, jobs=2)
     assert together == line_by_line(data)
     assert run.tally.cases == len(together)
+
+
+def test_stacks_are_cut_to_bound_memory(monkeypatch):
+    from backcalc import batch_stack
+
+    monkeypatch.setattr(batch_stack, "MAX_STACK_ELEMENTS", 8)
+    data = mixed_file(seed=2, count=300)
+    assert stacked(data)[0] == line_by_line(data)
