@@ -182,12 +182,13 @@ def _symbolic(
     evaluated = compiled({differentiator.symbols[n]: value for n, value in aligned.items()})
     full = np.broadcast_to(evaluated, (count, *problem.output_shape))
     shape = problem.inputs[name].shape
-    if shape == problem.output_shape:
-        values = full
-    else:  # summed back case by case, in the order the line-by-line path sums
-        values = np.stack([sum_to_shape(full[index], shape) for index in range(count)])
-    if problem.count > 1:
-        values = values / problem.count
+    with np.errstate(all="ignore"):  # inf - inf in a sum is nan, and the verdict says so
+        if shape == problem.output_shape:
+            values = full
+        else:  # summed back case by case, in the order the line-by-line path sums
+            values = np.stack([sum_to_shape(full[index], shape) for index in range(count)])
+        if problem.count > 1:
+            values = values / problem.count
     return text, latex, values, note
 
 
