@@ -143,9 +143,8 @@ def main() -> None:
         print("2,000 cases, wall seconds with start-up (best / median)")
         print(f"  loop   {min(loop):.2f} / {statistics.median(loop):.2f}")
         print(f"  batch  {min(batch):.2f} / {statistics.median(batch):.2f}")
-        print(
-            f"  ratio  best {min(batch) / min(loop):.3f}  median {statistics.median(batch) / statistics.median(loop):.3f}"
-        )
+        median = statistics.median(batch) / statistics.median(loop)
+        print(f"  ratio  best {min(batch) / min(loop):.3f}  median {median:.3f}")
 
         _, many = files(folder, "jobs", small_cases(100_000 // scale))
         print(f"{100_000 // scale:,} cases, wall seconds (best / median)")
