@@ -18,22 +18,27 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+import numpy as np
+
 from . import limits
+from .batch_stack import Case
 from .errors import BackcalcError, ExitStatus, InputError, LimitError, SymbolicSizeError
 from .files import FileAccess
 from .jsonin import loads
 from .parser import parse
+from .problem import NUMPY_DTYPES, REDUCTIONS, Problem, prepare
 from .tree import Node
-from .values import check_tolerance, load_files
+from .values import check_name, check_range, check_tolerance, load_files, to_array
 from .workload import forget, out_of_memory
 
 GRAD_KEYS = {"expression", "inputs", "wrt", "dtype", "reduce", "rtol", "atol", "check_fd"}
 CHECK_KEYS = {"expression", "inputs", "claims"}
 CACHE_SIZE = 256  # distinct expressions kept
+_LARGEST = {name: float(np.finfo(dtype).max) for name, dtype in NUMPY_DTYPES.items()}
 
 
 @dataclass
@@ -44,7 +49,6 @@ class Tally:
     agreed: int = 0
     disagreed: int = 0
     errors: int = 0
-    kinds: dict[str, int] = field(default_factory=dict)
 
     @property
     def status(self) -> int:
@@ -54,11 +58,15 @@ class Tally:
 
 
 class Batch:
-    """Runs cases one by one, caching what depends on the expression only. ``files`` is where
-    ``NAME=@FILE`` may read (None: nowhere)."""
+    """Answers lines, alone (:meth:`run_line`) or a window at a time (:meth:`answer`, which stacks the
+    cases that can share a pass), caching what depends on the expression and the shapes only.
+    ``files`` is where ``NAME=@FILE`` may read (None: nowhere)."""
 
     def __init__(self, files: FileAccess | None = None) -> None:
         self._cache: OrderedDict[str, tuple[Node, Any]] = OrderedDict()
+        self._prepared: OrderedDict[tuple[Any, ...], tuple[list[str], list[str], tuple[int, ...]]] = OrderedDict()
+        self._mixes: dict[str, bool] = {}
+        self._names: set[str] = set()  # input names already checked
         self.tally = Tally()
         self.files = files
 
@@ -80,7 +88,12 @@ class Batch:
         if cached is None:
             cached = {}
             self._cache[expression] = (tree, cached)
-        key = tuple(sorted(shapes.items())) if tree.mixes_elements() else ()
+        mixes = self._mixes.get(expression)
+        if mixes is None:
+            if len(self._mixes) > 4 * CACHE_SIZE:
+                self._mixes.clear()
+            mixes = self._mixes[expression] = tree.mixes_elements()
+        key = tuple(sorted(shapes.items())) if mixes else ()
         if key not in cached:
             from .symbolic import differentiator_for
 
@@ -93,50 +106,124 @@ class Batch:
     def output(self, raw: bytes | str | None, line: int) -> str | None:
         """The output line (JSON text) for one input line, None for a blank line; ``raw`` None is a
         line over the length limit. Never raises but for Ctrl-C."""
+        outputs = self.answer([(line, raw)])
+        return outputs[0] if outputs else None
+
+    def answer(self, window: Sequence[tuple[int, bytes | str | None]]) -> list[str]:
+        """The output lines for a window of numbered input lines, in order (blank lines give none).
+        Cases that can share one pass (:mod:`backcalc.batch_stack`) run together; the others alone.
+        Never raises but for Ctrl-C."""
+        staged = [self._stage(raw, line) for line, raw in window]
+        done = self._run_cases([item for item in staged if isinstance(item, Case)])
+        outputs = []
+        for item in staged:
+            if item is None:
+                continue
+            data = done[item.line] if isinstance(item, Case) else item
+            outputs.append(self._write(data))
+        return outputs
+
+    def run_line(self, text: str, line: int) -> dict[str, Any] | None:
+        """The output object of one input line (None for a blank line), run alone. Never raises for bad
+        input."""
+        item = self._stage_text(text, line)
+        data = self._run(item) if isinstance(item, Case) else item
+        if data is not None:
+            self._count(data)
+        return data
+
+    def _stage(self, raw: bytes | str | None, line: int) -> dict[str, Any] | Case | None:
+        """What one input line becomes before anything runs: its output object (an error, a check),
+        a :class:`~backcalc.batch_stack.Case` to run, or None for a blank line."""
         if raw is None:
-            self.tally.cases += 1
-            return _dump(self._error(line, LimitError(f"the line is over {limits.MAX_FILE_BYTES:,} bytes")))
+            return self._error(line, LimitError(f"the line is over {limits.MAX_FILE_BYTES:,} bytes"))
         try:
             text = raw if isinstance(raw, str) else raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            self.tally.cases += 1
-            return _dump(self._error(line, _JsonError(f"the line is not UTF-8 text (byte {exc.start + 1})")))
-        data = self.run_line(text, line)
-        if data is None:
-            return None
-        try:
-            return _dump(data)
-        except Exception as exc:  # a result that cannot be written is this line's failure, not the run's
-            self._uncount(data)
-            return _dump(self._error(line, exc, kind="internal"))
+            return self._error(line, _JsonError(f"the line is not UTF-8 text (byte {exc.start + 1})"))
+        return self._stage_text(text, line)
 
-    def run_line(self, text: str, line: int) -> dict[str, Any] | None:
-        """The output object of one input line (None for a blank line). Never raises for bad input."""
+    def _stage_text(self, text: str, line: int) -> dict[str, Any] | Case | None:
         if not text.strip(" \t\r\n"):  # JSON's whitespace, no other
             return None
-        self.tally.cases += 1
         forget()
         try:
-            data = self._case(text)
-        except (BackcalcError, RecursionError) as exc:
+            staged = self._case(text, line)
+        except BaseException as exc:
+            return self._failure(line, exc)
+        return staged if isinstance(staged, Case) else {"line": line, **staged}
+
+    def _run_cases(self, cases: list[Case]) -> dict[int, dict[str, Any]]:
+        """The output object of each case, keyed by line: stacked where cases share a key, else alone."""
+        from .batch_stack import chunks, compute_stack
+
+        groups: dict[Any, list[Case]] = {}
+        alone: list[Case] = []
+        for case in cases:
+            key = case.key()
+            if key is None:
+                alone.append(case)
+            else:
+                groups.setdefault(key, []).append(case)
+        done: dict[int, dict[str, Any]] = {}
+        for group in groups.values():
+            if len(group) < 2:
+                alone.extend(group)
+                continue
+            for stack in chunks(group):
+                try:
+                    results = compute_stack(stack)
+                except Exception:  # whatever failed, each case alone says what it was, on its own line
+                    results = [None] * len(stack)
+                for case, result in zip(stack, results, strict=True):
+                    done[case.line] = self._run(case) if result is None else {"line": case.line, **result}
+        for case in alone:
+            done[case.line] = self._run(case)
+        return done
+
+    def _run(self, case: Case) -> dict[str, Any]:
+        """One case run alone, by :func:`~backcalc.api.compute`."""
+        from . import api, workload
+
+        try:
+            workload.check(case.problem.tree, case.problem.shapes)  # an error names this case's sizes
+            result = api.compute(
+                case.problem, case.rtol, case.atol, check_fd=case.check_fd, differentiator=case.differentiator
+            )
+            return {"line": case.line, **result.to_dict()}
+        except BaseException as exc:
+            return self._failure(case.line, exc)
+
+    def _failure(self, line: int, exc: BaseException) -> dict[str, Any]:
+        """The error object of a line whose staging or run raised ``exc`` (Ctrl-C is raised again)."""
+        if isinstance(exc, (BackcalcError, RecursionError)):
             return self._error(line, exc)
-        except Exception as exc:  # out of memory, or a bug: report it on this line and go on
-            memory = out_of_memory(exc)
-            return self._error(line, memory) if memory else self._error(line, exc, kind="internal")
-        agreed = data.get("right", True) if "claims" in data else data["verdict"] != "disagree"
-        if agreed:
-            self.tally.agreed += 1
-        else:
-            self.tally.disagreed += 1
-        return {"line": line, **data}
+        if not isinstance(exc, Exception):
+            raise exc
+        memory = out_of_memory(exc)  # out of memory, or a bug: report it on this line and go on
+        return self._error(line, memory) if memory else self._error(line, exc, kind="internal")
 
-    def _uncount(self, data: dict[str, Any]) -> None:
-        if data.get("right", True) if "claims" in data else data.get("verdict") != "disagree":
-            self.tally.agreed -= 1
-        else:
-            self.tally.disagreed -= 1
+    def _write(self, data: dict[str, Any]) -> str:
+        """The JSON text of an output object, counted in the tally."""
+        try:
+            text = _dump(data)
+        except Exception as exc:  # a result that cannot be written is this line's failure, not the run's
+            data = self._error(data["line"], exc, kind="internal")
+            text = _dump(data)
+        self._count(data)
+        return text
 
-    def _case(self, text: str) -> dict[str, Any]:
+    def _count(self, data: dict[str, Any]) -> None:
+        tally = self.tally
+        tally.cases += 1
+        if "error" in data:
+            tally.errors += 1
+        elif data.get("right", True) if "claims" in data else data.get("verdict") != "disagree":
+            tally.agreed += 1
+        else:
+            tally.disagreed += 1
+
+    def _case(self, text: str, line: int) -> dict[str, Any] | Case:
         if len(text) > limits.MAX_FILE_BYTES:
             raise LimitError(f"the line is over {limits.MAX_FILE_BYTES:,} characters")
         case = loads(text, "the line")
@@ -156,11 +243,9 @@ class Batch:
         tree, _ = self._parsed(expression)
         if "claims" in case:
             return self._check(expression, tree, case["claims"], inputs)
-        return self._grad(expression, tree, case, inputs)
+        return self._grad(expression, tree, case, inputs, line)
 
-    def _grad(self, expression: str, tree: Node, case: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
-        from .api import compute, prepare
-
+    def _grad(self, expression: str, tree: Node, case: dict[str, Any], inputs: dict[str, Any], line: int) -> Case:
         wrt = case.get("wrt")
         if isinstance(wrt, str):
             wrt = [wrt]
@@ -174,15 +259,42 @@ class Batch:
         check_fd = case.get("check_fd", False)
         if not isinstance(check_fd, bool):
             raise InputError(f'"check_fd" must be true or false, not {type(check_fd).__name__}')
-        problem = prepare(expression, inputs, wrt, options["dtype"], options["reduce"], tree=tree)
-        result = compute(
-            problem,
-            tolerances["rtol"],
-            tolerances["atol"],
-            check_fd=check_fd,
-            differentiator=self._differentiator(expression, tree, {n: v.shape for n, v in problem.inputs.items()}),
-        )
-        return result.to_dict()
+        problem = self._prepare(expression, tree, inputs, wrt, options["dtype"], options["reduce"])
+        differentiator = self._differentiator(expression, tree, problem.shapes)
+        return Case(line, problem, tolerances["rtol"], tolerances["atol"], check_fd, differentiator)
+
+    def _prepare(
+        self, expression: str, tree: Node, inputs: dict[str, Any], wrt: list[str] | None, dtype: str, reduce: str
+    ) -> Problem:
+        """:func:`~backcalc.problem.prepare`, remembering what depends only on the expression, the
+        options and the names and shapes of the inputs (their checks, the output's shape, the work
+        estimate): a line like one seen before only has its values checked and cast."""
+        if dtype not in NUMPY_DTYPES or reduce not in REDUCTIONS:
+            return prepare(expression, inputs, wrt, dtype, reduce, tree=tree)
+        arrays = {self._name(name): to_array(value, str(name)) for name, value in inputs.items()}
+        shapes = tuple((name, array.shape) for name, array in arrays.items())
+        key = (expression, dtype, reduce, None if wrt is None else tuple(wrt), shapes)
+        known = self._prepared.get(key)
+        if known is None:
+            problem = prepare(expression, arrays, wrt, dtype, reduce, tree=tree)
+            self._prepared[key] = (list(problem.inputs), problem.wrt, problem.output_shape)
+            if len(self._prepared) > 4 * CACHE_SIZE:
+                self._prepared.popitem(last=False)
+            return problem
+        variables, chosen, shape = known
+        largest = _LARGEST[dtype]
+        if not all(-largest <= array.min() and array.max() <= largest for array in arrays.values()):
+            check_range(arrays, dtype)  # an infinity is fine; the check says what is not
+        cast = NUMPY_DTYPES[dtype]
+        ordered = {name: arrays[name].astype(cast).astype(np.float64) for name in variables}
+        return Problem(expression, tree, ordered, list(chosen), dtype, reduce, shape)
+
+    def _name(self, name: Any) -> str:
+        if name not in self._names:
+            check_name(str(name))
+            if len(self._names) < 4 * CACHE_SIZE:
+                self._names.add(name)
+        return str(name)
 
     def _check(self, expression: str, tree: Node, claims: Any, inputs: dict[str, Any]) -> dict[str, Any]:
         from .check import check
@@ -200,8 +312,6 @@ class Batch:
             message = type(exc).__name__
         if kind == "internal":
             message = f"internal error (a bug in backcalc, please report it): {message}"
-        self.tally.errors += 1
-        self.tally.kinds[kind] = self.tally.kinds.get(kind, 0) + 1
         error: dict[str, Any] = {"kind": kind, "message": message}
         if isinstance(exc, BackcalcError) and exc.help:
             error["help"] = exc.help  # the fix to type, also at the end of the message

@@ -231,5 +231,6 @@ class Differentiator(SympySide):
         _, compiled = self.derivative(name)
         # numpy work bounded by the element limits: no time budget needed (nor its signal calls).
         evaluated = compiled({self.symbols[n]: value for n, value in inputs.items()})
-        summed = sum_to_shape(np.broadcast_to(evaluated, output_shape), inputs[name].shape)
-        return summed / count if count > 1 else summed
+        with np.errstate(all="ignore"):  # inf - inf in a sum is nan, which the verdict explains
+            summed = sum_to_shape(np.broadcast_to(evaluated, output_shape), inputs[name].shape)
+            return summed / count if count > 1 else summed

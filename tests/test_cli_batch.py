@@ -122,7 +122,7 @@ def test_a_line_that_breaks_backcalc_is_that_lines_internal_error(run, monkeypat
 
 def test_a_result_that_cannot_be_written_is_that_lines_error(monkeypatch):
     runner = Batch()
-    monkeypatch.setattr(runner, "run_line", lambda text, line: {"line": line, "value": float("nan")})
+    monkeypatch.setattr(runner, "_stage_text", lambda text, line: {"line": line, "value": float("nan")})
     out = json.loads(runner.output(b"{}", 4))
     assert out["line"] == 4 and out["error"]["kind"] == "internal"
 
@@ -262,3 +262,36 @@ def test_out_of_memory_never_names_another_lines_sizes(monkeypatch):
     monkeypatch.setattr(values, "_checked", exhausted)
     out = runner.run_line(json.dumps({"expression": "y", "inputs": {"y": [1, 2]}}), 1)
     assert out["error"]["message"] == "out of memory: use smaller inputs"
+
+
+def test_a_pipe_that_stays_open_gets_its_answers_as_lines_come():
+    """Each line is answered while the writer still holds the pipe open (a window is cut after
+    50 ms of quiet); nothing here waits on a clock but the select that would fail the test."""
+    import select
+    import subprocess
+    import sys
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "backcalc", "batch"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        for n in range(3):
+            child.stdin.write((json.dumps({"expression": "x**2", "inputs": {"x": n}}) + "\n").encode())
+            child.stdin.flush()
+            ready, _, _ = select.select([child.stdout], [], [], 120)
+            assert ready, "no answer while the pipe is open"
+            out = json.loads(child.stdout.readline())
+            assert out["line"] == n and out["gradients"]["x"]["autograd"] == 2.0 * n
+        child.stdin.close()
+        assert child.wait(timeout=120) == 0
+    finally:
+        child.kill()
+
+
+def test_jobs_must_be_a_count(run):
+    result = run("batch", "--jobs", "-1", input=json.dumps(GOOD) + "\n")
+    assert result.exit_code == 2 and result.stdout == ""

@@ -11,7 +11,6 @@ import sys
 import pytest
 
 import backcalc.descend
-from backcalc.batch import Batch
 
 
 @pytest.fixture
@@ -56,14 +55,17 @@ def test_descend_interrupted_json_says_so(run, ctrl_c_at_step_5):
 
 
 def test_batch_interrupted_keeps_the_lines_answered(run, monkeypatch):
-    real = Batch.run_line
+    from backcalc import batch_stream
 
-    def run_line(self, text, number):
-        if number == 2:
-            raise KeyboardInterrupt
-        return real(self, text, number)
+    real = batch_stream.read_lines
 
-    monkeypatch.setattr(Batch, "run_line", run_line)
+    def read_lines(stream):
+        for number, raw in enumerate(real(stream)):
+            if number == 2:  # Ctrl-C while reading the third line: the two read are answered
+                raise KeyboardInterrupt
+            yield raw
+
+    monkeypatch.setattr(batch_stream, "read_lines", read_lines)
     lines = "".join(json.dumps({"expression": "x**2", "inputs": {"x": n}}) + "\n" for n in range(5))
     result = run("batch", input=lines)
     assert result.exit_code == 130

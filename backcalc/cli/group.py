@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,8 @@ def _refuse_misspelled_command(args: list[str], commands: list[str]) -> None:
 def run(invoke: Callable[[], Any], argv: Sequence[str]) -> int:
     """Run a command and map whatever happens to an exit status, with a one-line message on stderr."""
     debug = "--debug" in argv or bool(os.environ.get("BACKCALC_DEBUG"))
+    if not debug:  # NumPy's overflow and invalid-value warnings: the verdict says what they mean
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
     if sys.stdout is None:  # started with stdout closed (`>&-`): nothing could be written
         _error("cannot write the output: standard output is closed")
         return ExitStatus.IO_ERROR

@@ -47,13 +47,20 @@ _BATCH_EPILOG += (
     metavar="DIR",
     help="Let NAME=@FILE in a line read files below DIR (symlinks resolved). Default: no files are read.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(0, 256),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Processes sharing the work (0: one per core); the output stays in input order.",
+)
 @click.option("--debug", is_flag=True, help="Show a traceback on errors.")
-def batch_command(source: str, allow_files: str | None, debug: bool) -> int:
+def batch_command(source: str, allow_files: str | None, jobs: int, debug: bool) -> int:
     """Run many cases from JSON Lines (a FILE, or standard input), one JSON result per line."""
-    from ..batch import Batch, read_lines
+    from ..batch_stream import BatchRun
     from ..files import FileAccess
 
-    runner = Batch(FileAccess.below(allow_files) if allow_files else None)
     total = None
     if source == "-":
         if sys.stdin is None:
@@ -65,10 +72,10 @@ def batch_command(source: str, allow_files: str | None, debug: bool) -> int:
         stream = _open_source(source)
         if sys.stderr.isatty() and stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
             total = _count_lines(stream)
+    run = BatchRun(stream, FileAccess.below(allow_files) if allow_files else None, jobs)
     with contextlib.ExitStack() as stack:
         if stream is not getattr(sys.stdin, "buffer", None):
             stack.callback(stream.close)
-        lines = enumerate(read_lines(stream))
         if total is not None:
             from rich.console import Console
             from rich.progress import Progress
@@ -76,22 +83,21 @@ def batch_command(source: str, allow_files: str | None, debug: bool) -> int:
             progress = stack.enter_context(Progress(console=Console(stderr=True), transient=True))
             task = progress.add_task("cases", total=total)
         try:
-            for number, raw in lines:
-                output = runner.output(raw, number)
-                if output is not None:
-                    click.echo(output)
+            for lines, outputs in run:
+                if outputs:
+                    click.echo("\n".join(outputs))  # one write and one flush per window
                 if total is not None:
-                    progress.advance(task)
+                    progress.advance(task, lines)
         except KeyboardInterrupt:
             # The lines already answered are on stdout; say how far it got.
-            tally = runner.tally
+            tally = run.tally
             click.echo(
                 f"backcalc: interrupted (Ctrl-C) after {tally.cases} case{'s' if tally.cases != 1 else ''}: "
                 f"{tally.agreed} agreed, {tally.disagreed} disagreed, {tally.errors} bad",
                 err=True,
             )
             return ExitStatus.INTERRUPTED
-    tally = runner.tally
+    tally = run.tally
     if sys.stderr.isatty():
         click.echo(
             f"backcalc: {tally.cases} cases: {tally.agreed} agreed, {tally.disagreed} disagreed, {tally.errors} bad",

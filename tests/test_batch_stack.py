@@ -1,0 +1,137 @@
+"""Stacked cases give byte for byte what each line gives alone (`backcalc.batch_stack`), in input order."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import random
+
+import pytest
+
+from backcalc import batch_stream
+from backcalc.batch import Batch
+from backcalc.batch_stream import BatchRun
+
+UNARY = [
+    "exp", "log", "sqrt", "abs", "tan", "sin", "cos", "atan", "sinh", "cosh", "tanh", "asin", "acos",
+    "sigmoid", "relu", "softplus", "log1p", "expm1", "sign", "heaviside",
+]  # fmt: skip
+EXPRESSIONS = [
+    *(f"{name}(x)" for name in UNARY),
+    "x**3 + x**2",
+    "x**2.5 - x**0.5",
+    "(w*x - y)**2",
+    "sigmoid(w*x + b)",
+    "relu(x) + softplus(y)",
+    "tanh(x)*log(x)",
+    "exp(-x^2/2)",
+    "sqrt(x) + 1/x",
+    "sin(x)*cos(y)",
+    "maximum(x, y) - minimum(x, y)**2",
+    "clamp(x, -1, 1) * y",
+    "x / y",
+    "2*pi + x*0",
+]
+
+
+def case(rng: random.Random, expression: str, shapes: dict[str, list[int]]) -> dict:
+    names = sorted({n for n in ("x", "y", "w", "b") if n in expression.replace("exp", "").replace("expm1", "")})
+
+    def value(shape: list[int]):
+        if not shape:  # edges, poles and points outside a domain, now and then
+            return rng.choice([0, -1, 1, 0.5]) if rng.random() < 0.15 else round(rng.uniform(-3, 3), 3)
+        return [value(shape[1:]) for _ in range(shape[0])]
+
+    line: dict = {"expression": expression, "inputs": {n: value(shapes.get(n, [])) for n in names}}
+    if rng.random() < 0.2:
+        line["dtype"] = "float64"
+    if rng.random() < 0.2:
+        line["reduce"] = "mean"
+    return line
+
+
+def mixed_file(seed: int = 0, count: int = 1500) -> bytes:
+    rng = random.Random(seed)
+    shapes = [{}, {"x": [3]}, {"x": [2, 3], "y": [3]}, {"x": [100], "y": [100]}, {"x": [40]}, {"y": [2, 1]}]
+    lines = []
+    for _ in range(count):
+        roll = rng.random()
+        if roll < 0.03:
+            lines.append(rng.choice(["not json", "", '{"expression": "sine(x)", "inputs": {"x": 1}}', "[1]"]))
+        elif roll < 0.05:
+            lines.append(json.dumps({"expression": "x**3", "claims": {"x": rng.choice(["3x^2", "3x"])}}))
+        elif roll < 0.06:
+            lines.append(json.dumps({"expression": "x*y", "inputs": {"x": [1, 2], "y": 3}, "check_fd": True}))
+        elif roll < 0.07:
+            lines.append(json.dumps({"expression": "sum(x @ y)", "inputs": {"x": [[1, 2]], "y": [[3], [4]]}}))
+        else:
+            expression = rng.choice(EXPRESSIONS[-14:] if rng.random() < 0.6 else EXPRESSIONS)
+            line = case(rng, expression, rng.choice(shapes))
+            if rng.random() < 0.05:
+                line["rtol"] = 0.5
+            if rng.random() < 0.05 and "x" in line["inputs"]:
+                line["wrt"] = "x"
+            lines.append(json.dumps(line))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def line_by_line(data: bytes) -> list[str]:
+    runner = Batch()
+    outputs = [runner.output(raw, number) for number, raw in enumerate(batch_stream.read_lines(io.BytesIO(data)))]
+    return [output for output in outputs if output is not None]
+
+
+def stacked(data: bytes, **kwargs) -> tuple[list[str], BatchRun]:
+    run = BatchRun(io.BytesIO(data), **kwargs)
+    return [output for _, outputs in run for output in outputs], run
+
+
+def test_stacked_cases_are_byte_for_byte_the_line_by_line_answers():
+    data = mixed_file()
+    alone = line_by_line(data)
+    together, run = stacked(data)
+    assert together == alone
+    verdicts = {json.loads(output).get("verdict") for output in alone}
+    assert {"agree", "edge"} <= verdicts  # edges went back to the line-by-line path, and still match
+    assert run.tally.errors and run.tally.agreed > 1000
+
+
+def test_stacking_really_happens(monkeypatch):
+    from backcalc import api
+
+    alone = []
+    real = api.compute
+    monkeypatch.setattr(api, "compute", lambda problem, *a, **k: alone.append(problem) or real(problem, *a, **k))
+    lines = [{"expression": "sigmoid(w*x)", "inputs": {"w": n, "x": [1, 2]}} for n in range(50)]
+    data = "".join(json.dumps(line) + "\n" for line in lines)
+    outputs, run = stacked(data.encode())
+    assert len(outputs) == 50 and not alone
+    slope = [math.exp(-u) / (1 + math.exp(-u)) ** 2 for u in (7, 14)]  # sigmoid' at w*x, for w = 7
+    assert json.loads(outputs[7])["gradients"]["w"]["symbolic"] == pytest.approx(slope[0] + 2 * slope[1], rel=1e-6)
+    assert run.tally.agreed == 50
+
+
+def test_a_disagreement_among_stacked_cases_is_its_own(broken_sin):
+    lines = [{"expression": "sin(x*y)", "inputs": {"x": 0, "y": 0}} for _ in range(5)]
+    lines[3]["inputs"] = {"x": 3, "y": 1}  # the broken side's error is multiplied by 0 but here
+    data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    outputs, run = stacked(data)
+    assert [json.loads(output)["verdict"] for output in outputs] == ["agree"] * 3 + ["disagree", "agree"]
+    assert outputs == line_by_line(data)
+    assert run.tally.disagreed == 1 and run.tally.status == 1
+
+
+def test_shared_among_processes_in_input_order(tmp_path):
+    data = mixed_file(seed=1, count=600)
+    together, run = stacked(data, jobs=2)
+    assert together == line_by_line(data)
+    assert run.tally.cases == len(together)
+
+
+def test_stacks_are_cut_to_bound_memory(monkeypatch):
+    from backcalc import batch_stack
+
+    monkeypatch.setattr(batch_stack, "MAX_STACK_ELEMENTS", 8)
+    data = mixed_file(seed=2, count=300)
+    assert stacked(data)[0] == line_by_line(data)
