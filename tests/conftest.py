@@ -42,6 +42,16 @@ def broken_sin(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(record._REGISTRY, "sin", broken)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # A random fuzz seed is drawn once, here, so that every worker process (pytest-xdist) uses the
+    # one printed in the header.
+    import os
+    import random
+
+    if os.environ.get("BACKCALC_FUZZ_SEED") == "random":
+        os.environ["BACKCALC_FUZZ_SEED"] = str(random.randrange(2**32))
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     from tests.test_differential import SEED
 

@@ -8,7 +8,7 @@ values too large for finite differences are still discarded.
 
 The seed is fixed (so CI is repeatable) and printed in the test header; ``BACKCALC_FUZZ_SEED=random``
 draws a new one, ``BACKCALC_FUZZ_SEED=N`` reruns one. ``BACKCALC_FUZZ_CASES`` sets the number of
-element-wise cases (default 600) and ``BACKCALC_FUZZ_TENSOR_CASES`` that of tensor cases (default 200).
+element-wise cases (default 400) and ``BACKCALC_FUZZ_TENSOR_CASES`` that of tensor cases (default 150).
 The oracle is cheap: every case is a float64 gradient of an expression of at most 8 leaves on a 2x3
 input, plus two finite differences per input (one per element for the tensor cases).
 """
@@ -33,8 +33,8 @@ from backcalc.tree import Node
 
 _chosen = os.environ.get("BACKCALC_FUZZ_SEED", "20261127")
 SEED = random.randrange(2**32) if _chosen == "random" else int(_chosen)
-CASES = int(os.environ.get("BACKCALC_FUZZ_CASES", "600"))
-TENSOR_CASES = int(os.environ.get("BACKCALC_FUZZ_TENSOR_CASES", "200"))
+CASES = int(os.environ.get("BACKCALC_FUZZ_CASES", "400"))
+TENSOR_CASES = int(os.environ.get("BACKCALC_FUZZ_TENSOR_CASES", "150"))
 
 NAMES = ("x", "y", "w")
 SHAPES = {"x": (2, 3), "y": (3,), "w": ()}  # broadcast together to (2, 3)
