@@ -14,6 +14,7 @@ from . import limits
 from .claim_result import ATOL, GIVEN, RTOL, CheckResult, ClaimResult, Counterexample
 from .deadline import deadline, recursion_room, run_budget
 from .errors import InputError, LimitError, ParseError
+from .numpy_eval import evaluate
 from .parser import parse
 from .problem import backward, prepare
 from .tree import Node, to_text
@@ -101,7 +102,7 @@ def _check_symbolically(
             claimed_fn = symbolic.Compiled(claimed)
         equivalent = _equivalent(sympy, elementary(actual), elementary(claimed))
         points = [given] if given is not None else []
-        points += _random_points(names, differentiator, actual_fn, claimed_fn, samples, seed)
+        points += _random_points(tree, differentiator, actual_fn, claimed_fn, samples, seed)
         counterexample = None
         for number, point in enumerate(points):
             at = GIVEN if given is not None and number == 0 else f"a random point (--seed {seed})"
@@ -136,16 +137,19 @@ def _equivalent(sympy: Any, actual: Any, claimed: Any) -> bool | None:
 
 
 def _random_points(
-    names: list[str], differentiator: Any, actual_fn: Any, claimed_fn: Any, samples: int, seed: int
+    tree: Node, differentiator: Any, actual_fn: Any, claimed_fn: Any, samples: int, seed: int
 ) -> list[dict[str, np.ndarray]]:
-    """Up to ``samples`` random points where both formulas are finite: half from (0.1, 3), where
-    logs and roots are defined, half from (-3, 3)."""
+    """Up to ``samples`` random points of the expression's domain (its value is finite there) where
+    both formulas are finite: half from (0.1, 3), where logs and roots are defined, half from (-3, 3)."""
+    names = tree.variables()
     rng = np.random.default_rng(seed)
     low = np.where(np.arange(_CANDIDATES) % 2 == 0, 0.1, -3.0)
     draws = {name: rng.uniform(low, 3.0) for name in names}
     env = {differentiator.symbols[name]: draws[name] for name in names}
-    finite = np.isfinite(np.broadcast_to(actual_fn(env), (_CANDIDATES,))) & np.isfinite(
-        np.broadcast_to(claimed_fn(env), (_CANDIDATES,))
+    finite = (
+        np.isfinite(np.broadcast_to(actual_fn(env), (_CANDIDATES,)))
+        & np.isfinite(np.broadcast_to(claimed_fn(env), (_CANDIDATES,)))
+        & np.isfinite(np.broadcast_to(evaluate(tree, draws), (_CANDIDATES,)))
     )
     chosen = np.flatnonzero(finite)[:samples]
     return [{name: np.array(draws[name][i]) for name in names} for i in chosen]

@@ -13,10 +13,12 @@ from . import __version__, limits
 from .compare import Comparison, Tolerance, compare
 from .deadline import deadline, recursion_room, run_budget
 from .display import Display
+from .edges import find_edges
 from .errors import LimitError
 from .numfmt import json_nested, json_number
 from .problem import Problem
 from .result import tensor_dict
+from .verdict import Word, judge, overall
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,6 +28,7 @@ class Side:
     symbolic: np.ndarray
     autograd: np.ndarray
     comparison: Comparison
+    word: Word = Word.AGREE  # a difference at a kink, pole or domain edge is an edge, not a disagreement
 
     def to_dict(self, dtype: str) -> dict[str, Any]:
         return {
@@ -34,7 +37,20 @@ class Side:
             "autograd": json_nested(self.autograd, dtype),
             "max_abs_diff": json_number(self.comparison.max_abs_diff, dtype),
             "agree": self.comparison.agree,
+            "verdict": self.word.value,
         }
+
+
+def _side(problem: Problem, symbolic: np.ndarray, autograd: np.ndarray, tolerance: Tolerance) -> Side:
+    """Both ways, compared; differences explained by the edges of the expression (coarsely: an edge
+    anywhere may move any entry of a Jacobian or a Hessian)."""
+    comparison = compare(symbolic, autograd, tolerance)
+    if comparison.agree and np.isfinite(symbolic).all():
+        return Side(symbolic, autograd, comparison)
+    edges = find_edges(problem.tree, problem.inputs, problem.numpy_dtype)
+    sides = {"symbolic": symbolic, "autograd": autograd.astype(np.float64)}
+    verdict = judge(comparison.outside, sides, edges, problem.output_shape, coarse=True)
+    return Side(symbolic, autograd, comparison, verdict.word)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -52,6 +68,10 @@ class Derivatives(Display):
     @property
     def agree(self) -> bool:
         return all(side.comparison.agree for side in self.sides.values())
+
+    @property
+    def verdict(self) -> Word:
+        return overall([side.word for side in self.sides.values()])
 
     def to_dict(self) -> dict[str, Any]:
         problem, dtype = self.problem, self.problem.dtype
@@ -71,6 +91,7 @@ class Derivatives(Display):
             data["hessian"] = {"variables": self.variables, **self.sides["hessian"].to_dict(dtype)}
         data["tolerance"] = {"rtol": self.tolerance.rtol, "atol": self.tolerance.atol}
         data["agree"] = self.agree
+        data["verdict"] = self.verdict.value
         return data
 
 
@@ -134,7 +155,7 @@ def jacobian(problem: Problem, rtol: float | None = None, atol: float | None = N
         output = function(*chosen).detach().numpy()
         result = torch.autograd.functional.jacobian(function, chosen)
     sides = {
-        name: Side(symbolic[name], matrix.numpy(), compare(symbolic[name], matrix.numpy(), tolerance))
+        name: _side(problem, symbolic[name], matrix.numpy(), tolerance)
         for name, matrix in zip(problem.wrt, result, strict=True)
     }
     return Derivatives("jacobian", problem, output, None, sides, [], tolerance)
@@ -181,5 +202,5 @@ def hessian(problem: Problem, rtol: float | None = None, atol: float | None = No
         loss_value = float(function(flat))
         output = problem.forward(fixed).detach().numpy()
         auto = torch.func.hessian(function)(flat).detach().numpy()
-    side = Side(symbolic, auto, compare(symbolic, auto, tolerance))
+    side = _side(problem, symbolic, auto, tolerance)
     return Derivatives("hessian", problem, output, loss_value, {"hessian": side}, variables, tolerance)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import click
 
-from ..errors import ExitStatus, InputError
+from ..errors import InputError
 from .group import LIMITS_HINT, cli, exit_statuses
 from .options import ProblemArgs, emit_json, emit_rich, full_option, problem_options, status_of
 
@@ -191,7 +191,7 @@ def _derivatives_command(kind: str) -> Callable[..., int]:
             from ..render.derivatives_view import render_derivatives
 
             emit_rich(lambda console: render_derivatives(result, console, full))
-        return ExitStatus.OK if result.agree else ExitStatus.DISAGREE
+        return status_of(result.verdict)
 
     return command
 

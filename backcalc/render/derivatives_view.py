@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -58,11 +60,24 @@ def render_derivatives(result: Derivatives, console: Console, full: bool = False
             console.print(Text(f"variables: {', '.join(result.variables)}"))
         console.print(Text(title, style="bold"))
         console.print(_side_table(side, dtype, console.width, rich_output, full))
-        word = verdict_word("agree" if side.comparison.agree else "disagree", rich_output)
+        word = verdict_word(side.word, rich_output)
         console.print(Text.assemble(word, f"  max |diff| = {text(side.comparison.max_abs_diff, dtype)}"))
     console.print()
     tol = f"rtol {result.tolerance.rtol:g}, atol {result.tolerance.atol:g}"
     what = "Jacobians" if result.kind == "jacobian" else "Hessians"
-    verdict = Word.AGREE if result.agree else Word.DISAGREE
-    message = f"the symbolic and autograd {what} {verdict} ({tol})"
+    verdict = result.verdict
+    match verdict:
+        case Word.AGREE:
+            how = "agree"
+        case Word.ROUNDING:
+            how = "agree within float rounding"
+        case Word.UNCHECKED:
+            how = "could not all be compared"
+        case Word.EDGE:
+            how = "differ only where no derivative exists"
+        case Word.DISAGREE:
+            how = "disagree"
+        case _:
+            assert_never(verdict)
+    message = f"the symbolic and autograd {what} {how} ({tol})"
     console.print(Text.assemble(verdict_word(verdict, rich_output, mark_only=True), message))
