@@ -120,6 +120,21 @@ def descend(
     if not diverged and not math.isfinite(final_loss):
         diverged = True
         message = f"diverged after step {len(run.history)}: the loss is {final_loss} (try a smaller --lr)"
+    how = (problem, tolerance, optimizer, lr, tol)
+    return _descent(how, run.history, final_loss, run.params(), message + run.skipped, converged, diverged)
+
+
+def _descent(
+    how: tuple[Problem, Tolerance, str, float, float | None],
+    steps: list[Step],
+    final_loss: float,
+    final_params: dict[str, np.ndarray],
+    message: str,
+    converged: bool = False,
+    diverged: bool = False,
+    interrupted: bool = False,
+) -> Descent:
+    problem, tolerance, optimizer, lr, tol = how
     return Descent(
         expression=problem.expression,
         parsed=problem.parsed,
@@ -128,13 +143,14 @@ def descend(
         optimizer=optimizer,
         lr=lr,
         tol=tol,
-        steps=run.history,
+        steps=list(steps),
         final_loss=final_loss,
-        final_params=run.params(),
+        final_params=final_params,
         converged=converged,
         diverged=diverged,
         tolerance=tolerance,
-        message=message + run.skipped,
+        message=message,
+        interrupted=interrupted,
     )
 
 
@@ -170,23 +186,8 @@ def _stopped(
         if steps
         else "interrupted (Ctrl-C) before the first step"
     )
-    return Descent(
-        expression=problem.expression,
-        parsed=problem.parsed,
-        dtype=problem.dtype,
-        reduce=problem.reduction,
-        optimizer=optimizer,
-        lr=lr,
-        tol=tol,
-        steps=list(steps),
-        final_loss=final_loss,
-        final_params=final_params,
-        converged=False,
-        diverged=False,
-        tolerance=tolerance,
-        message=message,
-        interrupted=True,
-    )
+    how = (problem, tolerance, optimizer, lr, tol)
+    return _descent(how, steps, final_loss, final_params, message, interrupted=True)
 
 
 class _Run:

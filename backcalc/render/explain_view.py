@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import assert_never
-
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -11,8 +9,8 @@ from rich.text import Text
 
 from ..explain import Explanation
 from ..numfmt import text
-from ..verdict import Word
 from .brief import brief
+from .messages import explanation_message
 from .terminal import fancy, verdict_word
 
 
@@ -83,19 +81,5 @@ def render_explanation(explanation: Explanation, console: Console) -> None:
     console.print(backward)
     console.print()
 
-    tol = f"rtol {explanation.tolerance.rtol:g}, atol {explanation.tolerance.atol:g}"
-    verdict = explanation.verdict
-    match verdict:
-        case Word.AGREE:
-            message = f"the chain rule matches autograd at every node ({tol})"
-        case Word.ROUNDING:
-            message = f"the chain rule matches autograd at every node, within float rounding ({tol})"
-        case Word.UNCHECKED:
-            message = f"some node could not be checked against autograd ({tol})"
-        case Word.EDGE:
-            message = f"the chain rule matches autograd except where no derivative exists ({tol})"
-        case Word.DISAGREE:
-            message = f"the chain rule and autograd disagree at some node ({tol})"
-        case _:
-            assert_never(verdict)
+    verdict, message = explanation.verdict, explanation_message(explanation)
     console.print(Text.assemble(verdict_word(verdict, rich_output, mark_only=True), message))

@@ -24,6 +24,7 @@ from ..numfmt import text
 from ..result import GradientResult
 from ..verdict import Word
 from .brief import brief
+from .messages import explanation_message, gradient_message
 from .tensors import shape_text, tensor_text
 
 
@@ -125,48 +126,8 @@ def gradient_html(result: GradientResult) -> str:
         if gradient.verdict.edge_count:
             edges = f"<br>{gradient.verdict.edge_count} element(s) differ where the derivative is undefined"
         body.append(f"<p>{verdict_html(gradient.verdict.word)}{escape(detail)}{edges}{notes}</p>")
-    body.append(_final(result.verdict, _gradient_message(result)))
+    body.append(_final(result.verdict, gradient_message(result)))
     return _wrap("gradient", body)
-
-
-def _gradient_message(result: GradientResult) -> str:
-    count, tol = len(result.gradients), _tol(result)
-    if count == 0:
-        return f"no input to differentiate: the loss is a constant ({tol})"
-    plural = "s" if count > 1 else ""
-    names = ", ".join(name for name, g in result.gradients.items() if g.verdict.word == result.verdict)
-    verdict = Word(result.verdict)
-    match verdict:
-        case Word.AGREE:
-            return f"the gradient{plural} agree on {count} input{plural} ({tol})"
-        case Word.ROUNDING:
-            return f"the gradient{plural} agree on {count} input{plural}, within float rounding ({tol})"
-        case Word.UNCHECKED:
-            return f"{names or 'the loss'}: not checked by a second side ({tol})"
-        case Word.EDGE:
-            return f"differences only where no derivative exists ({tol})"
-        case Word.DISAGREE:
-            return f"symbolic and autograd disagree on {names or 'the loss'} ({tol})"
-        case _:
-            assert_never(verdict)
-
-
-def _explanation_message(explanation: Explanation) -> str:
-    tol = _tol(explanation)
-    verdict = Word(explanation.verdict)
-    match verdict:
-        case Word.AGREE:
-            return f"the chain rule matches autograd at every node ({tol})"
-        case Word.ROUNDING:
-            return f"the chain rule matches autograd at every node, within float rounding ({tol})"
-        case Word.UNCHECKED:
-            return f"some node could not be checked against autograd ({tol})"
-        case Word.EDGE:
-            return f"the chain rule matches autograd except where no derivative exists ({tol})"
-        case Word.DISAGREE:
-            return f"the chain rule and autograd disagree at some node ({tol})"
-        case _:
-            assert_never(verdict)
 
 
 def _svg_graph(explanation: Explanation) -> str | None:
@@ -223,7 +184,7 @@ def explanation_html(explanation: Explanation) -> str:
     if local:
         body.append('<p style="margin:0.6em 0 0"><b>Local gradients</b></p>')
         body.append(_table(local, ["edge", "formula", "value"], cls="backcalc-local"))
-    body.append(_final(explanation.verdict, _explanation_message(explanation)))
+    body.append(_final(explanation.verdict, explanation_message(explanation)))
     return _wrap("explain", body)
 
 

@@ -16,6 +16,7 @@ from rich.text import Text
 from ..numfmt import text
 from ..result import Gradient, GradientResult
 from ..verdict import Word
+from .messages import gradient_message
 from .tensors import fits, shape_text, tensor_text
 
 
@@ -182,34 +183,6 @@ def verdict_word(word: Word | str, rich_output: bool, mark_only: bool = False) -
 
 
 def _verdict(result: GradientResult, rich_output: bool) -> Text:
-    tol = f"rtol {result.tolerance.rtol:g}, atol {result.tolerance.atol:g}"
-    count = len(result.gradients)
-    if count == 0:
-        return Text(f"No input to differentiate: the loss is a constant ({tol}).")
-    verdict = result.verdict
-    names = ", ".join(name for name, g in result.gradients.items() if g.verdict.word == verdict) or "the loss"
-    plural = "s" if count > 1 else ""
-    witnesses = _witnesses(result)
-    match verdict:
-        case Word.AGREE:
-            message = f"{witnesses} agree on {count} gradient{plural} ({tol})"
-        case Word.ROUNDING:
-            message = f"{witnesses} agree on {count} gradient{plural}, within float rounding ({tol})"
-        case Word.UNCHECKED:
-            message = f"{names}: not checked by a second side (see the notes; try --check-fd) ({tol})"
-        case Word.EDGE:
-            message = f"differences only where no derivative exists ({tol})"
-        case Word.DISAGREE:
-            message = f"{witnesses} disagree on {names} ({tol})"
-        case _:
-            assert_never(verdict)
-    for note in result.notes:
-        message += f"; {note}"
-    return Text.assemble(verdict_word(verdict, rich_output, mark_only=True), message)
-
-
-def _witnesses(result: GradientResult) -> str:
-    """Who was compared: symbolic and autograd, and finite differences with --check-fd."""
-    symbolic = any(g.symbolic is not None for g in result.gradients.values())
-    names = (["symbolic"] if symbolic else []) + ["autograd"] + (["finite differences"] if result.check_fd else [])
-    return " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
+    if not result.gradients:
+        return Text(gradient_message(result)[0].upper() + gradient_message(result)[1:] + ".")
+    return Text.assemble(verdict_word(result.verdict, rich_output, mark_only=True), gradient_message(result))
