@@ -6,7 +6,7 @@ beside it, with a verdict per node."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -159,14 +159,24 @@ def explain(problem: Problem, rtol: float | None = None, atol: float | None = No
             locals_ = {node.id: local_rules(node, graph, values64) for node in graph if node.differentiable}
         grads, contributions = chain_rule(graph, locals_, values64, 1.0 / problem.count)
     edges = find_edges(problem.tree, problem.inputs, problem.numpy_dtype)
+    reference: dict[str, np.ndarray] | None = None  # torch's float64 gradients: the witness of rounding
     explained = []
     for node in graph:
         grad, auto = grads.get(node.id), torch_grads.get(node.id)
         verdict = None
         if grad is not None and auto is not None:
             sides = {"chain_rule": grad, "autograd": auto}
-            outside = compare(grad, auto, tolerance).outside
-            verdict = judge(outside, sides, edges, problem.output_shape, coarse=problem.tree.mixes_elements())
+            comparison = compare(grad, auto, tolerance)
+            if comparison.mismatches and problem.dtype != "float64" and reference is None:
+                reference = _torch_pass(replace(problem, dtype="float64"), ids)[1]
+            verdict = judge(
+                comparison.outside,
+                sides,
+                edges,
+                problem.output_shape,
+                coarse=problem.tree.mixes_elements(),
+                reference=reference.get(node.id) if reference is not None else None,
+            )
         value = torch_values.get(node.id, values64[node.id].astype(problem.numpy_dtype))
         explained.append(
             ExplainedNode(
