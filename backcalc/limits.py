@@ -43,8 +43,9 @@ in the parser and many more inside sympy."""
 
 MAX_SYMBOLIC_ELEMENTS = 400
 """Input elements (all inputs together) up to which an expression that mixes elements (``@``,
-reductions, softmax) is differentiated by sympy element by element, each element its own symbol.
-Beyond, the symbolic side is skipped (and said so); autograd still answers."""
+reductions, softmax) is also differentiated by sympy element by element, each element its own symbol:
+the witness of the formula in matrix notation, and the Jacobians and Hessians. Beyond, there is no
+witness (the formula still answers), and Jacobians and Hessians are refused."""
 
 MAX_DERIVATIVE_ENTRIES = 10_000
 """Entries of a Jacobian (output elements x input elements) or a Hessian (variables squared)."""
@@ -80,9 +81,9 @@ def describe() -> str:
             f"exact coefficients up to {MAX_COEFFICIENT_DIGITS:,} digits",
             f"  tensors: {MAX_ELEMENTS:,} elements, {MAX_NDIM} dimensions; files: {MAX_FILE_BYTES // 2**20} MiB",
             f"  work of one run (estimated first): {MAX_WORK / 1e9:g} GFLOP, {MAX_WORK_BYTES / 2**30:g} GiB of tensors",
-            f"  @ and reductions: sympy up to {MAX_SYMBOLIC_ELEMENTS} input elements (beyond: autograd only); "
+            f"  @ and reductions: sympy's element-by-element witness up to {MAX_SYMBOLIC_ELEMENTS} input elements; "
             f"{MAX_DERIVATIVE_ENTRIES:,} Jacobian or Hessian entries",
-            f"  symbolic work: {SYMBOLIC_SECONDS:g} s "
+            f"  symbolic work: {SYMBOLIC_SECONDS:g} s a run, then the symbolic side is skipped "
             f"(--simplify: {SIMPLIFY_SECONDS:g} s a formula, then unsimplified)",
         ]
     )
