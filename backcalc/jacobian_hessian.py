@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -41,15 +43,23 @@ class Side:
         }
 
 
-def _side(problem: Problem, symbolic: np.ndarray, autograd: np.ndarray, tolerance: Tolerance) -> Side:
+def _side(
+    problem: Problem,
+    symbolic: np.ndarray,
+    autograd: np.ndarray,
+    tolerance: Tolerance,
+    wide: Callable[[], np.ndarray],
+) -> Side:
     """Both ways, compared; differences explained by the edges of the expression (coarsely: an edge
-    anywhere may move any entry of a Jacobian or a Hessian)."""
+    anywhere may move any entry of a Jacobian or a Hessian), or in float32 by torch's float64
+    derivative (``wide``, computed only then): rounding and float32's range are not disagreement."""
     comparison = compare(symbolic, autograd, tolerance)
     if comparison.agree and np.isfinite(symbolic).all():
         return Side(symbolic, autograd, comparison)
     edges = find_edges(problem.tree, problem.inputs, problem.numpy_dtype)
     sides = {"symbolic": symbolic, "autograd": autograd.astype(np.float64)}
-    verdict = judge(comparison.outside, sides, edges, problem.output_shape, coarse=True)
+    reference = wide() if problem.dtype != "float64" and comparison.mismatches else None
+    verdict = judge(comparison.outside, sides, edges, problem.output_shape, coarse=True, reference=reference)
     return Side(symbolic, autograd, comparison, verdict.word)
 
 
@@ -124,7 +134,6 @@ def _evaluate_all(exprs: np.ndarray, problem: Problem, cells: dict[str, np.ndarr
 @run_budget(limits.SYMBOLIC_SECONDS)
 def jacobian(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Derivatives:
     """d output / d input for every input in ``problem.wrt``: shape output.shape + input.shape."""
-    import torch
 
     tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
     sympy, cells, output_cells = _symbolic_setup(problem)
@@ -145,6 +154,25 @@ def jacobian(problem: Problem, rtol: float | None = None, atol: float | None = N
                     exprs[o + i] = sympy.diff(output_cells[o], inputs[i])
             symbolic[name] = _evaluate_all(exprs, problem, cells)
 
+    output, matrices = _torch_jacobians(problem)
+    wide: dict[str, np.ndarray] = {}  # torch's float64 Jacobians, made once if a difference asks
+
+    def reference(name: str) -> np.ndarray:
+        if not wide:
+            wide.update(_torch_jacobians(_wide(problem))[1])
+        return wide[name]
+
+    sides = {
+        name: _side(problem, symbolic[name], matrices[name], tolerance, functools.partial(reference, name))
+        for name in problem.wrt
+    }
+    return Derivatives("jacobian", problem, output, None, sides, [], tolerance)
+
+
+def _torch_jacobians(problem: Problem) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The output, and torch's Jacobian of it for every input in ``wrt``."""
+    import torch
+
     fixed = problem.leaves(requires_grad=())
     chosen = tuple(fixed[name] for name in problem.wrt)
 
@@ -154,17 +182,17 @@ def jacobian(problem: Problem, rtol: float | None = None, atol: float | None = N
     with recursion_room(limits.RECURSION_LIMIT):
         output = function(*chosen).detach().numpy()
         result = torch.autograd.functional.jacobian(function, chosen)
-    sides = {
-        name: _side(problem, symbolic[name], matrix.numpy(), tolerance)
-        for name, matrix in zip(problem.wrt, result, strict=True)
-    }
-    return Derivatives("jacobian", problem, output, None, sides, [], tolerance)
+    return output, {name: matrix.numpy() for name, matrix in zip(problem.wrt, result, strict=True)}
+
+
+def _wide(problem: Problem) -> Problem:
+    """The same problem in float64: torch's float64 derivatives witness float32 rounding."""
+    return replace(problem, dtype="float64")
 
 
 @run_budget(limits.SYMBOLIC_SECONDS)
 def hessian(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Derivatives:
     """d² loss / d v d w over the elements of every input in ``problem.wrt``, flattened in order."""
-    import torch
 
     tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
     sizes = [problem.inputs[name].size for name in problem.wrt]
@@ -187,8 +215,18 @@ def hessian(problem: Problem, rtol: float | None = None, atol: float | None = No
                 exprs[i, j] = matrix[i, j]
         symbolic = _evaluate_all(exprs, problem, cells)
 
+    output, loss_value, auto = _torch_hessian(problem)
+    side = _side(problem, symbolic, auto, tolerance, lambda: _torch_hessian(_wide(problem))[2])
+    return Derivatives("hessian", problem, output, loss_value, {"hessian": side}, variables, tolerance)
+
+
+def _torch_hessian(problem: Problem) -> tuple[np.ndarray, float, np.ndarray]:
+    """The output, the loss, and torch's Hessian of the loss over the ``wrt`` inputs' elements."""
+    import torch
+
     fixed = problem.leaves(requires_grad=())
     shapes = [problem.inputs[name].shape for name in problem.wrt]
+    sizes = [problem.inputs[name].size for name in problem.wrt]
 
     def function(flat: torch.Tensor) -> torch.Tensor:
         values, start = {}, 0
@@ -202,5 +240,4 @@ def hessian(problem: Problem, rtol: float | None = None, atol: float | None = No
         loss_value = float(function(flat))
         output = problem.forward(fixed).detach().numpy()
         auto = torch.func.hessian(function)(flat).detach().numpy()
-    side = _side(problem, symbolic, auto, tolerance)
-    return Derivatives("hessian", problem, output, loss_value, {"hessian": side}, variables, tolerance)
+    return output, loss_value, auto
