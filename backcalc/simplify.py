@@ -100,13 +100,16 @@ class Simplifier:
     def to_shape(self, node: Node, shape: Shape) -> Node:
         """``node`` as the gradient of an input of ``shape``: its value is broadcast to that shape when
         evaluated, so a factor of ones that only gives it that shape can go."""
-        if node.op != _MUL:
+        if node.op not in (_MUL, _DIV):
             return node
-        factors = [f for f, _ in self._factors(node)]
-        kept = [f for f in factors if not _is_ones(f)]
-        if len(kept) == len(factors) or broadcast([*(self.shape(f) for f in kept), shape]) != shape:
+        factors = self._factors(node)
+        kept = [(f, divides) for f, divides in factors if not _is_ones(f)]
+        if not kept or len(kept) == len(factors) or broadcast([*(self.shape(f) for f, _ in kept), shape]) != shape:
             return node
-        return self._product(functools.reduce(lambda a, b: Node(_MUL, (a, b)), kept)) if kept else node
+        product = number(1)
+        for factor, divides in kept:  # a divisor stays a divisor
+            product = Node(_DIV if divides else _MUL, (product, factor))
+        return self._product(product)
 
     def _fold(self, node: Node) -> Node | None:
         """A constant operation on literals, folded when the result is exact enough to print."""
