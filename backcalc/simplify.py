@@ -104,7 +104,10 @@ class Simplifier:
             return node
         factors = self._factors(node)
         kept = [(f, divides) for f, divides in factors if not _is_ones(f)]
-        if not kept or len(kept) == len(factors) or broadcast([*(self.shape(f) for f, _ in kept), shape]) != shape:
+        fits = broadcast([self.shape(node), shape]) == shape  # the whole already broadcasts to the input
+        if not fits or not kept or len(kept) == len(factors):
+            return node
+        if broadcast([*(self.shape(f) for f, _ in kept), shape]) != shape:
             return node
         product = number(1)
         for factor, divides in kept:  # a divisor stays a divisor
