@@ -27,18 +27,22 @@ def evaluate(
     tensor of every node that torch computes, keyed by ``id(node)``."""
     values: dict[int, Any] = {}
     for node in tree.postorder():
-        if node.is_variable:
-            value = tensors[node.text]
-        elif node.is_leaf:
-            value = torch.tensor(node.number(), dtype=dtype)
-        else:
-            op = node.record
-            args = [values[id(child)] for child in node.args]
-            if op.literal_exponent and (exponent := node.args[1].literal()) is not None:
-                args[1] = exponent
-            extra = {"dim": node.dim} if op.takes_dim else {}
-            value = op.torch(torch, *args, **extra)  # type: ignore[misc]
+        value = step(node, values, tensors, dtype)
         values[id(node)] = value
         if record is not None:
             record[id(node)] = value
     return values[id(tree)]
+
+
+def step(node: Node, values: Mapping[int, Any], tensors: Mapping[str, torch.Tensor], dtype: torch.dtype) -> Any:
+    """One node's tensor from its children's (in ``values``, keyed by ``id``), by its record."""
+    if node.is_variable:
+        return tensors[node.text]
+    if node.is_leaf:
+        return torch.tensor(node.number(), dtype=dtype)
+    op = node.record
+    args = [values[id(child)] for child in node.args]
+    if op.literal_exponent and (exponent := node.args[1].literal()) is not None:
+        args[1] = exponent
+    extra = {"dim": node.dim} if op.takes_dim else {}
+    return op.torch(torch, *args, **extra)  # type: ignore[misc]

@@ -229,25 +229,17 @@ def _torch_pass(
 def _forward(problem: Problem, tensors: dict[str, torch.Tensor], dtype: torch.dtype) -> torch.Tensor:
     """The tree evaluated over the stack by each record's torch implementation, as
     :func:`~backcalc.autograd.evaluate` does for one case, each result spaced out again."""
-    import torch
+    from .autograd import step
 
     values: dict[int, Any] = {}
     stacked: set[int] = set()  # nodes whose value has the cases' dimension (not constants)
     for node in problem.tree.postorder():
+        value = step(node, values, tensors, dtype)
         if node.is_variable:
-            value = tensors[node.text]
             stacked.add(id(node))
-        elif node.is_leaf:
-            value = torch.tensor(node.number(), dtype=dtype)
-        else:
-            op = node.record
-            args = [values[id(child)] for child in node.args]
-            if op.literal_exponent and (exponent := node.args[1].literal()) is not None:
-                args[1] = exponent
-            value = op.torch(torch, *args)  # type: ignore[misc]
-            if any(id(child) in stacked for child in node.args):
-                value = _spaced(value)
-                stacked.add(id(node))
+        elif any(id(child) in stacked for child in node.args):
+            value = _spaced(value)
+            stacked.add(id(node))
         values[id(node)] = value
     result = values[id(problem.tree)]
     if id(problem.tree) not in stacked:  # a constant expression: the same for every case
