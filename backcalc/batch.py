@@ -17,6 +17,7 @@ was given a folder (``--allow-files DIR``), and then only below it.
 from __future__ import annotations
 
 import json
+import re
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from . import limits
-from .batch_stack import Case
+from .batch_stack import Case, Plan, plan_for
 from .errors import BackcalcError, ExitStatus, InputError, LimitError, SymbolicSizeError
 from .files import FileAccess
 from .jsonin import loads
@@ -38,6 +39,8 @@ from .workload import forget, out_of_memory
 GRAD_KEYS = {"expression", "inputs", "wrt", "dtype", "reduce", "rtol", "atol", "check_fd"}
 CHECK_KEYS = {"expression", "inputs", "claims"}
 CACHE_SIZE = 256  # distinct expressions kept
+#: A run of number characters longer than any number may be: such a line takes the checked path.
+_LONG_NUMBER = re.compile(rb"[-+.0-9eE]{%d,}" % (limits.MAX_NUMBER_LENGTH + 1))
 _LARGEST = {name: float(np.finfo(dtype).max) for name, dtype in NUMPY_DTYPES.items()}
 
 
@@ -57,6 +60,17 @@ class Tally:
         return ExitStatus.DISAGREE if self.disagreed else ExitStatus.OK
 
 
+@dataclass
+class Quick:
+    """A line that can share a pass with others of its plan: its values, in the plan's inputs' order
+    (float64, not yet cast to the dtype)."""
+
+    line: int
+    plan: Plan
+    values: list[np.ndarray]
+    raw: bytes | None = None  # the line, when it was taken the short way
+
+
 class Batch:
     """Answers lines, alone (:meth:`run_line`) or a window at a time (:meth:`answer`, which stacks the
     cases that can share a pass), caching what depends on the expression and the shapes only.
@@ -67,6 +81,8 @@ class Batch:
         self._prepared: OrderedDict[tuple[Any, ...], tuple[list[str], list[str], tuple[int, ...]]] = OrderedDict()
         self._mixes: dict[str, bool] = {}
         self._names: set[str] = set()  # input names already checked
+        # A line's options and the names and shapes of its inputs -> the plan its first line made.
+        self._plans: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
         self.tally = Tally()
         self.files = files
 
@@ -114,12 +130,15 @@ class Batch:
         Cases that can share one pass (:mod:`backcalc.batch_stack`) run together; the others alone.
         Never raises but for Ctrl-C."""
         staged = [self._stage(raw, line) for line, raw in window]
-        done = self._run_cases([item for item in staged if isinstance(item, Case)])
+        done = self._run_cases([item for item in staged if isinstance(item, (Case, Quick))])
         outputs = []
         for item in staged:
             if item is None:
                 continue
-            data = done[item.line] if isinstance(item, Case) else item
+            if isinstance(item, (Case, Quick)):
+                data: str | dict[str, Any] = done[item.line]
+            else:
+                data = item
             outputs.append(self._write(data))
         return outputs
 
@@ -127,23 +146,27 @@ class Batch:
         """The output object of one input line (None for a blank line), run alone. Never raises for bad
         input."""
         item = self._stage_text(text, line)
-        data = self._run(item) if isinstance(item, Case) else item
+        data = self._alone(item) if isinstance(item, (Case, Quick)) else item
         if data is not None:
             self._count(data)
         return data
 
-    def _stage(self, raw: bytes | str | None, line: int) -> dict[str, Any] | Case | None:
+    def _stage(self, raw: bytes | str | None, line: int) -> dict[str, Any] | Case | Quick | None:
         """What one input line becomes before anything runs: its output object (an error, a check),
-        a :class:`~backcalc.batch_stack.Case` to run, or None for a blank line."""
+        a :class:`~backcalc.batch_stack.Case` to run alone, a :class:`Quick` one to stack, or None for
+        a blank line."""
         if raw is None:
             return self._error(line, LimitError(f"the line is over {limits.MAX_FILE_BYTES:,} bytes"))
+        quick = self._quick(raw, line) if isinstance(raw, bytes) else None
+        if quick is not None:
+            return quick
         try:
             text = raw if isinstance(raw, str) else raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             return self._error(line, _JsonError(f"the line is not UTF-8 text (byte {exc.start + 1})"))
         return self._stage_text(text, line)
 
-    def _stage_text(self, text: str, line: int) -> dict[str, Any] | Case | None:
+    def _stage_text(self, text: str, line: int) -> dict[str, Any] | Case | Quick | None:
         if not text.strip(" \t\r\n"):  # JSON's whitespace, no other
             return None
         forget()
@@ -151,35 +174,98 @@ class Batch:
             staged = self._case(text, line)
         except BaseException as exc:
             return self._failure(line, exc)
-        return staged if isinstance(staged, Case) else {"line": line, **staged}
+        return staged if isinstance(staged, (Case, Quick)) else {"line": line, **staged}
 
-    def _run_cases(self, cases: list[Case]) -> dict[int, dict[str, Any]]:
-        """The output object of each case, keyed by line: stacked where cases share a key, else alone."""
-        from .batch_stack import chunks, compute_stack
+    def _quick(self, raw: bytes, line: int) -> Quick | None:
+        """A line like one seen before, taken the short way: ASCII JSON that no check of
+        :func:`~backcalc.jsonin.loads` could refuse, with the same options and the same names and
+        shapes of inputs as a line whose plan is known, numbers within the dtype's range. Anything
+        else (None) takes the checked path, which says what is wrong."""
+        if (
+            not raw.isascii()  # no digit of another script, no text that is not UTF-8
+            or b"\\u" in raw  # no escaped surrogate
+            or raw.count(b"[") + raw.count(b"{") > limits.MAX_JSON_DEPTH  # no deep nesting
+            or (len(raw) > limits.MAX_NUMBER_LENGTH and _LONG_NUMBER.search(raw))
+        ):
+            return None
+        try:
+            case = json.loads(raw)
+            inputs = case["inputs"]
+            check_fd = case.get("check_fd", False)
+            # json.loads made no other booleans: none is hidden in the inputs as a number
+            if check_fd is not False or raw.count(b"true") + raw.count(b"false") != ("check_fd" in case):
+                return None
+            wrt = case.get("wrt")
+            key = (
+                case["expression"],
+                case.get("dtype", "float32"),
+                case.get("reduce", "sum"),
+                tuple(wrt) if isinstance(wrt, list) else wrt,
+                case.get("rtol"),
+                case.get("atol"),
+                tuple(sorted(set(case) - GRAD_KEYS)),
+                *((name, _numbers(value)) for name, value in inputs.items()),
+            )
+        except Exception:
+            return None
+        plan = self._plans.get(key[:7] + tuple((name, array.shape) for name, array in key[7:]))
+        if plan is None:
+            return None
+        arrays = dict(key[7:])
+        return Quick(line, plan, [arrays[name] for name in plan.problem.inputs], raw)  # ranges: compute_stack
 
-        groups: dict[Any, list[Case]] = {}
-        alone: list[Case] = []
+    def _run_cases(self, cases: list[Case | Quick]) -> dict[int, str | dict[str, Any]]:
+        """The output (text, or an object to write) of each case, keyed by line: stacked where cases
+        share a plan, else alone."""
+        from .batch_stack import Stacked, chunks, compute_stack, write
+
+        groups: dict[int, list[Quick]] = {}
+        alone: list[Case | Quick] = []
         for case in cases:
-            key = case.key()
-            if key is None:
-                alone.append(case)
+            if isinstance(case, Quick):
+                groups.setdefault(id(case.plan), []).append(case)
             else:
-                groups.setdefault(key, []).append(case)
-        done: dict[int, dict[str, Any]] = {}
+                alone.append(case)
+        stacks: list[tuple[list[Quick], Stacked]] = []
         for group in groups.values():
+            plan = group[0].plan
             if len(group) < 2:
                 alone.extend(group)
                 continue
-            for stack in chunks(group):
+            for part in chunks(plan, len(group)):
+                stack = group[part]
                 try:
-                    results = compute_stack(stack)
+                    stacks.append((stack, compute_stack(plan, [q.line for q in stack], [q.values for q in stack])))
                 except Exception:  # whatever failed, each case alone says what it was, on its own line
-                    results = [None] * len(stack)
-                for case, result in zip(stack, results, strict=True):
-                    done[case.line] = self._run(case) if result is None else {"line": case.line, **result}
+                    alone.extend(stack)
+        done: dict[int, str | dict[str, Any]] = {}
+        try:
+            written = write([stacked for _, stacked in stacks])
+        except Exception:
+            written = [[None] * len(stack) for stack, _ in stacks]
+        for (stack, _), results in zip(stacks, written, strict=True):
+            for quick, result in zip(stack, results, strict=True):
+                if result is None:
+                    alone.append(quick)
+                else:
+                    done[quick.line] = result
         for case in alone:
-            done[case.line] = self._run(case)
+            done[case.line] = self._alone(case)
         return done
+
+    def _alone(self, case: Case | Quick) -> dict[str, Any]:
+        """The output of one case run alone; a line taken the short way is first checked again the
+        long way, which says what is wrong with it, if anything."""
+        if isinstance(case, Quick):
+            staged = self._stage_text(case.raw.decode("ascii"), case.line) if case.raw is not None else None
+            if isinstance(staged, Quick):
+                staged = staged.plan.case(staged.line, staged.values)
+            elif staged is None:  # cannot happen: the line was staged before
+                staged = case.plan.case(case.line, case.values)
+            if isinstance(staged, dict):
+                return staged
+            case = staged
+        return self._run(case)
 
     def _run(self, case: Case) -> dict[str, Any]:
         """One case run alone, by :func:`~backcalc.api.compute`."""
@@ -203,8 +289,13 @@ class Batch:
         memory = out_of_memory(exc)  # out of memory, or a bug: report it on this line and go on
         return self._error(line, memory) if memory else self._error(line, exc, kind="internal")
 
-    def _write(self, data: dict[str, Any]) -> str:
-        """The JSON text of an output object, counted in the tally."""
+    def _write(self, data: str | dict[str, Any]) -> str:
+        """The JSON text of an output object, counted in the tally; a stacked case's text (an
+        agreement) as it is."""
+        if isinstance(data, str):
+            self.tally.cases += 1
+            self.tally.agreed += 1
+            return data
         try:
             text = _dump(data)
         except Exception as exc:  # a result that cannot be written is this line's failure, not the run's
@@ -223,7 +314,7 @@ class Batch:
         else:
             tally.disagreed += 1
 
-    def _case(self, text: str, line: int) -> dict[str, Any] | Case:
+    def _case(self, text: str, line: int) -> dict[str, Any] | Case | Quick:
         if len(text) > limits.MAX_FILE_BYTES:
             raise LimitError(f"the line is over {limits.MAX_FILE_BYTES:,} characters")
         case = loads(text, "the line")
@@ -245,7 +336,9 @@ class Batch:
             return self._check(expression, tree, case["claims"], inputs)
         return self._grad(expression, tree, case, inputs, line)
 
-    def _grad(self, expression: str, tree: Node, case: dict[str, Any], inputs: dict[str, Any], line: int) -> Case:
+    def _grad(
+        self, expression: str, tree: Node, case: dict[str, Any], inputs: dict[str, Any], line: int
+    ) -> Case | Quick:
         wrt = case.get("wrt")
         if isinstance(wrt, str):
             wrt = [wrt]
@@ -261,7 +354,34 @@ class Batch:
             raise InputError(f'"check_fd" must be true or false, not {type(check_fd).__name__}')
         problem = self._prepare(expression, tree, inputs, wrt, options["dtype"], options["reduce"])
         differentiator = self._differentiator(expression, tree, problem.shapes)
-        return Case(line, problem, tolerances["rtol"], tolerances["atol"], check_fd, differentiator)
+        staged = Case(line, problem, tolerances["rtol"], tolerances["atol"], check_fd, differentiator)
+        plan = plan_for(staged)
+        if plan is None:
+            return staged
+        self._remember(case, inputs, plan)
+        return Quick(line, plan, list(problem.inputs.values()))
+
+    def _remember(self, case: dict[str, Any], inputs: dict[str, Any], plan: Plan) -> None:
+        """Keep a plan for the lines to come with the same options and names and shapes of inputs, as
+        :meth:`_quick` will look them up."""
+        wrt = case.get("wrt")
+        try:
+            shapes = tuple((name, _numbers(value).shape) for name, value in inputs.items())
+        except Exception:  # inputs the short way cannot read (text, files): their lines take the checked path
+            return
+        key = (
+            case["expression"],
+            case.get("dtype", "float32"),
+            case.get("reduce", "sum"),
+            tuple(wrt) if isinstance(wrt, list) else wrt,
+            case.get("rtol"),
+            case.get("atol"),
+            (),
+            *shapes,
+        )
+        self._plans[key] = plan
+        if len(self._plans) > 4 * CACHE_SIZE:
+            self._plans.popitem(last=False)
 
     def _prepare(
         self, expression: str, tree: Node, inputs: dict[str, Any], wrt: list[str] | None, dtype: str, reduce: str
@@ -316,6 +436,19 @@ class Batch:
         if isinstance(exc, BackcalcError) and exc.help:
             error["help"] = exc.help  # the fix to type, also at the end of the message
         return {"line": line, "error": error}
+
+
+def _numbers(value: Any) -> np.ndarray:
+    """A number or nested list of numbers (never a boolean, which the caller rules out) as a float64
+    array; anything else raises."""
+    if type(value) is float or type(value) is int:
+        return np.array(float(value))
+    if type(value) is not list:
+        raise TypeError("not numbers")
+    array = np.array(value)
+    if array.dtype.kind not in "if" or array.size == 0:
+        raise TypeError("not numbers")
+    return array.astype(np.float64)
 
 
 class _JsonError(InputError):

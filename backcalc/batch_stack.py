@@ -19,7 +19,7 @@ back to the line-by-line path, which explains its differences (edges, rounding, 
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,7 +29,8 @@ import numpy as np
 from . import __version__, limits
 from .compare import Tolerance
 from .deadline import recursion_room, run_budget
-from .numfmt import json_nested
+from .jsonout import dumps
+from .numtext import case_texts, case_texts_many
 from .problem import REDUCTIONS, Problem
 from .verdict import Word
 
@@ -44,10 +45,11 @@ MAX_CASE_ELEMENTS = 4096
 MAX_STACK_ELEMENTS = 2**18
 
 
-def chunks(cases: Sequence[Case]) -> list[Sequence[Case]]:
-    """Cases of one key cut into stacks of at most :data:`MAX_STACK_ELEMENTS` output elements."""
-    size = max(2, MAX_STACK_ELEMENTS // max(1, math.prod(cases[0].problem.output_shape)))
-    return [cases[start : start + size] for start in range(0, len(cases), size)]
+def chunks(plan: Plan, count: int) -> list[slice]:
+    """A group of ``count`` cases of one plan cut into stacks of at most :data:`MAX_STACK_ELEMENTS`
+    output elements."""
+    size = max(2, MAX_STACK_ELEMENTS // max(1, math.prod(plan.problem.output_shape)))
+    return [slice(start, min(count, start + size)) for start in range(0, count, size)]
 
 
 @dataclass
@@ -61,13 +63,34 @@ class Case:
     check_fd: bool
     differentiator: Any  # the cached symbolic side, or None when it could not be made
 
-    def key(self) -> tuple[Any, ...] | None:
-        """What cases must share to be stacked; None for a case that runs alone."""
-        problem = self.problem
-        if self.check_fd or not stackable(problem, self.differentiator):
-            return None
-        shapes = tuple((name, value.shape) for name, value in problem.inputs.items())
-        return (problem.expression, problem.dtype, tuple(problem.wrt), problem.reduce, self.rtol, self.atol, shapes)
+
+@dataclass(eq=False)
+class Plan:
+    """What the lines that can share one pass share: the first such line's problem (its expression,
+    tree, inputs' order and shapes, wrt, dtype, reduction), its tolerances and its symbolic side."""
+
+    problem: Problem
+    rtol: float | None
+    atol: float | None
+    differentiator: Any
+
+    def case(self, line: int, values: Sequence[np.ndarray]) -> Case:
+        """The :class:`Case` of one line of this plan, its values (in the order of the plan's inputs)
+        cast to the dtype, to run alone."""
+        first = self.problem
+        cast = first.numpy_dtype
+        inputs = {name: value.astype(cast).astype(np.float64) for name, value in zip(first.inputs, values, strict=True)}
+        problem = Problem(
+            first.expression, first.tree, inputs, list(first.wrt), first.dtype, first.reduce, first.output_shape
+        )
+        return Case(line, problem, self.rtol, self.atol, False, self.differentiator)
+
+
+def plan_for(case: Case) -> Plan | None:
+    """The plan a case can share a pass under; None for a case that runs alone."""
+    if case.check_fd or not stackable(case.problem, case.differentiator):
+        return None
+    return Plan(case.problem, case.rtol, case.atol, case.differentiator)
 
 
 def stackable(problem: Problem, differentiator: Any) -> bool:
@@ -79,82 +102,164 @@ def stackable(problem: Problem, differentiator: Any) -> bool:
     if math.prod(problem.output_shape) > MAX_CASE_ELEMENTS:
         return False
     tree = problem.tree
-    known = _ELEMENTWISE.get(id(tree))
-    if known is None or known[0] is not tree:
-        walk = not tree.mixes_elements() and not any(not n.is_leaf and n.record.takes_dim for n in tree.walk())
-        known = _ELEMENTWISE[id(tree)] = (tree, walk)
-        if len(_ELEMENTWISE) > 1024:
-            _ELEMENTWISE.popitem(last=False)
-    return known[1]
+    return not tree.mixes_elements() and not any(not n.is_leaf and n.record.takes_dim for n in tree.walk())
 
 
-_ELEMENTWISE: OrderedDict[int, tuple[Any, bool]] = OrderedDict()  # a tree (kept alive) -> stackable
+@dataclass
+class Stacked:
+    """One stack's answers before their numbers are written (:func:`write`, which writes the
+    numbers of many stacks at once): the template of its output lines, and for each slot in it the
+    lines' texts or the stacked numbers to write there."""
+
+    lines: list[int]
+    alone: np.ndarray  # the cases to run alone: sides that differ somewhere, a loss that is not finite
+    recheck: np.ndarray  # the cases whose numbers the dtype cannot hold: the checked path says why
+    pieces: list[str]
+    columns: list[list[str] | np.ndarray | tuple[int, np.ndarray, np.ndarray]]
+    dtype: str
 
 
-def compute_stack(cases: Sequence[Case]) -> list[dict[str, Any] | None]:
-    """The JSON object of each case, as :func:`~backcalc.api.compute`'s result gives it; None for a
-    case whose sides differ somewhere or whose loss is not finite (the caller runs it alone, to explain
-    why)."""
-    first = cases[0].problem
-    count = len(cases)
-    tolerance = Tolerance.for_dtype(first.dtype, cases[0].rtol, cases[0].atol)
+def compute_stack(plan: Plan, lines: Sequence[int], values: Sequence[Sequence[np.ndarray]]) -> Stacked:
+    """Both sides of every case in one pass each; :func:`write` then gives each case's output line,
+    byte for byte what :func:`~backcalc.api.compute`'s result gives, with ``"line"`` first.
+    ``values[i]`` holds line ``lines[i]``'s inputs in the order of the plan's, as float64."""
+    first = plan.problem
+    count = len(lines)
+    tolerance = Tolerance.for_dtype(first.dtype, plan.rtol, plan.atol)
     ndim = len(first.output_shape)
-    stacked = {name: np.stack([case.problem.inputs[name] for case in cases]) for name in first.inputs}
+    cast = first.numpy_dtype
+    largest = float(np.finfo(cast).max)
+    recheck = np.zeros(count, dtype=bool)
+    stacked = {}
+    for index, name in enumerate(first.inputs):
+        given = np.stack([case[index] for case in values])
+        with np.errstate(invalid="ignore"):
+            recheck |= ~(np.abs(given) <= largest).reshape(count, -1).all(axis=1)  # nan, inf, beyond the dtype
+        stacked[name] = np.where(recheck.reshape((count,) + (1,) * (given.ndim - 1)), 0.0, given)
+        stacked[name] = stacked[name].astype(cast).astype(np.float64)
     aligned = {name: _align(value, ndim) for name, value in stacked.items()}
     with run_budget(limits.SYMBOLIC_SECONDS), recursion_room(limits.RECURSION_LIMIT):
-        symbolic = {name: _symbolic(cases[0].differentiator, first, name, aligned, count) for name in first.wrt}
+        symbolic = {name: _symbolic(plan.differentiator, first, name, aligned, count) for name in first.wrt}
         output, losses, autograd = _torch_pass(first, aligned, stacked, count)
     sides = {name: _Sides(symbolic[name][2], autograd[name], tolerance) for name in first.wrt}
     alone = ~np.isfinite(losses)
     for side in sides.values():
         alone |= side.flagged
-    dtype = first.dtype
-    # Numbers are written for the whole stack at once: json_nested of a stack is the list of what it
-    # gives for each case.
-    inputs = {name: json_nested(value.astype(first.numpy_dtype), dtype) for name, value in stacked.items()}
-    outputs = json_nested(output, dtype)
-    loss_numbers = json_nested(losses, dtype)  # json_nested gives json_number of each element
-    gradients = {
-        name: (
-            json_nested(side.symbolic, dtype),
-            json_nested(side.autograd, dtype),
-            json_nested(side.max_abs_diff, dtype),
-        )
-        for name, side in sides.items()
+    pieces, slots = _template(plan, symbolic, tolerance)
+    numbers: dict[str, Any] = {"line": [str(line) for line in lines]}
+    for name, value in stacked.items():
+        numbers[f"input {name}"] = value
+    numbers["output"] = output
+    numbers["loss"] = losses
+    for name, side in sides.items():
+        numbers[f"autograd {name}"] = side.autograd
+        numbers[f"symbolic {name}"] = (slots.index(f"autograd {name}"), side.symbolic, side.autograd)
+        numbers[f"max_abs_diff {name}"] = side.max_abs_diff
+    return Stacked(list(lines), alone, recheck, pieces, [numbers[slot] for slot in slots], first.dtype)
+
+
+def write(stacks: Sequence[Stacked]) -> list[list[str | None]]:
+    """The output line of each case of each stack (None for a case to run alone or recheck), the
+    numbers of all the stacks written together."""
+    arrays: list[np.ndarray] = []
+    dtypes: list[str] = []
+    for stack in stacks:
+        for column in stack.columns:
+            if isinstance(column, np.ndarray):
+                arrays.append(column)
+                dtypes.append(stack.dtype)
+    texts = iter(case_texts_many(arrays, dtypes))
+    answers = []
+    for stack in stacks:
+        columns: list[list[str]] = [
+            column if isinstance(column, list) else next(texts) if isinstance(column, np.ndarray) else []
+            for column in stack.columns
+        ]
+        for at, column in enumerate(stack.columns):  # the symbolic side, as autograd's where the same
+            if isinstance(column, tuple):
+                like, values, shown = column
+                columns[at] = _like(values, shown, columns[like], stack.dtype)
+        results: list[str | None] = []
+        pieces = stack.pieces
+        for index in range(len(stack.lines)):
+            if stack.alone[index] or stack.recheck[index]:
+                results.append(None)
+                continue
+            parts = [pieces[0]]
+            for column, piece in zip(columns, pieces[1:], strict=True):
+                parts.append(column[index])
+                parts.append(piece)
+            results.append("".join(parts))
+        answers.append(results)
+    return answers
+
+
+def _like(values: np.ndarray, shown: np.ndarray, texts: list[str], dtype: str) -> list[str]:
+    """The texts of ``values`` case by case, reusing those of ``shown`` where a case's numbers are
+    the same in the dtype, bit for bit (the symbolic side mostly rounds to autograd's numbers)."""
+    kind = np.uint32 if dtype == "float32" else np.uint64
+    with np.errstate(over="ignore", invalid="ignore"):
+        bits = np.asarray(values).astype(cast_of(dtype)).view(kind)
+    same = (bits == np.asarray(shown).astype(cast_of(dtype)).view(kind)).reshape(len(texts), -1).all(axis=1)
+    if same.all():
+        return texts
+    result = list(texts)
+    differ = np.flatnonzero(~same)
+    for index, text in zip(differ.tolist(), case_texts(np.asarray(values)[differ], dtype), strict=True):
+        result[index] = text
+    return result
+
+
+def cast_of(dtype: str) -> type[np.floating]:
+    return np.float32 if dtype == "float32" else np.float64
+
+
+def _template(
+    plan: Plan, symbolic: dict[str, tuple[str, str, np.ndarray, str | None]], tolerance: Tolerance
+) -> tuple[list[str], list[str]]:
+    """The text every output line of a stack shares, cut where a case's own text goes: the pieces
+    between the slots and the name of each slot, in order."""
+    first = plan.problem
+    slots: list[str] = []
+
+    def slot(name: str) -> str:
+        slots.append(name)
+        return f"\x00{len(slots) - 1}\x00"
+
+    data: dict[str, Any] = {"line": slot("line"), "backcalc": __version__, "expression": first.expression}
+    data.update(parsed=first.parsed, dtype=first.dtype, reduce=first.reduction)
+    data["inputs"] = {
+        name: {"shape": list(value.shape), "value": slot(f"input {name}")} for name, value in first.inputs.items()
     }
-    head: dict[str, Any] = {"backcalc": __version__, "expression": "", "parsed": first.parsed, "dtype": dtype}
-    head["reduce"] = first.reduction
-    results: list[dict[str, Any] | None] = []
-    for index, case in enumerate(cases):
-        if alone[index]:
-            results.append(None)
-            continue
-        data: dict[str, Any] = {**head, "expression": case.problem.expression}
-        data["inputs"] = {
-            name: {"shape": list(value.shape[1:]), "value": inputs[name][index]} for name, value in stacked.items()
-        }
-        data["output"] = {"shape": list(first.output_shape), "value": outputs[index]}
-        data["loss"] = loss_numbers[index]
-        data["gradients"] = {name: _gradient(symbolic[name], sides[name], gradients[name], index) for name in sides}
-        data["tolerance"] = {"rtol": tolerance.rtol, "atol": tolerance.atol}
-        data.update(check_fd=False, agree=True, verdict=Word.AGREE.value, notes=[])
-        results.append(data)
-    return results
+    data["output"] = {"shape": list(first.output_shape), "value": slot("output")}
+    data["loss"] = slot("loss")
+    data["gradients"] = {name: _gradient(name, symbolic[name], first.inputs[name].shape, slot) for name in first.wrt}
+    data["tolerance"] = {"rtol": tolerance.rtol, "atol": tolerance.atol}
+    data.update(check_fd=False, agree=True, verdict=Word.AGREE.value, notes=[])
+    text = dumps(data)
+    text.encode("utf-8")  # a lone surrogate fails here, and the stack goes line by line
+    cut = _SLOT.split(text)
+    pieces, order = cut[0::2], cut[1::2]
+    return pieces, [slots[int(number)] for number in order]
+
+
+_SLOT = re.compile(r'"\\u0000(\d+)\\u0000"')
 
 
 def _gradient(
-    symbolic: tuple[str, str, np.ndarray, str | None], side: _Sides, numbers: tuple[Any, Any, Any], index: int
+    name: str, symbolic: tuple[str, str, np.ndarray, str | None], shape: tuple[int, ...], slot: Any
 ) -> dict[str, Any]:
-    """What :meth:`~backcalc.result.Gradient.to_dict` gives for an agreeing gradient of one case."""
+    """What :meth:`~backcalc.result.Gradient.to_dict` gives for an agreeing gradient, its numbers
+    left as slots."""
     formula, latex, _, note = symbolic
     data = {
         "formula": formula,
         "symbolic_by": "sympy",  # stacked cases are element-wise: sympy's one formula
         "latex": latex,
-        "shape": list(side.autograd.shape[1:]),
-        "symbolic": numbers[0][index],
-        "autograd": numbers[1][index],
-        "max_abs_diff": numbers[2][index],
+        "shape": list(shape),
+        "symbolic": slot(f"symbolic {name}"),
+        "autograd": slot(f"autograd {name}"),
+        "max_abs_diff": slot(f"max_abs_diff {name}"),
         "mismatches": 0,
         "agree": True,
         "verdict": Word.AGREE.value,

@@ -77,9 +77,12 @@ class MatrixDifferentiator:
             note = "matrix notation, by backprop on the expression"
             witnessed = self._witnessed(name, inputs, output_shape, count, values)
             if isinstance(witnessed, np.ndarray):
-                values, note = witnessed, (
-                    "the matrix formula did not match sympy's element-by-element derivative: "
-                    "the values shown are sympy's"
+                values, note = (
+                    witnessed,
+                    (
+                        "the matrix formula did not match sympy's element-by-element derivative: "
+                        "the values shown are sympy's"
+                    ),
                 )
             elif witnessed:
                 note += f"; {witnessed}"

@@ -206,8 +206,10 @@ class _Parser:
             if self.at(*symbols):
                 op = symbols[self.advance().text]
                 right = operand()
-            elif level == ops.PRODUCT and self.tokens[self.pos - 1].kind == "number" and (
-                self.token.kind == "name" or self.at("(")
+            elif (
+                level == ops.PRODUCT
+                and self.tokens[self.pos - 1].kind == "number"
+                and (self.token.kind == "name" or self.at("("))
             ):
                 # Implicit multiplication right after a number: 2x, 3(x+1), 2pi.
                 op, right = _IMPLICIT, self.power()

@@ -219,9 +219,9 @@ register(
         shape=reduced,
         vjp=_reduction_vjp("{g}*exp(u - {out})"),
         sympy=lambda sp, np, x, dim=None: each(np, sp.log, add_along(sp, np, each(np, sp.exp, x), dim)),
-        torch=lambda torch, x, dim=None: torch.logsumexp(x.reshape(-1), dim=0)
-        if dim is None
-        else torch.logsumexp(x, dim=dim),
+        torch=lambda torch, x, dim=None: (
+            torch.logsumexp(x.reshape(-1), dim=0) if dim is None else torch.logsumexp(x, dim=dim)
+        ),
         numpy=_numpy_logsumexp,
     )
 )

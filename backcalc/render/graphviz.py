@@ -15,6 +15,7 @@ from .brief import brief
 if TYPE_CHECKING:
     from ..explain import Explanation
 
+
 def _escape(text: str) -> str:
     for char in '\\{}|<>"':
         text = text.replace(char, "\\" + char)
