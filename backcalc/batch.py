@@ -206,9 +206,9 @@ class Batch:
                 tuple(sorted(set(case) - GRAD_KEYS)),
                 *((name, _numbers(value)) for name, value in inputs.items()),
             )
-        except Exception:
+            plan = self._plans.get(key[:7] + tuple((name, array.shape) for name, array in key[7:]))
+        except Exception:  # not hashable, not numbers...: the checked path says what
             return None
-        plan = self._plans.get(key[:7] + tuple((name, array.shape) for name, array in key[7:]))
         if plan is None:
             return None
         arrays = dict(key[7:])
