@@ -149,9 +149,7 @@ def cases(draw: st.DrawFn) -> tuple[str, dict[str, np.ndarray]]:
 
 
 def _settings(examples: int) -> settings:
-    return settings(
-        max_examples=examples, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
-    )
+    return settings(max_examples=examples, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @seed(SEED)

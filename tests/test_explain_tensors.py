@@ -50,9 +50,9 @@ NETWORKS = [
     ),
     (
         "logsumexp(A, 0)@v + norm(A - 1) + sum(mean(A, 1)*v)",
-        lambda t: torch.logsumexp(t["A"], 0) @ t["v"]
-        + torch.linalg.vector_norm(t["A"] - 1)
-        + (t["A"].mean(1) * t["v"]).sum(),
+        lambda t: (
+            torch.logsumexp(t["A"], 0) @ t["v"] + torch.linalg.vector_norm(t["A"] - 1) + (t["A"].mean(1) * t["v"]).sum()
+        ),
         {"A": (3, 3), "v": (3,)},
     ),
 ]

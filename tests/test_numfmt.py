@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -47,3 +48,27 @@ def test_vectorised_float32_decimals_are_str_of_float32(kind):
     assert json.dumps(json_nested(tail, "float32")) == json.dumps(
         [[json_number(v, "float32") for v in row] for row in tail]
     )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(), (1,), (3,), (2, 3), (2, 1, 2)])
+def test_vectorised_text_is_json_dumps_of_json_nested(dtype, shape):
+    from backcalc.numtext import case_texts, case_texts_many
+
+    rng = np.random.default_rng(11)
+    count = 3000
+    with np.errstate(invalid="ignore"):  # nan's bit patterns
+        bits = rng.integers(0, 2**32, size=count, dtype=np.uint64).astype(np.uint32).view(np.float32).astype(float)
+    pools = [
+        bits,
+        rng.normal(size=count) * 10.0 ** rng.integers(-20, 20, size=count),
+        np.round(rng.uniform(-3, 3, size=count), 4),
+        np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1e39, -1e39, 1e-46, 2**-149, 2**24 + 2, 1e16, 1e-4, 1e-5] * 50),
+    ]
+    values = np.concatenate(pools)
+    values = values[: len(values) // max(1, math.prod(shape)) * max(1, math.prod(shape))]
+    stack = values.reshape(-1, *shape)
+    expected = [json.dumps(case) for case in json_nested(stack, dtype)]
+    assert case_texts(stack, dtype) == expected
+    halves = case_texts_many([stack[:7], stack[7:]], [dtype, dtype])
+    assert halves[0] + halves[1] == expected

@@ -111,7 +111,8 @@ def test_judge_orders_reasons_edge_before_overflow_before_rounding():
     symbolic = np.array([np.inf, 1.0, 2.0, 5.0])
     autograd = np.array([3.0, 1.0, 2.0001, 9.0])
     reference = np.array([3.0, 1.0, 2.0, 9.0])
-    verdict = judge(np.array([True, False, True, True]), {"symbolic": symbolic, "autograd": autograd}, [], (4,),
-                    reference=reference)
+    verdict = judge(
+        np.array([True, False, True, True]), {"symbolic": symbolic, "autograd": autograd}, [], (4,), reference=reference
+    )
     assert [(p.index, p.kind) for p in verdict.edges] == [((0,), "overflow"), ((2,), "rounding")]
     assert verdict.unexplained == 1 and verdict.word == Word.DISAGREE
