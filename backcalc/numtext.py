@@ -30,6 +30,7 @@ _DIVIDE = np.where((_LEVELS < 0) & (_LEVELS >= -_EXACT), 10.0 ** np.clip(-_LEVEL
 _SURE = 1e-6  # how near an integer a scaled value may come before float64 cannot be trusted with it
 _E_MIN, _E_MAX = -46, 39  # decimal exponents of float32's finite nonzero numbers
 _WIDTH = 20  # "-1234567890123456.0" is the longest; column _WIDTH takes the digits a number does not use
+_CHUNK = 1 << 13  # numbers written at a time: arrays this long stay in cache, and malloc reuses them
 _LETTERS = "abcdfghij"  # the digits' places in a pattern ("e" is the exponent's)
 _SPECIAL = {"zero": "0.0", "-zero": "-0.0", "nan": '"nan"', "inf": '"inf"', "-inf": '"-inf"'}
 
@@ -43,10 +44,20 @@ def case_texts(stack: np.ndarray, dtype: str) -> list[str]:
         nested = json_nested(stack, dtype)
         return [json.dumps(item) for item in nested]
     with np.errstate(over="ignore"):  # beyond float32's range is inf, written as text
-        values = stack.astype(np.float32).ravel()
-    rows = _number_rows(values)
+        values = stack.astype(np.float32).reshape(count, -1)
+    step = max(1, _CHUNK // values.shape[1])  # cases at a time: NumPy is quickest on arrays in cache
+    texts: list[str] = []
+    for start in range(0, count, step):
+        texts.extend(_texts(values[start : start + step], shape))
+    return texts
+
+
+def _texts(values: np.ndarray, shape: tuple[int, ...]) -> list[str]:
+    """The texts of a few cases: float32 ``values`` of shape (cases, elements per case)."""
+    count = values.shape[0]
+    rows = _number_rows(values.ravel())
     prefix, suffix = _brackets(shape)
-    size = max(1, math.prod(shape))
+    size = values.shape[1]
     full = np.zeros((count, size, prefix.shape[1] + _WIDTH + suffix.shape[1]), dtype=np.uint8)
     full[:, :, : prefix.shape[1]] = prefix
     full[:, :, prefix.shape[1] : prefix.shape[1] + _WIDTH] = rows.reshape(count, size, _WIDTH)
@@ -146,40 +157,29 @@ def _shortest(v32: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     v = magnitude.astype(np.float64)
     above = np.spacing(magnitude).astype(np.float64)  # the gap to the next float32 up
     # At a power of two the gap below is half the gap above (not for the smallest normal number).
-    below = np.where(((bits & 0x7FFFFF) == 0) & ((bits >> 23) > 1), above / 2, above)
+    below = np.where(((bits & 0x7FFFFF) == 0) & (bits >= 0x1000000), above / 2, above)
     low, high = v - below / 2, v + above / 2  # exact in float64: a few more bits than float32's
-    with np.errstate(divide="ignore"):
-        coarse = -np.floor(np.log10(high - low)).astype(np.int64) - 1  # multiples of 10**-coarse
-    chosen = np.full(len(v), -1, dtype=np.int64)
-    found = np.zeros(len(v), dtype=bool)
-    sure = np.ones(len(v), dtype=bool)
-    lows = np.zeros(len(v))
-    highs = np.zeros(len(v))
-    # The interval is at least 10**-(coarse + 1) long: a multiple of that lies in it, one of
-    # 10**-coarse maybe (and then it is the shortest, once its trailing zeros are gone).
-    for step in range(2):
-        level = coarse + step
-        t_low, t_high = _scaled(low, level), _scaled(high, level)
-        first, last = np.ceil(t_low), np.floor(t_high)
-        near = (np.abs(t_low - np.rint(t_low)) < _SURE) | (np.abs(t_high - np.rint(t_high)) < _SURE)
-        new = ~found & (first <= last)
-        sure &= ~(~found & near)
-        chosen = np.where(new, level, chosen)
-        lows = np.where(new, first, lows)
-        highs = np.where(new, last, highs)
-        found |= new
-    sure &= found & (np.abs(chosen) <= _EXACT)
-    chosen = np.where(found, chosen, 0)
-    t = _scaled(v, chosen)
-    fraction = t - np.floor(t)
-    sure &= np.abs(fraction - 0.5) >= _SURE  # a tie between two neighbours: left to Python
-    digits = np.clip(np.rint(t), lows, highs)
-    exponent = -chosen
-    for strip in (8, 4, 2, 1):  # trailing zeros, which the shortest decimal does not write
+    # The interval is at least 10**-fine long, so a multiple of that lies in it; a multiple of ten
+    # times that maybe, and then that one (once its trailing zeros are gone) is the shortest.
+    fine = -np.floor(np.log10(high - low)).astype(np.int64)
+    index = np.clip(fine, _LEVELS[0], _LEVELS[-1]) - _LEVELS[0]
+    multiply, divide = _MULTIPLY[index], _DIVIDE[index]  # one of them is 1: a single rounding
+    t_low, t_high, t = low * multiply / divide, high * multiply / divide, v * multiply / divide
+    # Ends within 1e-5 of an integer (so within 1e-6 of one at the coarser level): not sure.
+    sure = (np.abs(fine) <= _EXACT) & (np.abs(t_low - np.rint(t_low)) >= 10 * _SURE)
+    sure &= np.abs(t_high - np.rint(t_high)) >= 10 * _SURE
+    first, last = np.ceil(t_low / 10), np.floor(t_high / 10)
+    coarse = first <= last
+    scaled = np.where(coarse, t / 10, t)
+    first, last = np.where(coarse, first, np.ceil(t_low)), np.where(coarse, last, np.floor(t_high))
+    sure &= np.abs(scaled - np.floor(scaled) - 0.5) >= _SURE  # a tie between two neighbours
+    digits = np.clip(np.rint(scaled), first, last)  # the nearest multiple within the interval
+    exponent = coarse.astype(np.int64) - fine
+    for strip in (4, 2, 1):  # trailing zeros (at most 7: a coarse multiple has at most 8 digits)
         quotient = digits / 10.0**strip
-        whole = (quotient == np.floor(quotient)) & (digits != 0)
+        whole = quotient == np.floor(quotient)
         digits = np.where(whole, quotient, digits)
-        exponent = exponent + strip * whole
+        exponent += whole * strip
     sure &= (digits >= 1) & (digits < 1e9)
     digits = np.where(sure, digits, 1.0)
     return digits, exponent, sure
