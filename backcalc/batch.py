@@ -17,7 +17,6 @@ was given a folder (``--allow-files DIR``), and then only below it.
 from __future__ import annotations
 
 import json
-import re
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -39,8 +38,10 @@ from .workload import forget, out_of_memory
 GRAD_KEYS = {"expression", "inputs", "wrt", "dtype", "reduce", "rtol", "atol", "check_fd"}
 CHECK_KEYS = {"expression", "inputs", "claims"}
 CACHE_SIZE = 256  # distinct expressions kept
-#: A run of number characters longer than any number may be: such a line takes the checked path.
-_LONG_NUMBER = re.compile(rb"[-+.0-9eE]{%d,}" % (limits.MAX_NUMBER_LENGTH + 1))
+#: A line with a run of number characters longer than a number may be takes the checked path: the
+#: characters are made one (and "#" with them) and the run looked for as a string, quicker than a regex.
+_NUMBER_CHARACTERS = bytes.maketrans(b"-+.0123456789eE", b"#" * 15)
+_LONG_NUMBER = b"#" * (limits.MAX_NUMBER_LENGTH + 1)
 _LARGEST = {name: float(np.finfo(dtype).max) for name, dtype in NUMPY_DTYPES.items()}
 
 
@@ -67,7 +68,7 @@ class Quick:
 
     line: int
     plan: Plan
-    values: list[np.ndarray]
+    values: list[Any]  # numbers, lists of numbers or float64 arrays
     raw: bytes | None = None  # the line, when it was taken the short way
 
 
@@ -185,7 +186,7 @@ class Batch:
             not raw.isascii()  # no digit of another script, no text that is not UTF-8
             or b"\\u" in raw  # no escaped surrogate
             or raw.count(b"[") + raw.count(b"{") > limits.MAX_JSON_DEPTH  # no deep nesting
-            or (len(raw) > limits.MAX_NUMBER_LENGTH and _LONG_NUMBER.search(raw))
+            or (len(raw) > limits.MAX_NUMBER_LENGTH and _LONG_NUMBER in raw.translate(_NUMBER_CHARACTERS))
         ):
             return None
         try:
@@ -196,6 +197,7 @@ class Batch:
             if check_fd is not False or raw.count(b"true") + raw.count(b"false") != ("check_fd" in case):
                 return None
             wrt = case.get("wrt")
+            numbers = {name: _numbers(value) for name, value in inputs.items()}
             key = (
                 case["expression"],
                 case.get("dtype", "float32"),
@@ -204,15 +206,15 @@ class Batch:
                 case.get("rtol"),
                 case.get("atol"),
                 tuple(sorted(set(case) - GRAD_KEYS)),
-                *((name, _numbers(value)) for name, value in inputs.items()),
+                *((name, shape) for name, (shape, _) in numbers.items()),
             )
-            plan = self._plans.get(key[:7] + tuple((name, array.shape) for name, array in key[7:]))
+            plan = self._plans.get(key)
         except Exception:  # not hashable, not numbers...: the checked path says what
             return None
         if plan is None:
             return None
-        arrays = dict(key[7:])
-        return Quick(line, plan, [arrays[name] for name in plan.problem.inputs], raw)  # ranges: compute_stack
+        values = [numbers[name][1] for name in plan.problem.inputs]
+        return Quick(line, plan, values, raw)  # compute_stack checks that the dtype holds them
 
     def _run_cases(self, cases: list[Case | Quick]) -> dict[int, str | dict[str, Any]]:
         """The output (text, or an object to write) of each case, keyed by line: stacked where cases
@@ -366,7 +368,7 @@ class Batch:
         :meth:`_quick` will look them up."""
         wrt = case.get("wrt")
         try:
-            shapes = tuple((name, _numbers(value).shape) for name, value in inputs.items())
+            shapes = tuple((name, _numbers(value)[0]) for name, value in inputs.items())
         except Exception:  # inputs the short way cannot read (text, files): their lines take the checked path
             return
         key = (
@@ -438,17 +440,20 @@ class Batch:
         return {"line": line, "error": error}
 
 
-def _numbers(value: Any) -> np.ndarray:
-    """A number or nested list of numbers (never a boolean, which the caller rules out) as a float64
-    array; anything else raises."""
-    if type(value) is float or type(value) is int:
-        return np.array(float(value))
-    if type(value) is not list:
+def _numbers(value: Any) -> tuple[tuple[int, ...], Any]:
+    """The shape of a number or nested list of numbers (never a boolean, which the caller rules out)
+    and the numbers, as they are or as a float64 array; anything else raises."""
+    kind = type(value)
+    if kind is float or kind is int:
+        return (), value
+    if kind is not list:
         raise TypeError("not numbers")
+    if 0 < len(value) <= 16 and all(type(item) is float or type(item) is int for item in value):
+        return (len(value),), value  # short lists, quicker without NumPy
     array = np.array(value)
     if array.dtype.kind not in "if" or array.size == 0:
         raise TypeError("not numbers")
-    return array.astype(np.float64)
+    return array.shape, array.astype(np.float64)
 
 
 class _JsonError(InputError):

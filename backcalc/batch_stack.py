@@ -74,12 +74,15 @@ class Plan:
     atol: float | None
     differentiator: Any
 
-    def case(self, line: int, values: Sequence[np.ndarray]) -> Case:
+    def case(self, line: int, values: Sequence[Any]) -> Case:
         """The :class:`Case` of one line of this plan, its values (in the order of the plan's inputs)
         cast to the dtype, to run alone."""
         first = self.problem
         cast = first.numpy_dtype
-        inputs = {name: value.astype(cast).astype(np.float64) for name, value in zip(first.inputs, values, strict=True)}
+        inputs = {
+            name: np.asarray(value, dtype=np.float64).astype(cast).astype(np.float64)
+            for name, value in zip(first.inputs, values, strict=True)
+        }
         problem = Problem(
             first.expression, first.tree, inputs, list(first.wrt), first.dtype, first.reduce, first.output_shape
         )
@@ -119,10 +122,11 @@ class Stacked:
     dtype: str
 
 
-def compute_stack(plan: Plan, lines: Sequence[int], values: Sequence[Sequence[np.ndarray]]) -> Stacked:
+def compute_stack(plan: Plan, lines: Sequence[int], values: Sequence[Sequence[Any]]) -> Stacked:
     """Both sides of every case in one pass each; :func:`write` then gives each case's output line,
     byte for byte what :func:`~backcalc.api.compute`'s result gives, with ``"line"`` first.
-    ``values[i]`` holds line ``lines[i]``'s inputs in the order of the plan's, as float64."""
+    ``values[i]`` holds line ``lines[i]``'s inputs in the order of the plan's: numbers, lists of
+    numbers or arrays, of the plan's shapes."""
     first = plan.problem
     count = len(lines)
     tolerance = Tolerance.for_dtype(first.dtype, plan.rtol, plan.atol)
@@ -132,7 +136,7 @@ def compute_stack(plan: Plan, lines: Sequence[int], values: Sequence[Sequence[np
     recheck = np.zeros(count, dtype=bool)
     stacked = {}
     for index, name in enumerate(first.inputs):
-        given = np.stack([case[index] for case in values])
+        given = np.array([case[index] for case in values], dtype=np.float64)
         with np.errstate(invalid="ignore"):
             recheck |= ~(np.abs(given) <= largest).reshape(count, -1).all(axis=1)  # nan, inf, beyond the dtype
         stacked[name] = np.where(recheck.reshape((count,) + (1,) * (given.ndim - 1)), 0.0, given)

@@ -24,7 +24,7 @@ from . import limits
 from .batch import Batch, Tally, read_lines
 from .files import FileAccess
 
-WINDOW_LINES = 2048
+WINDOW_LINES = 8192
 WINDOW_BYTES = 4 * 2**20
 QUIET_SECONDS = 0.05  # a window waits at most this long for its next line
 

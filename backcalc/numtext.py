@@ -111,23 +111,30 @@ def _number_rows(values: np.ndarray) -> np.ndarray:
     (unused bytes are 0)."""
     table, places = _layouts()
     count = len(values)
-    with np.errstate(invalid="ignore"):
-        finite = np.isfinite(values)
     negative = np.signbit(values)
     special = _special_layouts()
     layout = np.full(count, special["zero"], dtype=np.int64)  # numbers left to Python are overwritten
-    layout[np.isnan(values)] = special["nan"]
-    layout[np.isposinf(values)] = special["inf"]
-    layout[np.isneginf(values)] = special["-inf"]
-    zero = values == 0
-    layout[zero] = np.where(negative[zero], special["-zero"], special["zero"])
-    numbers = np.flatnonzero(finite & ~zero)
+    with np.errstate(invalid="ignore"):
+        regular = np.isfinite(values) & (values != 0)
+    if regular.all():  # the usual case: no zero, nan or infinity
+        numbers = np.arange(count)
+    else:
+        layout[np.isnan(values)] = special["nan"]
+        layout[np.isposinf(values)] = special["inf"]
+        layout[np.isneginf(values)] = special["-inf"]
+        zero = values == 0
+        layout[zero] = np.where(negative[zero], special["-zero"], special["zero"])
+        numbers = np.flatnonzero(regular)
     digits, exponent, sure = _shortest(values[numbers])
-    count_digits = np.searchsorted(_POWERS_OF_TEN, digits, side="right") + 1  # 1 to 9
+    count_digits = np.ones(len(digits), dtype=np.int64)  # 1 to 9
+    for power in range(1, 9):
+        count_digits += digits >= 10.0**power
     first = exponent + count_digits - 1  # the decimal exponent of the first digit
     usable = sure & (first >= _E_MIN) & (first <= _E_MAX)
-    main = numbers[usable]
-    digits, count_digits, first = digits[usable], count_digits[usable], first[usable]
+    everything = usable.all()
+    main = numbers if everything else numbers[usable]
+    if not everything:
+        digits, count_digits, first = digits[usable], count_digits[usable], first[usable]
     layout[main] = _layout_id(negative[main], count_digits, first)
     rows = np.zeros((count, _WIDTH + 1), dtype=np.uint8)  # the extra column takes unused digits
     rows[:, :_WIDTH] = table[layout]
@@ -137,15 +144,13 @@ def _number_rows(values: np.ndarray) -> np.ndarray:
         remaining, backwards[:, back] = np.divmod(remaining, 10)
     backwards += ord("0")
     rows.reshape(-1)[(main * (_WIDTH + 1))[:, None] + places[layout[main]]] = backwards
-    for index in numbers[~usable].tolist():  # left to Python: rare
-        text = json.dumps(json_number(float(values[index]), "float32")).encode()
-        rows[index, :] = 0
-        rows[index, : len(text)] = np.frombuffer(text, dtype=np.uint8)
+    if not everything:
+        for index in numbers[~usable].tolist():  # left to Python: rare
+            text = json.dumps(json_number(float(values[index]), "float32")).encode()
+            rows[index, :] = 0
+            rows[index, : len(text)] = np.frombuffer(text, dtype=np.uint8)
     rows[:, _WIDTH] = 0
     return rows[:, :_WIDTH]
-
-
-_POWERS_OF_TEN = 10.0 ** np.arange(1, 10)  # searchsorted gives how many digits a number has
 
 
 def _shortest(v32: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -211,7 +216,7 @@ def _layouts() -> tuple[np.ndarray, np.ndarray]:
     spread = _E_MAX - _E_MIN + 1
     total = 2 * 9 * spread + len(_SPECIAL)
     table = np.zeros((total, _WIDTH), dtype=np.uint8)
-    places = np.full((total, 9), _WIDTH, dtype=np.int64)  # the last digit's column first
+    places = np.full((total, 9), _WIDTH, dtype=np.int8)  # the last digit's column first
     for negative in (0, 1):
         for count_digits in range(1, 10):
             for first in range(_E_MIN, _E_MAX + 1):
