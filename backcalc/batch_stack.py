@@ -183,17 +183,10 @@ def write(stacks: Sequence[Stacked]) -> list[list[str | None]]:
             if isinstance(column, tuple):
                 like, values, shown = column
                 columns[at] = _like(values, shown, columns[like], stack.dtype)
-        results: list[str | None] = []
-        pieces = stack.pieces
-        for index in range(len(stack.lines)):
-            if stack.alone[index] or stack.recheck[index]:
-                results.append(None)
-                continue
-            parts = [pieces[0]]
-            for column, piece in zip(columns, pieces[1:], strict=True):
-                parts.append(column[index])
-                parts.append(piece)
-            results.append("".join(parts))
+        template = "%s".join(piece.replace("%", "%%") for piece in stack.pieces)
+        results: list[str | None] = [template % row for row in zip(*columns, strict=True)]
+        for index in np.flatnonzero(stack.alone | stack.recheck).tolist():
+            results[index] = None
         answers.append(results)
     return answers
 
