@@ -30,7 +30,7 @@ from . import __version__, limits
 from .compare import Tolerance
 from .deadline import recursion_room, run_budget
 from .jsonout import dumps
-from .numtext import case_texts, case_texts_many
+from .numtext import case_texts_many
 from .problem import REDUCTIONS, Problem
 from .verdict import Word
 
@@ -164,25 +164,30 @@ def compute_stack(plan: Plan, lines: Sequence[int], values: Sequence[Sequence[An
 
 def write(stacks: Sequence[Stacked]) -> list[list[str | None]]:
     """The output line of each case of each stack (None for a case to run alone or recheck), the
-    numbers of all the stacks written together."""
+    numbers of all the stacks written together. The symbolic side mostly rounds to autograd's
+    numbers: a case whose numbers are the same in the dtype, bit for bit, reuses autograd's text."""
     arrays: list[np.ndarray] = []
     dtypes: list[str] = []
-    for stack in stacks:
-        for column in stack.columns:
+    differing: dict[tuple[int, int], np.ndarray] = {}  # (stack, slot) -> the cases whose text differs
+    for at_stack, stack in enumerate(stacks):
+        for at, column in enumerate(stack.columns):
+            if isinstance(column, tuple):
+                _, values, shown = column
+                differing[at_stack, at] = differ = np.flatnonzero(~_same(values, shown, stack.dtype))
+                column = np.asarray(values)[differ]
             if isinstance(column, np.ndarray):
                 arrays.append(column)
                 dtypes.append(stack.dtype)
     texts = iter(case_texts_many(arrays, dtypes))
     answers = []
-    for stack in stacks:
-        columns: list[list[str]] = [
-            column if isinstance(column, list) else next(texts) if isinstance(column, np.ndarray) else []
-            for column in stack.columns
-        ]
-        for at, column in enumerate(stack.columns):  # the symbolic side, as autograd's where the same
+    for at_stack, stack in enumerate(stacks):
+        columns = [column if isinstance(column, list) else next(texts) for column in stack.columns]
+        for at, column in enumerate(stack.columns):
             if isinstance(column, tuple):
-                like, values, shown = column
-                columns[at] = _like(values, shown, columns[like], stack.dtype)
+                own = columns[at]
+                columns[at] = list(columns[column[0]])
+                for index, text in zip(differing[at_stack, at].tolist(), own, strict=True):
+                    columns[at][index] = text
         template = "%s".join(piece.replace("%", "%%") for piece in stack.pieces)
         results: list[str | None] = [template % row for row in zip(*columns, strict=True)]
         for index in np.flatnonzero(stack.alone | stack.recheck).tolist():
@@ -191,20 +196,12 @@ def write(stacks: Sequence[Stacked]) -> list[list[str | None]]:
     return answers
 
 
-def _like(values: np.ndarray, shown: np.ndarray, texts: list[str], dtype: str) -> list[str]:
-    """The texts of ``values`` case by case, reusing those of ``shown`` where a case's numbers are
-    the same in the dtype, bit for bit (the symbolic side mostly rounds to autograd's numbers)."""
+def _same(values: np.ndarray, shown: np.ndarray, dtype: str) -> np.ndarray:
+    """Whether each case's ``values`` are ``shown``'s numbers in the dtype, bit for bit."""
     kind = np.uint32 if dtype == "float32" else np.uint64
     with np.errstate(over="ignore", invalid="ignore"):
         bits = np.asarray(values).astype(cast_of(dtype)).view(kind)
-    same = (bits == np.asarray(shown).astype(cast_of(dtype)).view(kind)).reshape(len(texts), -1).all(axis=1)
-    if same.all():
-        return texts
-    result = list(texts)
-    differ = np.flatnonzero(~same)
-    for index, text in zip(differ.tolist(), case_texts(np.asarray(values)[differ], dtype), strict=True):
-        result[index] = text
-    return result
+    return (bits == np.asarray(shown).astype(cast_of(dtype)).view(kind)).reshape(len(bits), -1).all(axis=1)
 
 
 def cast_of(dtype: str) -> type[np.floating]:
