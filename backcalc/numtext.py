@@ -118,6 +118,7 @@ def _number_rows(values: np.ndarray) -> np.ndarray:
         regular = np.isfinite(values) & (values != 0)
     if regular.all():  # the usual case: no zero, nan or infinity
         numbers = np.arange(count)
+        digits, exponent, sure = _shortest(values)
     else:
         layout[np.isnan(values)] = special["nan"]
         layout[np.isposinf(values)] = special["inf"]
@@ -125,7 +126,7 @@ def _number_rows(values: np.ndarray) -> np.ndarray:
         zero = values == 0
         layout[zero] = np.where(negative[zero], special["-zero"], special["zero"])
         numbers = np.flatnonzero(regular)
-    digits, exponent, sure = _shortest(values[numbers])
+        digits, exponent, sure = _shortest(values[numbers])
     count_digits = np.ones(len(digits), dtype=np.int64)  # 1 to 9
     for power in range(1, 9):
         count_digits += digits >= 10.0**power
@@ -135,13 +136,18 @@ def _number_rows(values: np.ndarray) -> np.ndarray:
     main = numbers if everything else numbers[usable]
     if not everything:
         digits, count_digits, first = digits[usable], count_digits[usable], first[usable]
-    layout[main] = _layout_id(negative[main], count_digits, first)
+    if everything and len(main) == count:
+        layout = _layout_id(negative, count_digits, first)
+    else:
+        layout[main] = _layout_id(negative[main], count_digits, first)
     rows = np.zeros((count, _WIDTH + 1), dtype=np.uint8)  # the extra column takes unused digits
     rows[:, :_WIDTH] = table[layout]
     backwards = np.empty((len(main), 9), dtype=np.uint8)  # the last digit first
-    remaining = digits.astype(np.uint32)
-    for back in range(9):
-        remaining, backwards[:, back] = np.divmod(remaining, 10)
+    remaining = digits
+    for back in range(9):  # floor(r * 0.1) is r // 10 exactly for integers r below 2**50
+        quotient = np.floor(remaining * 0.1)
+        backwards[:, back] = remaining - 10 * quotient
+        remaining = quotient
     backwards += ord("0")
     rows.reshape(-1)[(main * (_WIDTH + 1))[:, None] + places[layout[main]]] = backwards
     if not everything:
