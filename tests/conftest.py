@@ -75,3 +75,31 @@ def pytest_report_header(config: pytest.Config) -> str:
     from tests.test_differential import SEED
 
     return f"differential fuzz seed: {SEED} (rerun with BACKCALC_FUZZ_SEED={SEED})"
+
+
+
+# The modules whose tests take seconds each (a real terminal, a Jupyter kernel, a built wheel, the fuzz
+# runs, subprocesses that import torch), slowest first. pyproject's addopts hand whole modules to the
+# two workers in collection order (--dist loadfile --no-loadscope-reorder: a module-scoped fixture such
+# as the notebook's kernel is made once), so these go first and the last modules to finish are short
+# ones: neither worker waits long for the other.
+SLOW_FIRST = (
+    "test_differential",
+    "test_repl",
+    "test_notebook",
+    "test_packaging",
+    "test_batch_stack",
+    "test_workload",
+    "test_startup",
+    "test_cli_batch",
+    "test_cli_grad",
+    "test_cli_interrupt",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+        return SLOW_FIRST.index(module) if module in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the other modules, and the tests within each, keep their order
