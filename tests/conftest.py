@@ -51,6 +51,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("BACKCALC_FUZZ_SEED") == "random":
         os.environ["BACKCALC_FUZZ_SEED"] = str(random.randrange(2**32))
     _import_hypothesis_without_assertion_rewriting()
+    # At exit, after pytest is done (atexit runs after every unconfigure hook), the objects left are
+    # moved out of the collector's reach: the interpreter's last collection would otherwise walk all of
+    # torch's, sympy's and the tests' objects, ~0.5 s for torch alone, in each worker and the controller.
+    import atexit
+    import gc
+
+    atexit.register(gc.freeze)
 
 
 def _import_hypothesis_without_assertion_rewriting() -> None:
