@@ -50,9 +50,63 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if os.environ.get("BACKCALC_FUZZ_SEED") == "random":
         os.environ["BACKCALC_FUZZ_SEED"] = str(random.randrange(2**32))
+    _import_hypothesis_without_assertion_rewriting()
+    # At exit, after pytest is done (atexit runs after every unconfigure hook), the objects left are
+    # moved out of the collector's reach: the interpreter's last collection would otherwise walk all of
+    # torch's, sympy's and the tests' objects, ~0.5 s for torch alone, in each worker and the controller.
+    import atexit
+    import gc
+
+    atexit.register(gc.freeze)
+
+
+def _import_hypothesis_without_assertion_rewriting() -> None:
+    """hypothesis ships a pytest plugin, so pytest marks its whole package for assertion rewriting:
+    each of its ~75 modules is parsed and rewritten on import, in every process (each xdist worker at
+    collection, the controller for hypothesis's terminal summary), and with PYTHONDONTWRITEBYTECODE
+    nothing is cached: about 1 s per process instead of 0.2 s. hypothesis's own asserts gain nothing
+    from rewriting, so it is imported once here with pytest's import hook set aside; the tests'
+    modules are still rewritten as before."""
+    import sys
+
+    hooks = [finder for finder in sys.meta_path if type(finder).__name__ == "AssertionRewritingHook"]
+    for hook in hooks:
+        sys.meta_path.remove(hook)
+    try:
+        import hypothesis.strategies  # noqa: F401
+    finally:
+        sys.meta_path[:0] = hooks
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     from tests.test_differential import SEED
 
     return f"differential fuzz seed: {SEED} (rerun with BACKCALC_FUZZ_SEED={SEED})"
+
+
+
+# The modules whose tests take seconds each (a real terminal, a Jupyter kernel, a built wheel, the fuzz
+# runs, subprocesses that import torch), slowest first. pyproject's addopts hand whole modules to the
+# two workers in collection order (--dist loadfile --no-loadscope-reorder: a module-scoped fixture such
+# as the notebook's kernel is made once), so these go first and the last modules to finish are short
+# ones: neither worker waits long for the other.
+SLOW_FIRST = (
+    "test_differential",
+    "test_repl",
+    "test_notebook",
+    "test_packaging",
+    "test_batch_stack",
+    "test_workload",
+    "test_startup",
+    "test_cli_batch",
+    "test_cli_grad",
+    "test_cli_interrupt",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+        return SLOW_FIRST.index(module) if module in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the other modules, and the tests within each, keep their order

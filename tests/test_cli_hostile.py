@@ -149,11 +149,13 @@ VALUES = [
 CATALOGUE = INJECTION + RESOURCES + SYNTAX + VALUES
 
 
-@pytest.fixture
-def files(tmp_path: Path) -> dict[str, str]:
-    """Malformed files, by the placeholder that names them in the catalogue."""
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Malformed files, by the placeholder that names them in the catalogue. Made once for the module
+    (no test writes into them; each test checks that the one canary was never created)."""
     import pickle
 
+    tmp_path = tmp_path_factory.mktemp("hostile")
     paths = {"DIR": str(tmp_path)}
     np.save(tmp_path / "bigcol.npy", np.zeros((4000, 1)))
     np.save(tmp_path / "bigrow.npy", np.zeros((1, 4000)))

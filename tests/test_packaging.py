@@ -70,7 +70,10 @@ def test_the_wheel_installs_and_runs_outside_the_repository(tmp_path):
     backcalc = venv / "bin" / "backcalc"
     run = {"cwd": tmp_path, "env": env, "capture_output": True, "text": True, "check": True}
     assert subprocess.run([str(backcalc), "--version"], **run).stdout.startswith("backcalc ")
-    out = subprocess.run([str(backcalc), "x**3", "x=2", "--json"], **run).stdout
+    # `python -m backcalc` computes, from the wheel (its __main__ is shipped). This is also the check that
+    # `python -m` works at all: one subprocess that imports torch instead of two.
+    out = subprocess.run([str(python), "-m", "backcalc", "x**3", "x=2", "--json"], **run).stdout
     assert json.loads(out)["gradients"]["x"]["autograd"] == 12.0
+    assert json.loads(out)["loss"] == 8.0
     where = subprocess.run([str(python), "-c", "import backcalc; print(backcalc.__file__)"], **run).stdout
     assert where.startswith(str(site))  # the installed wheel, not the repository

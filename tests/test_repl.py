@@ -119,8 +119,19 @@ def _spawn(tmp_path: Path, *args: str):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 def test_a_session_through_a_terminal(tmp_path):
+    """One real session (its warm-up costs seconds, so it is paid once): `backcalc` alone on a terminal
+    starts it (the same `repl` command) with the history already in the state directory; then typing,
+    history, completion, Ctrl-C and Ctrl-D."""
     pexpect = pytest.importorskip("pexpect")
-    child = _spawn(tmp_path, "repl")
+    (tmp_path / "backcalc").mkdir()
+    (tmp_path / "backcalc" / "history").write_text("x**2 x=7\n")
+    child = _spawn(tmp_path)
+
+    # The kept history: Up recalls the last line of the earlier session, Enter runs it.
+    child.send("\x1b[A\r")
+    child.expect_exact("Loss                           output (already a scalar) = 49.0")
+    child.expect_exact(PROMPT)
+
     child.sendline(f"x = {SEED}")
     child.expect_exact(PROMPT)
     child.sendline("x**3 + x**2")
@@ -179,22 +190,10 @@ def test_a_session_through_a_terminal(tmp_path):
     child.close()
     assert child.exitstatus == 0
     history = (tmp_path / "backcalc" / "history").read_text().splitlines()
-    assert history[:2] == [f"x = {SEED}", "x**3 + x**2"]
+    assert history[0] == "x**2 x=7"  # the earlier session's line is kept, the new ones come after it
+    new = history[history.index(f"x = {SEED}") :]
+    assert new[:2] == [f"x = {SEED}", "x**3 + x**2"]
     assert "sqrt(weights)" in history and "half a line" not in history
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
-def test_backcalc_alone_on_a_terminal_starts_a_session_with_its_history(tmp_path):
-    (tmp_path / "backcalc").mkdir()
-    (tmp_path / "backcalc" / "history").write_text("x**2 x=7\n")
-    child = _spawn(tmp_path)
-    child.send("\x1b[A\r")
-    child.expect_exact("Loss                           output (already a scalar) = 49.0")
-    child.expect_exact(PROMPT)
-    child.sendeof()
-    child.expect(pytest.importorskip("pexpect").EOF)
-    child.close()
-    assert child.exitstatus == 0
 
 
 def test_a_value_typed_with_spaces_stays_one_value():

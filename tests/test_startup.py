@@ -60,10 +60,13 @@ def test_shell_completion_does_not_import_heavy_modules():
     assert line.split()[1:] == ["0"]
 
 
-def test_python_dash_m_works():
-    result = subprocess.run([sys.executable, "-m", "backcalc", "x**2", "x=4", "--json"], capture_output=True, text=True)
-    assert result.returncode == 0
-    assert '"loss": 16.0' in result.stdout
+def test_python_dash_m_runs_the_command():
+    # That `python -m backcalc` computes a gradient is checked on the installed wheel (test_packaging), so
+    # that torch is imported by one such subprocess, not two; here, the module from the source tree.
+    out = subprocess.run(
+        [sys.executable, "-m", "backcalc", "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.startswith("backcalc ")
 
 
 def test_a_batch_of_bad_lines_does_not_import_torch_or_sympy(tmp_path):
