@@ -84,7 +84,6 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"differential fuzz seed: {SEED} (rerun with BACKCALC_FUZZ_SEED={SEED})"
 
 
-
 # The modules whose tests take seconds each (a real terminal, a Jupyter kernel, a built wheel, the fuzz
 # runs, subprocesses that import torch), slowest first. pyproject's addopts hand whole modules to the
 # two workers in collection order (--dist loadfile --no-loadscope-reorder: a module-scoped fixture such

@@ -107,3 +107,39 @@ def test_ctrl_c_returns_the_steps_done_as_an_interrupted_descent():
     assert result.interrupted and len(result.steps) == 3
     assert result.final_loss == result.steps[-1].loss and result.to_dict()["interrupted"] is True
     assert "interrupted (Ctrl-C) after 3 steps" in result.message
+
+
+@pytest.mark.parametrize("kind", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("functional", [True, False])
+def test_optimizer_steps_are_torchs_classes_to_the_bit(kind, dtype, functional, monkeypatch):
+    import torch
+
+    from backcalc.descend import MOMENTUM, _Optimizer
+
+    if not functional:  # a torch whose functional signature differs: the class takes over
+
+        def refuse(self):
+            raise TypeError("unexpected keyword argument")
+
+        monkeypatch.setattr(_Optimizer, "_functional_step", refuse)
+    torch_dtype = getattr(torch, dtype)
+
+    def descend(make):
+        params = [torch.tensor(v, dtype=torch_dtype, requires_grad=True) for v in ([1.5, -2.0, 0.3], [[0.7]])]
+        optimizer = make(params)
+        for _ in range(6):
+            optimizer.zero_grad()
+            loss = (params[0] ** 3).sum() + torch.sin(2 * params[0]).sum() * params[1].sum()
+            loss.backward()
+            optimizer.step()
+        return [p.detach().clone() for p in params]
+
+    ours = descend(lambda params: _Optimizer(kind, params, 0.01))
+    if kind == "adam":
+        theirs = descend(lambda params: torch.optim.Adam(params, lr=0.01))
+    else:
+        momentum = MOMENTUM if kind == "momentum" else 0.0
+        theirs = descend(lambda params: torch.optim.SGD(params, lr=0.01, momentum=momentum))
+    assert all(torch.equal(a, b) for a, b in zip(ours, theirs, strict=True))
+    assert not torch.equal(ours[0], torch.tensor([1.5, -2.0, 0.3], dtype=torch_dtype))  # it moved
