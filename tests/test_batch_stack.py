@@ -122,8 +122,9 @@ def test_a_disagreement_among_stacked_cases_is_its_own(broken_sin):
     assert run.tally.disagreed == 1 and run.tally.status == 1
 
 
-def test_shared_among_processes_in_input_order(tmp_path):
-    data = mixed_file(seed=1, count=600)
+def test_shared_among_processes_in_input_order(monkeypatch):
+    monkeypatch.setattr(batch_stream, "WINDOW_LINES", 64)  # windows for both workers
+    data = mixed_file(seed=1, count=400)
     together, run = stacked(data, jobs=2)
     assert together == line_by_line(data)
     assert run.tally.cases == len(together)
