@@ -51,7 +51,7 @@ def case(rng: random.Random, expression: str, shapes: dict[str, list[int]]) -> d
     return line
 
 
-def mixed_file(seed: int = 0, count: int = 1500) -> bytes:
+def mixed_file(seed: int = 0, count: int = 1000) -> bytes:
     rng = random.Random(seed)
     shapes = [{}, {"x": [3]}, {"x": [2, 3], "y": [3]}, {"x": [100], "y": [100]}, {"x": [40]}, {"y": [2, 1]}]
     lines = []
@@ -94,7 +94,7 @@ def test_stacked_cases_are_byte_for_byte_the_line_by_line_answers():
     assert together == alone
     verdicts = {json.loads(output).get("verdict") for output in alone}
     assert {"agree", "edge"} <= verdicts  # edges went back to the line-by-line path, and still match
-    assert run.tally.errors and run.tally.agreed > 1000
+    assert run.tally.errors and run.tally.agreed > 700
 
 
 def test_stacking_really_happens(monkeypatch):
