@@ -14,6 +14,10 @@ element longer than a case), which keeps torch from merging the cases into one l
 elements then meet the same code, scalar or SIMD, as they do alone; and torch runs on one thread, so
 that no case is split between threads. A case whose sides differ anywhere is not judged here: it goes
 back to the line-by-line path, which explains its differences (edges, rounding, disagreement).
+
+Writing the answers is most of the cost per case, so it is done the same way: every answer of a stack
+is one template (the JSON both sides' text shares, dumped once) with slots where each case's numbers
+go, and :func:`write` writes the numbers of many stacks at once (:mod:`backcalc.numtext`).
 """
 
 from __future__ import annotations
