@@ -13,8 +13,12 @@ import numpy as np
 
 _NONFINITE = {math.inf: "inf", -math.inf: "-inf"}
 _FAST_FROM = 64  # elements from which float32 arrays take the vectorised path (str() costs ~1.4 us each)
-_EXACT_POWER = 22  # 10.0**k is exact in float64 for 0 <= k <= 22
-_POWERS = 10.0 ** np.arange(_EXACT_POWER + 1)
+_EXACT = 22  # 10.0**k is exact in float64 for 0 <= k <= 22
+_POWERS = 10.0 ** np.arange(_EXACT + 1)
+_LEVELS = np.arange(-64, 65)  # a level k scales a value by 10**k
+_MULTIPLY = np.where((_LEVELS >= 0) & (_LEVELS <= _EXACT), 10.0 ** np.clip(_LEVELS, 0, _EXACT), 1.0)
+_DIVIDE = np.where((_LEVELS < 0) & (_LEVELS >= -_EXACT), 10.0 ** np.clip(-_LEVELS, 0, _EXACT), 1.0)
+_SURE = 1e-6  # how near an integer a scaled value may come before float64 cannot be trusted with it
 
 
 def json_number(value: float, dtype: str) -> float | str:
@@ -63,51 +67,69 @@ def text(value: float, dtype: str) -> str:
 
 
 def shortest_float32(values: np.ndarray) -> list[float]:
-    """What ``[float(str(np.float32(v))) for v in values.ravel()]`` gives, vectorised with NumPy.
-
-    For each element, the fewest significant digits p (1 to 9) whose nearest decimals below and above
-    come back to the same float32; such a decimal is an integer divided (or multiplied) by an exact
-    power of ten, so float64 division gives exactly the float64 that parsing its text gives. If p
-    digits round-trip, p + 1 do too, so p is found by bisection. Elements outside the range of exact
-    powers, or where float64 cannot tell which decimal is nearer, are left to ``str()``."""
+    """What ``[float(str(np.float32(v))) for v in values.ravel()]`` gives, vectorised with NumPy: the
+    float64 nearest to each value's shortest round-trip decimal in float32 (from
+    :func:`shortest_digits`, and ``str()`` where float64 arithmetic cannot be sure)."""
     v32 = np.asarray(values, dtype=np.float32).ravel()
     with np.errstate(all="ignore"):
         v = v32.astype(np.float64)
         idx = np.flatnonzero(np.isfinite(v) & (v != 0))
-        a = np.abs(v[idx])
-        e = np.floor(np.log10(a))
-        e = np.where(a >= 10.0 ** (e + 1), e + 1, e)
-        e = np.where(a < 10.0**e, e - 1, e).astype(np.int64)  # the decimal exponent, log10's rounding undone
-        exact = (8 - e <= _EXACT_POWER) & (e <= _EXACT_POWER)  # 10**(p - 1 - e) exact for every p
-        idx, e = idx[exact], e[exact]
-        vt, v32t = v[idx], v32[idx]
-        low, high = np.ones(len(idx), dtype=np.int64), np.full(len(idx), 9)
-        while (low < high).any():
-            mid = (low + high) // 2
-            ok = _decimals(vt, v32t, mid - 1 - e)[3:]
-            high = np.where(ok[0] | ok[1], mid, high)
-            low = np.where(ok[0] | ok[1], low, mid + 1)
-        frac, below, above, ok_below, ok_above = _decimals(vt, v32t, low - 1 - e)
-        both = ok_below & ok_above
-        pick = np.where(both, np.where(frac < 0.5, below, above), np.where(ok_below, below, above))
-        sure = (ok_below | ok_above) & ~(both & (np.abs(frac - 0.5) < 1e-6))
+        digits, exponent, sure = shortest_digits(v32[idx])
+        sure &= np.abs(exponent) <= _EXACT
+        power = _POWERS[np.clip(np.abs(exponent), 0, _EXACT)]
+        decimal = np.where(exponent >= 0, digits * power, digits / power)  # one rounding: the nearest float64
+        decimal = np.copysign(decimal, v[idx])
     out = v.copy()
-    out[idx[sure]] = pick[sure]
+    out[idx[sure]] = decimal[sure]
     flat: list[float] = out.tolist()
-    left = np.isfinite(v) & (v != 0)
-    left[idx[sure]] = False
-    for i in np.flatnonzero(left).tolist():
+    for i in idx[~sure].tolist():
         flat[i] = float(str(v32[i]))
     return flat
 
 
-def _decimals(v: np.ndarray, v32: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, ...]:
-    """With k digits after the decimal point (k < 0: rounded to tens, hundreds...): where v falls
-    between its two neighbouring decimals, those decimals, and whether each comes back to v32."""
-    scale = _POWERS[np.abs(k)]
-    up = k >= 0
-    t = np.where(up, v * scale, v / scale)
-    n = np.floor(t)
-    below = np.where(up, n / scale, n * scale)
-    above = np.where(up, (n + 1) / scale, (n + 1) * scale)
-    return t - n, below, above, below.astype(np.float32) == v32, above.astype(np.float32) == v32
+def shortest_digits(v32: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For finite nonzero float32 values: the digits (a float64 integer without trailing zeros) and
+    exponent of each one's shortest round-trip decimal (value = digits * 10**exponent, sign apart),
+    and whether float64 arithmetic was sure of it.
+
+    As Steele and White put it: among the decimals that round back to the float32 (the interval
+    around it), the one with the fewest significant digits, and the nearest to the value among those.
+    Ends of the interval or ties within about 1e-6 of an integer, and numbers outside about 1e-14 to
+    1e29 (where the powers of ten are not exact), are not sure."""
+    magnitude = np.abs(v32)
+    bits = magnitude.view(np.uint32)
+    v = magnitude.astype(np.float64)
+    above = np.spacing(magnitude).astype(np.float64)  # the gap to the next float32 up
+    # At a power of two the gap below is half the gap above (not for the smallest normal number).
+    below = np.where(((bits & 0x7FFFFF) == 0) & (bits >= 0x1000000), above / 2, above)
+    low, high = v - below / 2, v + above / 2  # exact in float64: a few more bits than float32's
+    # The interval is at least 10**-fine long, so a multiple of that lies in it; a multiple of ten
+    # times that maybe, and then that one (once its trailing zeros are gone) is the shortest.
+    fine = -np.floor(np.log10(high - low)).astype(np.int64)
+    index = np.clip(fine, _LEVELS[0], _LEVELS[-1]) - _LEVELS[0]
+    multiply, divide = _MULTIPLY[index], _DIVIDE[index]  # one of them is 1: a single rounding
+    t_low, t_high, t = low * multiply / divide, high * multiply / divide, v * multiply / divide
+    # Ends within 1e-5 of an integer (so within 1e-6 of one at the coarser level): not sure.
+    sure = (np.abs(fine) <= _EXACT) & (np.abs(t_low - np.rint(t_low)) >= 10 * _SURE)
+    sure &= np.abs(t_high - np.rint(t_high)) >= 10 * _SURE
+    first, last = np.ceil(t_low / 10), np.floor(t_high / 10)
+    coarse = first <= last
+    scaled = np.where(coarse, t / 10, t)
+    first, last = np.where(coarse, first, np.ceil(t_low)), np.where(coarse, last, np.floor(t_high))
+    sure &= np.abs(scaled - np.floor(scaled) - 0.5) >= _SURE  # a tie between two neighbours
+    digits = np.clip(np.rint(scaled), first, last)  # the nearest multiple within the interval
+    exponent = coarse.astype(np.int64) - fine
+    for strip in (4, 2, 1):  # trailing zeros (at most 7: a coarse multiple has at most 8 digits)
+        quotient = digits / 10.0**strip
+        whole = quotient == np.floor(quotient)
+        digits = np.where(whole, quotient, digits)
+        exponent += whole * strip
+    sure &= (digits >= 1) & (digits < 1e9)
+    digits = np.where(sure, digits, 1.0)
+    return digits, exponent, sure
+
+
+def _scaled(values: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """values * 10**level, rounded once (a multiplication or a division by an exact power of ten)."""
+    index = np.clip(level, _LEVELS[0], _LEVELS[-1]) - _LEVELS[0]
+    return values * _MULTIPLY[index] / _DIVIDE[index]

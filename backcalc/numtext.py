@@ -2,10 +2,9 @@
 each array ``a`` of a stack, built in NumPy arrays of characters instead of one Python float at a time.
 
 ``batch`` writes about a thousand numbers per case of 100-element vectors, and Python's float repr
-alone costs more per number than everything else backcalc does for it. Here a float32 number's shortest
-round-trip decimal is found for the whole stack at once, the way Steele and White put it: among the
-decimals that round back to the float32 (the half-open interval around it), the one with the fewest
-significant digits, and the nearest to the value among those. Its characters are then laid out as
+alone costs more per number than everything else backcalc does for it. Here each float32 number's
+shortest round-trip decimal is found for the whole stack at once
+(:func:`~backcalc.numfmt.shortest_digits`), and its characters are laid out as
 Python's ``repr`` lays them out (positional from 1e-4 up to 1e16, else ``1.5e-05``), with the
 brackets and commas of the nested list. Elements where float64 arithmetic cannot decide (an end of
 the interval or a tie within about 1e-6 of an integer) and numbers outside 1e-14 to 1e29 are written
@@ -21,13 +20,8 @@ from functools import cache
 
 import numpy as np
 
-from .numfmt import json_nested, json_number
+from .numfmt import json_nested, json_number, shortest_digits
 
-_EXACT = 22  # 10.0**k is exact in float64 for 0 <= k <= 22
-_LEVELS = np.arange(-64, 65)  # a level k scales a value by 10**k
-_MULTIPLY = np.where((_LEVELS >= 0) & (_LEVELS <= _EXACT), 10.0 ** np.clip(_LEVELS, 0, _EXACT), 1.0)
-_DIVIDE = np.where((_LEVELS < 0) & (_LEVELS >= -_EXACT), 10.0 ** np.clip(-_LEVELS, 0, _EXACT), 1.0)
-_SURE = 1e-6  # how near an integer a scaled value may come before float64 cannot be trusted with it
 _E_MIN, _E_MAX = -46, 39  # decimal exponents of float32's finite nonzero numbers
 _WIDTH = 20  # "-1234567890123456.0" is the longest; column _WIDTH takes the digits a number does not use
 _CHUNK = 1 << 13  # numbers written at a time: arrays this long stay in cache, and malloc reuses them
@@ -118,7 +112,7 @@ def _number_rows(values: np.ndarray) -> np.ndarray:
         regular = np.isfinite(values) & (values != 0)
     if regular.all():  # the usual case: no zero, nan or infinity
         numbers = np.arange(count)
-        digits, exponent, sure = _shortest(values)
+        digits, exponent, sure = shortest_digits(values)
     else:
         layout[np.isnan(values)] = special["nan"]
         layout[np.isposinf(values)] = special["inf"]
@@ -126,7 +120,7 @@ def _number_rows(values: np.ndarray) -> np.ndarray:
         zero = values == 0
         layout[zero] = np.where(negative[zero], special["-zero"], special["zero"])
         numbers = np.flatnonzero(regular)
-        digits, exponent, sure = _shortest(values[numbers])
+        digits, exponent, sure = shortest_digits(values[numbers])
     count_digits = np.ones(len(digits), dtype=np.int64)  # 1 to 9
     for power in range(1, 9):
         count_digits += digits >= 10.0**power
@@ -157,49 +151,6 @@ def _number_rows(values: np.ndarray) -> np.ndarray:
             rows[index, : len(text)] = np.frombuffer(text, dtype=np.uint8)
     rows[:, _WIDTH] = 0
     return rows[:, :_WIDTH]
-
-
-def _shortest(v32: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For finite nonzero float32 values: the digits (a float64 integer without trailing zeros) and
-    exponent of each one's shortest round-trip decimal (value = digits * 10**exponent, sign apart),
-    and whether float64 arithmetic was sure of it."""
-    magnitude = np.abs(v32)
-    bits = magnitude.view(np.uint32)
-    v = magnitude.astype(np.float64)
-    above = np.spacing(magnitude).astype(np.float64)  # the gap to the next float32 up
-    # At a power of two the gap below is half the gap above (not for the smallest normal number).
-    below = np.where(((bits & 0x7FFFFF) == 0) & (bits >= 0x1000000), above / 2, above)
-    low, high = v - below / 2, v + above / 2  # exact in float64: a few more bits than float32's
-    # The interval is at least 10**-fine long, so a multiple of that lies in it; a multiple of ten
-    # times that maybe, and then that one (once its trailing zeros are gone) is the shortest.
-    fine = -np.floor(np.log10(high - low)).astype(np.int64)
-    index = np.clip(fine, _LEVELS[0], _LEVELS[-1]) - _LEVELS[0]
-    multiply, divide = _MULTIPLY[index], _DIVIDE[index]  # one of them is 1: a single rounding
-    t_low, t_high, t = low * multiply / divide, high * multiply / divide, v * multiply / divide
-    # Ends within 1e-5 of an integer (so within 1e-6 of one at the coarser level): not sure.
-    sure = (np.abs(fine) <= _EXACT) & (np.abs(t_low - np.rint(t_low)) >= 10 * _SURE)
-    sure &= np.abs(t_high - np.rint(t_high)) >= 10 * _SURE
-    first, last = np.ceil(t_low / 10), np.floor(t_high / 10)
-    coarse = first <= last
-    scaled = np.where(coarse, t / 10, t)
-    first, last = np.where(coarse, first, np.ceil(t_low)), np.where(coarse, last, np.floor(t_high))
-    sure &= np.abs(scaled - np.floor(scaled) - 0.5) >= _SURE  # a tie between two neighbours
-    digits = np.clip(np.rint(scaled), first, last)  # the nearest multiple within the interval
-    exponent = coarse.astype(np.int64) - fine
-    for strip in (4, 2, 1):  # trailing zeros (at most 7: a coarse multiple has at most 8 digits)
-        quotient = digits / 10.0**strip
-        whole = quotient == np.floor(quotient)
-        digits = np.where(whole, quotient, digits)
-        exponent += whole * strip
-    sure &= (digits >= 1) & (digits < 1e9)
-    digits = np.where(sure, digits, 1.0)
-    return digits, exponent, sure
-
-
-def _scaled(values: np.ndarray, level: np.ndarray) -> np.ndarray:
-    """values * 10**level, rounded once (a multiplication or a division by an exact power of ten)."""
-    index = np.clip(level, _LEVELS[0], _LEVELS[-1]) - _LEVELS[0]
-    return values * _MULTIPLY[index] / _DIVIDE[index]
 
 
 def _layout_id(negative: np.ndarray, count_digits: np.ndarray, first: np.ndarray) -> np.ndarray:
