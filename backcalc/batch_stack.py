@@ -109,7 +109,22 @@ def stackable(problem: Problem, differentiator: Any) -> bool:
     if math.prod(problem.output_shape) > MAX_CASE_ELEMENTS:
         return False
     tree = problem.tree
-    return not tree.mixes_elements() and not any(not n.is_leaf and n.record.takes_dim for n in tree.walk())
+    if tree.mixes_elements() or any(not n.is_leaf and n.record.takes_dim for n in tree.walk()):
+        return False
+    # NumPy raises an array to a power of 2, 0.5 or -1 by a shortcut (square, sqrt, reciprocal) when
+    # the exponent is one number, as an input of one element is alone but not in the stack: a derivative
+    # with such an exponent (sympy's own x**y, or exp(y*log(x)) made one) is not stacked.
+    symbols = differentiator.symbols
+    scalars = {symbols[name] for name, value in problem.inputs.items() if value.size == 1 and name in symbols}
+    if not scalars:
+        return True
+    import sympy
+
+    try:
+        derivatives = [differentiator.derivative(name)[0] for name in problem.wrt]
+    except Exception:  # out of time or recursion: the line alone says so
+        return False
+    return not any(power.exp.free_symbols & scalars for d in derivatives for power in d.atoms(sympy.Pow))
 
 
 @dataclass
@@ -325,8 +340,19 @@ def _torch_pass(
     gradients = {}
     for name in problem.wrt:
         grad = leaves[name].grad
-        gradients[name] = (grad if grad is not None else torch.zeros_like(leaves[name])).numpy()
+        gradient = (grad if grad is not None else torch.zeros_like(leaves[name])).numpy()
+        if _summed_alone_only(problem.inputs[name].shape, problem.output_shape):
+            gradient = gradient + gradient.dtype.type(0.0)  # the sum of one element: -0.0 is 0.0
+        gradients[name] = gradient
     return output.detach().numpy(), losses.detach().numpy(), gradients
+
+
+def _summed_alone_only(shape: tuple[int, ...], output_shape: tuple[int, ...]) -> bool:
+    """Whether torch sums an input's gradient back to its shape alone (over leading dimensions the
+    output adds) but not in the stack: the output adds only dimensions of size 1, which the stack's
+    aligned input has too. A sum over one element is the element, but for its sign: -0.0 becomes 0.0."""
+    leading = len(output_shape) - len(shape)
+    return leading > 0 and output_shape[leading:] == shape and math.prod(output_shape[:leading]) == 1
 
 
 def _forward(problem: Problem, tensors: dict[str, torch.Tensor], dtype: torch.dtype) -> torch.Tensor:
