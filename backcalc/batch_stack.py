@@ -26,6 +26,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -340,30 +341,35 @@ def _torch_pass(
     gradients = {}
     for name in problem.wrt:
         grad = leaves[name].grad
-        gradient = (grad if grad is not None else torch.zeros_like(leaves[name])).numpy()
-        if _summed_alone_only(problem.inputs[name].shape, problem.output_shape):
-            gradient = gradient + gradient.dtype.type(0.0)  # the sum of one element: -0.0 is 0.0
-        gradients[name] = gradient
+        gradients[name] = (grad if grad is not None else torch.zeros_like(leaves[name])).numpy()
     return output.detach().numpy(), losses.detach().numpy(), gradients
 
 
-def _summed_alone_only(shape: tuple[int, ...], output_shape: tuple[int, ...]) -> bool:
-    """Whether torch sums an input's gradient back to its shape alone (over leading dimensions the
-    output adds) but not in the stack: the output adds only dimensions of size 1, which the stack's
-    aligned input has too. A sum over one element is the element, but for its sign: -0.0 becomes 0.0."""
-    leading = len(output_shape) - len(shape)
-    return leading > 0 and output_shape[leading:] == shape and math.prod(output_shape[:leading]) == 1
+def _summed_alone_only(shape: tuple[int, ...], result_shape: tuple[int, ...]) -> bool:
+    """Whether torch sums an operand's gradient back to its shape alone (over the leading dimensions
+    the result adds) but not in the stack: the result adds only dimensions of size 1, which the
+    stack's aligned operand has too. A sum of one element is the element, but for its sign: -0.0
+    becomes 0.0."""
+    leading = len(result_shape) - len(shape)
+    return leading > 0 and result_shape[leading:] == shape and math.prod(result_shape[:leading]) == 1
 
 
 def _forward(problem: Problem, tensors: dict[str, torch.Tensor], dtype: torch.dtype) -> torch.Tensor:
     """The tree evaluated over the stack by each record's torch implementation, as
     :func:`~backcalc.autograd.evaluate` does for one case, each result spaced out again."""
     from .autograd import step
+    from .shapes import infer
 
+    shapes = infer(problem.tree, problem.shapes)
     values: dict[int, Any] = {}
     stacked: set[int] = set()  # nodes whose value has the cases' dimension (not constants)
     for node in problem.tree.postorder():
+        operands = {id(child): values[id(child)] for child in node.args if id(child) in stacked}
+        for child in node.args:
+            if id(child) in stacked and _summed_alone_only(shapes[id(child)], shapes[id(node)]):
+                values[id(child)] = _sum_of_one(values[id(child)])
         value = step(node, values, tensors, dtype)
+        values.update(operands)
         if node.is_variable:
             stacked.add(id(node))
         elif any(id(child) in stacked for child in node.args):
@@ -374,6 +380,27 @@ def _forward(problem: Problem, tensors: dict[str, torch.Tensor], dtype: torch.dt
     if id(problem.tree) not in stacked:  # a constant expression: the same for every case
         result = _spaced(result.expand(next(iter(tensors.values())).shape[:1] + result.shape).contiguous())
     return result
+
+
+def _sum_of_one(value: torch.Tensor) -> torch.Tensor:
+    """``value``, whose gradient comes back as alone it would from a sum of one element: -0.0 as 0.0."""
+    return _sum_of_one_function().apply(value)
+
+
+@cache
+def _sum_of_one_function() -> Any:
+    import torch
+
+    class SumOfOne(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, tensor: torch.Tensor) -> torch.Tensor:
+            return tensor.view_as(tensor)
+
+        @staticmethod
+        def backward(ctx: Any, gradient: torch.Tensor) -> torch.Tensor:
+            return gradient + 0.0
+
+    return SumOfOne
 
 
 def _spaced(value: torch.Tensor) -> torch.Tensor:

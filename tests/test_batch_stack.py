@@ -210,6 +210,10 @@ LIKE_ALONE = [
         '{"expression": "x / y", "inputs": {"x": [1e-50], "y": -4.006169482814254}, "reduce": "mean"}',
     ),
     (
+        '{"expression": "sigmoid(x)*y", "wrt": ["x", "y"], "inputs": {"x": -1, "y": [-4.0]}}',
+        '{"expression": "sigmoid(x)*y", "wrt": ["x", "y"], "inputs": {"x": -100, "y": [-4.0]}}',
+    ),
+    (
         '{"expression": "x**y", "inputs": {"x": [1.5], "y": 3}, "dtype": "float64"}',
         '{"expression": "x**y", "inputs": {"x": [3.2], "y": 2}, "dtype": "float64"}',
     ),
