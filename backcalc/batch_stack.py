@@ -78,6 +78,7 @@ class Plan:
     rtol: float | None
     atol: float | None
     differentiator: Any
+    template: tuple[list[str], list[str]] | None = None  # made by the first stack, kept for the next
 
     def case(self, line: int, values: Sequence[Any]) -> Case:
         """The :class:`Case` of one line of this plan, its values (in the order of the plan's inputs)
@@ -169,7 +170,9 @@ def compute_stack(plan: Plan, lines: Sequence[int], values: Sequence[Sequence[An
     alone = ~np.isfinite(losses)
     for side in sides.values():
         alone |= side.flagged
-    pieces, slots = _template(plan, symbolic, tolerance)
+    if plan.template is None:
+        plan.template = _template(plan, symbolic, tolerance)
+    pieces, slots = plan.template
     numbers: dict[str, Any] = {"line": [str(line) for line in lines]}
     for name, value in stacked.items():
         numbers[f"input {name}"] = value
