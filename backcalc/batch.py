@@ -63,8 +63,8 @@ class Tally:
 
 @dataclass
 class Quick:
-    """A line that can share a pass with others of its plan: its values, in the plan's inputs' order
-    (float64, not yet cast to the dtype)."""
+    """A line that can share a pass with others of its plan: its values, in the plan's inputs' order,
+    not yet cast to the dtype (``compute_stack`` casts them, and checks that the dtype holds them)."""
 
     line: int
     plan: Plan
