@@ -212,8 +212,10 @@ def test_writing_into_head_ends_quietly_with_status_0(tmp_path):
     import sys
 
     path = tmp_path / "cases.jsonl"
-    # Lines that cannot be answered: as much output as good ones, without torch's start-up.
-    path.write_text("not json\n" * 20000)
+    # Lines that cannot be answered: as much output as good ones, without torch's start-up; far more
+    # than a pipe holds, so that a write meets the closed pipe wherever it is (the status stays 0,
+    # although every line is bad).
+    path.write_text("not json\n" * 100_000)
     script = f"{sys.executable} -m backcalc batch {path} | head -1; exit ${{PIPESTATUS[0]}}"
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
