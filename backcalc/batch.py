@@ -190,7 +190,7 @@ class Batch:
         ):
             return None
         try:
-            case = _decode(raw.decode("ascii"))
+            case = _decode(raw)
             if type(case) is not dict or not case.keys() <= GRAD_KEYS:
                 return None
             # json.loads made no other booleans: none is hidden in the inputs as a number
@@ -440,7 +440,14 @@ class Batch:
         return {"line": line, "error": error}
 
 
-_decode = json.JSONDecoder().decode  # json.loads without its checks of the arguments
+def _decode(raw: bytes) -> Any:
+    """A line taken the short way, parsed by orjson (about ten times quicker than :mod:`json` on a
+    line of numbers). It parses what :mod:`json` parses to the same values, but for what it refuses
+    (NaN, numbers beyond float64, lone surrogates), which then takes the checked path, and integers
+    beyond 64 bits, which it reads as the float that :mod:`json`'s integer becomes later on."""
+    import orjson
+
+    return orjson.loads(raw)
 
 
 def _numbers(value: Any) -> tuple[tuple[int, ...], Any]:

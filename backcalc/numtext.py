@@ -1,67 +1,66 @@
 """The JSON text of many arrays at once: what ``json.dumps(numfmt.json_nested(a, dtype))`` writes for
-each array ``a`` of a stack, built in NumPy arrays of characters instead of one Python float at a time.
+each array ``a`` of a stack, written by orjson in compiled code instead of one Python float at a time.
 
 ``batch`` writes about a thousand numbers per case of 100-element vectors, and Python's float repr
-alone costs more per number than everything else backcalc does for it. Here each float32 number's
-shortest round-trip decimal is found for the whole stack at once
-(:func:`~backcalc.numfmt.shortest_digits`), and its characters are laid out as
-Python's ``repr`` lays them out (positional from 1e-4 up to 1e16, else ``1.5e-05``), with the
-brackets and commas of the nested list. Elements where float64 arithmetic cannot decide (an end of
-the interval or a tie within about 1e-6 of an integer) and numbers outside 1e-14 to 1e29 are written
-by :func:`~backcalc.numfmt.json_number`, one by one; so are all float64 numbers, whose shortest
-decimal needs more precision than float64 itself.
+alone costs more per number than everything else backcalc does for it. orjson writes a NumPy array's
+float32 or float64 numbers with the shortest decimal that round-trips in that dtype, the same digits
+as Python's ``repr`` of :func:`~backcalc.numfmt.json_number`; only the layout differs, and it is put
+right here on the whole text at once:
+
+- a comma without the space after it;
+- exponents without a leading zero (``1e-7``, Python's ``1e-07``);
+- positional text from 1e-6 up to 1e-4 (``0.00001``, Python's ``1e-05``);
+- in float32, exponents from 1e13 up to 1e16 (``1.5e+13``, Python's ``15000000000000.0``) and
+  ``null`` for nan and the infinities, which backcalc writes as strings: a case with such a number is
+  written by :func:`json_nested`.
+
+:func:`orjson_agrees` checks all of that against Python on numbers of every decade once per process;
+where it does not hold (another orjson), every case is written by :func:`json_nested`.
 """
 
 from __future__ import annotations
 
 import json
-import math
+import re
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
 
-from .numfmt import json_nested, json_number, shortest_digits
+from .numfmt import json_nested
 
-_E_MIN, _E_MAX = -46, 39  # decimal exponents of float32's finite nonzero numbers
-_WIDTH = 20  # "-1234567890123456.0" is the longest; column _WIDTH takes the digits a number does not use
-_CHUNK = 1 << 13  # numbers written at a time: arrays this long stay in cache, and malloc reuses them
-_LETTERS = "abcdfghij"  # the digits' places in a pattern ("e" is the exponent's)
-_SPECIAL = {"zero": "0.0", "-zero": "-0.0", "nan": '"nan"', "inf": '"inf"', "-inf": '"-inf"'}
+_SMALL = re.compile(rb"0\.0000(0*)([1-9])([0-9]*)")  # positional below 1e-4 (matched where found)
+_CHUNK = 1 << 16  # numbers written by one call: the text stays in cache
+_FLOAT32_LAYOUT = (9e12, 1.1e16)  # float32 numbers that orjson writes with an exponent and Python does not
 
 
 def case_texts(stack: np.ndarray, dtype: str) -> list[str]:
     """For a stack of shape (cases, *shape): the JSON text of each case's array, exactly as
     ``json.dumps(json_nested(stack[i], dtype))`` writes it."""
     stack = np.asarray(stack)
+    if stack.shape[0] == 0 or 0 in stack.shape or not orjson_agrees():
+        return [json.dumps(item) for item in json_nested(stack, dtype)]
+    return _case_texts(stack, dtype)
+
+
+def _case_texts(stack: np.ndarray, dtype: str) -> list[str]:
     count, shape = stack.shape[0], stack.shape[1:]
-    if dtype != "float32" or count == 0 or 0 in shape:
-        nested = json_nested(stack, dtype)
-        return [json.dumps(item) for item in nested]
-    with np.errstate(over="ignore"):  # beyond float32's range is inf, written as text
-        values = stack.astype(np.float32).reshape(count, -1)
-    step = max(1, _CHUNK // values.shape[1])  # cases at a time: NumPy is quickest on arrays in cache
+    with np.errstate(over="ignore"):  # beyond float32's range is inf, written as text below
+        values = np.ascontiguousarray(stack, dtype=np.float32 if dtype == "float32" else np.float64)
+    flat = values.reshape(count, -1)
+    odd = ~np.isfinite(flat).all(axis=1)
+    if dtype == "float32":
+        low, high = _FLOAT32_LAYOUT
+        with np.errstate(invalid="ignore"):
+            magnitude = np.abs(flat)
+            odd |= ((magnitude >= low) & (magnitude < high)).any(axis=1)
+    step = max(1, _CHUNK // flat.shape[1])
     texts: list[str] = []
     for start in range(0, count, step):
-        texts.extend(_texts(values[start : start + step], shape))
+        texts.extend(_texts(flat[start : start + step], shape))
+    for index in np.flatnonzero(odd).tolist():
+        texts[index] = json.dumps(json_nested(values[index], dtype))
     return texts
-
-
-def _texts(values: np.ndarray, shape: tuple[int, ...]) -> list[str]:
-    """The texts of a few cases: float32 ``values`` of shape (cases, elements per case)."""
-    count = values.shape[0]
-    rows = _number_rows(values.ravel())
-    prefix, suffix = _brackets(shape)
-    size = values.shape[1]
-    full = np.zeros((count, size, prefix.shape[1] + _WIDTH + suffix.shape[1]), dtype=np.uint8)
-    full[:, :, : prefix.shape[1]] = prefix
-    full[:, :, prefix.shape[1] : prefix.shape[1] + _WIDTH] = rows.reshape(count, size, _WIDTH)
-    full[:, :, prefix.shape[1] + _WIDTH :] = suffix
-    characters = full.reshape(count, -1)
-    lengths = np.count_nonzero(characters, axis=1)
-    text = characters[characters != 0].tobytes().decode("ascii")
-    ends = np.cumsum(lengths).tolist()
-    starts = [0, *ends[:-1]]
-    return [text[a:b] for a, b in zip(starts, ends, strict=True)]
 
 
 def case_texts_many(stacks: list[np.ndarray], dtypes: list[str]) -> list[list[str]]:
@@ -81,125 +80,84 @@ def case_texts_many(stacks: list[np.ndarray], dtypes: list[str]) -> list[list[st
     return results
 
 
-@cache
-def _brackets(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """The characters before and after each element of an array of ``shape`` (in C order) in its
-    JSON text: the brackets it opens, those it closes and the ``", "`` after it."""
-    size = max(1, math.prod(shape))
-    ndim = len(shape)
-    prefix = np.zeros((size, ndim), dtype=np.uint8)
-    suffix = np.zeros((size, ndim + 2), dtype=np.uint8)
-    for flat, index in enumerate(np.ndindex(*shape) if shape else [()]):
-        ends = tuple(n - 1 for n in shape)
-        opens = next((ndim - axis for axis in range(ndim) if all(i == 0 for i in index[axis:])), 0)
-        closes = next((ndim - axis for axis in range(ndim) if index[axis:] == ends[axis:]), 0)
-        before = "[" * opens
-        after = "]" * closes + (", " if flat < size - 1 else "")
-        prefix[flat, ndim - len(before) :] = np.frombuffer(before.encode(), dtype=np.uint8)
-        suffix[flat, : len(after)] = np.frombuffer(after.encode(), dtype=np.uint8)
-    return prefix, suffix
+def _texts(flat: np.ndarray, shape: tuple[int, ...]) -> list[str]:
+    """The texts of the cases of ``flat`` (cases, elements per case), each case of ``shape``."""
+    import orjson
+
+    whole = _python_layout(orjson.dumps(flat, option=orjson.OPT_SERIALIZE_NUMPY).replace(b",", b", "))
+    parts = whole.decode("ascii")[2:-2].split("], [")  # each case's numbers, without its brackets
+    if not shape:
+        return parts
+    if len(shape) == 1:
+        return ["[" + part + "]" for part in parts]
+    return [_nested(part.split(", "), shape) for part in parts]
 
 
-def _number_rows(values: np.ndarray) -> np.ndarray:
-    """The characters of each float32 number's JSON text, one row of :data:`_WIDTH` bytes per number
-    (unused bytes are 0)."""
-    table, places = _layouts()
-    count = len(values)
-    negative = np.signbit(values)
-    special = _special_layouts()
-    layout = np.full(count, special["zero"], dtype=np.int64)  # numbers left to Python are overwritten
-    with np.errstate(invalid="ignore"):
-        regular = np.isfinite(values) & (values != 0)
-    if regular.all():  # the usual case: no zero, nan or infinity
-        numbers = np.arange(count)
-        digits, exponent, sure = shortest_digits(values)
-    else:
-        layout[np.isnan(values)] = special["nan"]
-        layout[np.isposinf(values)] = special["inf"]
-        layout[np.isneginf(values)] = special["-inf"]
-        zero = values == 0
-        layout[zero] = np.where(negative[zero], special["-zero"], special["zero"])
-        numbers = np.flatnonzero(regular)
-        digits, exponent, sure = shortest_digits(values[numbers])
-    count_digits = np.ones(len(digits), dtype=np.int64)  # 1 to 9
-    for power in range(1, 9):
-        count_digits += digits >= 10.0**power
-    first = exponent + count_digits - 1  # the decimal exponent of the first digit
-    usable = sure & (first >= _E_MIN) & (first <= _E_MAX)
-    everything = usable.all()
-    main = numbers if everything else numbers[usable]
-    if not everything:
-        digits, count_digits, first = digits[usable], count_digits[usable], first[usable]
-    if everything and len(main) == count:
-        layout = _layout_id(negative, count_digits, first)
-    else:
-        layout[main] = _layout_id(negative[main], count_digits, first)
-    rows = np.zeros((count, _WIDTH + 1), dtype=np.uint8)  # the extra column takes unused digits
-    rows[:, :_WIDTH] = table[layout]
-    backwards = np.empty((len(main), 9), dtype=np.uint8)  # the last digit first
-    remaining = digits
-    for back in range(9):  # floor(r * 0.1) is r // 10 exactly for integers r below 2**50
-        quotient = np.floor(remaining * 0.1)
-        backwards[:, back] = remaining - 10 * quotient
-        remaining = quotient
-    backwards += ord("0")
-    rows.reshape(-1)[(main * (_WIDTH + 1))[:, None] + places[layout[main]]] = backwards
-    if not everything:
-        for index in numbers[~usable].tolist():  # left to Python: rare
-            text = json.dumps(json_number(float(values[index]), "float32")).encode()
-            rows[index, :] = 0
-            rows[index, : len(text)] = np.frombuffer(text, dtype=np.uint8)
-    rows[:, _WIDTH] = 0
-    return rows[:, :_WIDTH]
+def _nested(numbers: list[str], shape: tuple[int, ...]) -> str:
+    """The text of one case's numbers (in C order) as nested lists of ``shape``."""
+    for size in reversed(shape):
+        numbers = ["[" + ", ".join(numbers[i : i + size]) + "]" for i in range(0, len(numbers), size)]
+    return numbers[0]
 
 
-def _layout_id(negative: np.ndarray, count_digits: np.ndarray, first: np.ndarray) -> np.ndarray:
-    spread = _E_MAX - _E_MIN + 1
-    return (negative.astype(np.int64) * 9 + (count_digits - 1)) * spread + (first - _E_MIN)
+def _python_layout(text: bytes) -> bytes:
+    """orjson's text of numbers laid out as Python's ``repr`` lays them out (the module says how
+    they differ), but for the float32 numbers :func:`case_texts` leaves to :func:`json_nested`.
+    The places are found by ``bytes.find``, far quicker than a regular expression's search."""
+    if b"0.0000" in text:
+        text = _rewrite(text, b"0.0000", _small)
+    if b"e-" in text:
+        text = _rewrite(text, b"e-", _short_exponent)
+    return text
+
+
+def _rewrite(text: bytes, marker: bytes, fix: Callable[[bytes, int], tuple[bytes, int]]) -> bytes:
+    """``text`` with each place where ``marker`` is found given to ``fix``, which says what to write
+    instead of the text from there and where the rest of the text goes on."""
+    pieces: list[bytes] = []
+    done = 0
+    at = text.find(marker)
+    while at >= 0:
+        new, end = fix(text, at)
+        pieces += (text[done:at], new)
+        done = end
+        at = text.find(marker, end)
+    pieces.append(text[done:])
+    return b"".join(pieces)
+
+
+def _small(text: bytes, at: int) -> tuple[bytes, int]:
+    """``0.0000123`` as ``1.23e-05``; the end of a larger number (``10.00001``) as it is."""
+    match = _SMALL.match(text, at)
+    assert match is not None  # the marker is there, and orjson writes digits after it
+    if at and text[at - 1] in b"0123456789.":
+        return match.group(), match.end()
+    zeros, first, rest = match.groups()
+    mantissa = first + (b"." + rest if rest else b"")
+    return mantissa + b"e-%02d" % (len(zeros) + 5), match.end()
+
+
+def _short_exponent(text: bytes, at: int) -> tuple[bytes, int]:
+    """``e-7`` as ``e-07``; a two-digit exponent as it is."""
+    if text[at + 3 : at + 4].isdigit():
+        return b"e-", at + 2
+    return b"e-0", at + 2
 
 
 @cache
-def _special_layouts() -> dict[str, int]:
-    base = 2 * 9 * (_E_MAX - _E_MIN + 1)
-    return {name: base + index for index, name in enumerate(_SPECIAL)}
-
-
-@cache
-def _layouts() -> tuple[np.ndarray, np.ndarray]:
-    """For every sign, digit count and decimal exponent: the characters of the number's text with
-    the digits left as 0, and the column of each digit, the last one first (:data:`_WIDTH` for
-    digits it does not have).
-    Then the special numbers (zeros, non-finite)."""
-    spread = _E_MAX - _E_MIN + 1
-    total = 2 * 9 * spread + len(_SPECIAL)
-    table = np.zeros((total, _WIDTH), dtype=np.uint8)
-    places = np.full((total, 9), _WIDTH, dtype=np.int8)  # the last digit's column first
-    for negative in (0, 1):
-        for count_digits in range(1, 10):
-            for first in range(_E_MIN, _E_MAX + 1):
-                layout = (negative * 9 + count_digits - 1) * spread + (first - _E_MIN)
-                text = _pattern(negative, count_digits, first)
-                for column, char in enumerate(text):
-                    if char.isalpha() and char != "e":  # a digit's place: "a" is the first digit
-                        places[layout, count_digits - 1 - _LETTERS.index(char)] = column
-                    else:
-                        table[layout, column] = ord(char)
-    for name, layout in _special_layouts().items():
-        text = _SPECIAL[name]
-        table[layout, : len(text)] = np.frombuffer(text.encode(), dtype=np.uint8)
-    return table, places
-
-
-def _pattern(negative: int, count_digits: int, first: int) -> str:
-    """The text of a number as ``repr`` writes it, with its digits as the letters a, b, c, ...
-    (skipping "e"), e.g. ``-a.bcd`` or ``a.bfe-05``."""
-    letters = _LETTERS[:count_digits]
-    sign = "-" if negative else ""
-    if -4 <= first < 16:
-        if first >= 0:
-            whole = letters[: first + 1].ljust(first + 1, "0")
-            fraction = letters[first + 1 :] or "0"
-            return f"{sign}{whole}.{fraction}"
-        return f"{sign}0.{'0' * (-first - 1)}{letters}"
-    mantissa = letters[0] + (f".{letters[1:]}" if count_digits > 1 else "")
-    return f"{sign}{mantissa}e{'-' if first < 0 else '+'}{abs(first):02d}"
+def orjson_agrees() -> bool:
+    """Whether this process's orjson, laid out by :func:`_python_layout`, writes what Python writes:
+    numbers of every decade of both dtypes, both signs, with few digits and with many."""
+    try:
+        import orjson  # noqa: F401
+    except ImportError:
+        return False
+    rng = np.random.default_rng(0)
+    for dtype, low, high in (("float32", -45, 39), ("float64", -323, 309)):
+        decades = 10.0 ** np.arange(low, high).astype(np.float64)
+        with np.errstate(over="ignore"):
+            probe = np.concatenate([decades, decades * rng.uniform(1, 10, size=decades.size), decades * 1.25])
+            probe = np.concatenate([probe, -probe, [0.0, -0.0, 0.5, np.nan, np.inf]])
+        if "[" + ", ".join(_case_texts(probe, dtype)) + "]" != json.dumps(json_nested(probe, dtype)):
+            return False
+    return True

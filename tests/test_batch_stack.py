@@ -7,11 +7,13 @@ import json
 import math
 import random
 
+import numpy as np
 import pytest
 
 from backcalc import batch_stream
 from backcalc.batch import Batch
 from backcalc.batch_stream import BatchRun
+from backcalc.numfmt import json_nested
 
 UNARY = [
     "exp", "log", "sqrt", "abs", "tan", "sin", "cos", "atan", "sinh", "cosh", "tanh", "asin", "acos",
@@ -175,6 +177,9 @@ ODD_NEIGHBOURS = [
     '{"expression": "x*y", "inputs": {"x": [1, 2], "y": [3, 4]}} ',
     '{"expression": "x*y", "inputs": {"x": [1, 2], "y": [3, 4]}',
     '{"expression": "x*y", "inputs": {"x": [1e-45, 3.4028235e38], "y": [1e20, 0.1]}}',
+    '{"expression": "x*y", "inputs": {"x": [1, -9223372036854775809], "y": [3, 4]}}',
+    '{"expression": "x*y", "inputs": {"x": [1, -0], "y": [3, 4]}}',
+    '{"expression": "x*y", "inputs": {"x": [1e-5, 2.5e-7], "y": [3e13, 4e-9]}}',
 ]
 
 
@@ -189,6 +194,41 @@ def test_a_line_like_one_seen_before_is_answered_as_alone(odd):
         alone = Batch().run_line(text, number)
         assert answers[number] == _dump(alone)
     assert answers[1] == answers[2].replace('"line": 2', '"line": 1')
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_numbers_of_every_decade_are_written_as_alone(dtype):
+    """The stacked writer lays out orjson's text as Python's: the places where they differ (1e-4 down
+    to 1e-9, float32's 1e13 to 1e16, nan and the infinities) and either side of each."""
+    from backcalc.batch import _dump
+
+    rng = np.random.default_rng(3)
+    lines = []
+    for exponent in [*range(-12, -2), *range(11, 18), -40, -300, 30, 300]:
+        x = (rng.uniform(1, 10, size=3) * 10.0**exponent * rng.choice([-1, 1], size=3)).tolist()
+        for y in ([1.0, -1.0, 0.5], [2.0, 1e-6, 3e14]):
+            lines.append(json.dumps({"expression": "x*y + y", "inputs": {"x": x, "y": y}, "dtype": dtype}))
+    lines.insert(3, json.dumps({"expression": "x*y + y", "inputs": {"x": [1, 2, 1e39], "y": [1, 2, 3]}}))
+    answers = Batch().answer(list(enumerate(line.encode() for line in lines)))
+    alone = Batch()
+    assert answers == [_dump(alone.run_line(line, number)) for number, line in enumerate(lines)]
+    assert any('e-05' in answer for answer in answers) and any('e-08' in answer for answer in answers)
+
+
+def test_the_writer_checks_orjson_and_does_without_it_where_it_differs(monkeypatch):
+    from backcalc import numtext
+
+    stack = np.array([[1e-5, 2.5e-7, 1.5], [3e14, np.nan, -0.0]])
+    expected = [json.dumps(case) for case in json_nested(stack, "float32")]
+    assert numtext.orjson_agrees()
+    assert numtext.case_texts(stack, "float32") == expected
+    numtext.orjson_agrees.cache_clear()
+    monkeypatch.setattr(numtext, "_python_layout", lambda text: text)  # as if orjson wrote otherwise
+    try:
+        assert not numtext.orjson_agrees()
+        assert numtext.case_texts(stack, "float32") == expected
+    finally:
+        numtext.orjson_agrees.cache_clear()
 
 
 # Cases whose numbers come out otherwise in a stack than alone unless the stack takes care (found by
