@@ -42,6 +42,7 @@ CACHE_SIZE = 256  # distinct expressions kept
 #: characters are made one (and "#" with them) and the run looked for as a string, quicker than a regex.
 _NUMBER_CHARACTERS = bytes.maketrans(b"-+.0123456789eE", b"#" * 15)
 _LONG_NUMBER = b"#" * (limits.MAX_NUMBER_LENGTH + 1)
+_NUMBER_TYPES = frozenset((float, int))  # exactly: not bool
 _LARGEST = {name: float(np.finfo(dtype).max) for name, dtype in NUMPY_DTYPES.items()}
 
 
@@ -458,7 +459,7 @@ def _numbers(value: Any) -> tuple[tuple[int, ...], Any]:
         return (), value
     if kind is not list:
         raise TypeError("not numbers")
-    if 0 < len(value) <= 16 and all(type(item) is float or type(item) is int for item in value):
+    if 0 < len(value) <= 16 and _NUMBER_TYPES.issuperset(map(type, value)):
         return (len(value),), value  # short lists, quicker without NumPy
     array = np.array(value)
     if array.dtype.kind not in "if" or array.size == 0:

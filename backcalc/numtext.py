@@ -4,15 +4,15 @@ each array ``a`` of a stack, written by orjson in compiled code instead of one P
 ``batch`` writes about a thousand numbers per case of 100-element vectors, and Python's float repr
 alone costs more per number than everything else backcalc does for it. orjson writes a NumPy array's
 float32 or float64 numbers with the shortest decimal that round-trips in that dtype, the same digits
-as Python's ``repr`` of :func:`~backcalc.numfmt.json_number`; only the layout differs, and it is put
-right here on the whole text at once:
+as Python's ``repr`` of :func:`~backcalc.numfmt.json_number`, and in the same layout but for:
 
-- a comma without the space after it;
-- exponents without a leading zero (``1e-7``, Python's ``1e-07``);
-- positional text from 1e-6 up to 1e-4 (``0.00001``, Python's ``1e-05``);
-- in float32, exponents from 1e13 up to 1e16 (``1.5e+13``, Python's ``15000000000000.0``) and
-  ``null`` for nan and the infinities, which backcalc writes as strings: a case with such a number is
-  written by :func:`json_nested`.
+- a comma without the space after it (put back on the whole text at once);
+- numbers below 1e-4, which orjson writes ``0.00001`` and ``1e-7`` and Python ``1e-05`` and
+  ``1e-07``, and in float32 numbers from 1e13 up to 1e16, which orjson writes ``1.5e+13`` and Python
+  ``15000000000000.0``: these few are written by :func:`json_nested` and put in the places that
+  orjson wrote ``null`` for them (nan is written in their place);
+- nan and the infinities, which backcalc writes as strings: a case with one is written by
+  :func:`json_nested` whole.
 
 :func:`orjson_agrees` checks all of that against Python on numbers of every decade once per process;
 where it does not hold (another orjson), every case is written by :func:`json_nested`.
@@ -21,17 +21,17 @@ where it does not hold (another orjson), every case is written by :func:`json_ne
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable
 from functools import cache
 
 import numpy as np
 
-from .numfmt import json_nested
+from .numfmt import json_nested, shortest_digits
 
-_SMALL = re.compile(rb"0\.0000(0*)([1-9])([0-9]*)")  # positional below 1e-4 (matched where found)
 _CHUNK = 1 << 16  # numbers written by one call: the text stays in cache
-_FLOAT32_LAYOUT = (9e12, 1.1e16)  # float32 numbers that orjson writes with an exponent and Python does not
+_POWERS = 10.0 ** np.arange(10)
+_EXPONENT_TEXTS = np.array([f"e-{n:02d}" for n in range(100)], dtype=object)  # Python's, by -exponent
+_DIGIT_TEXTS = np.array([str(n) for n in range(-9, 10)], dtype=object)  # by the digit + 9
+_ODD_LAYOUT = {"float32": (1.1e-4, 9e12, 1.1e16), "float64": (1.1e-4, np.inf, np.inf)}  # below, from, to
 
 
 def case_texts(stack: np.ndarray, dtype: str) -> list[str]:
@@ -48,17 +48,12 @@ def _case_texts(stack: np.ndarray, dtype: str) -> list[str]:
     with np.errstate(over="ignore"):  # beyond float32's range is inf, written as text below
         values = np.ascontiguousarray(stack, dtype=np.float32 if dtype == "float32" else np.float64)
     flat = values.reshape(count, -1)
-    odd = ~np.isfinite(flat).all(axis=1)
-    if dtype == "float32":
-        low, high = _FLOAT32_LAYOUT
-        with np.errstate(invalid="ignore"):
-            magnitude = np.abs(flat)
-            odd |= ((magnitude >= low) & (magnitude < high)).any(axis=1)
+    finite = np.isfinite(flat)
     step = max(1, _CHUNK // flat.shape[1])
     texts: list[str] = []
     for start in range(0, count, step):
-        texts.extend(_texts(flat[start : start + step], shape))
-    for index in np.flatnonzero(odd).tolist():
+        texts.extend(_texts(flat[start : start + step], finite[start : start + step], shape, dtype))
+    for index in np.flatnonzero(~finite.all(axis=1)).tolist():
         texts[index] = json.dumps(json_nested(values[index], dtype))
     return texts
 
@@ -80,17 +75,54 @@ def case_texts_many(stacks: list[np.ndarray], dtypes: list[str]) -> list[list[st
     return results
 
 
-def _texts(flat: np.ndarray, shape: tuple[int, ...]) -> list[str]:
-    """The texts of the cases of ``flat`` (cases, elements per case), each case of ``shape``."""
+def _texts(flat: np.ndarray, finite: np.ndarray, shape: tuple[int, ...], dtype: str) -> list[str]:
+    """The texts of the cases of ``flat`` (cases, elements per case), each case of ``shape``; a case
+    with a number that is not ``finite`` is written again by the caller."""
     import orjson
 
-    whole = _python_layout(orjson.dumps(flat, option=orjson.OPT_SERIALIZE_NUMPY).replace(b",", b", "))
-    parts = whole.decode("ascii")[2:-2].split("], [")  # each case's numbers, without its brackets
+    below, low, high = _ODD_LAYOUT[dtype]
+    magnitude = np.abs(np.where(finite, flat, 0))
+    odd = ((magnitude < below) & (magnitude > 0)) | ((magnitude >= low) & (magnitude < high))
+    written = np.where(odd, np.nan, np.where(finite, flat, 0))  # orjson writes null for nan: for the odd
+    whole = orjson.dumps(written, option=orjson.OPT_SERIALIZE_NUMPY).replace(b",", b", ").decode("ascii")
+    if odd.any():
+        pieces = whole.split("null")
+        numbers, ends = _odd_numbers(flat[odd], dtype)
+        joined = [""] * (3 * len(numbers) + 1)  # each piece, number and its exponent in turn
+        joined[0::3], joined[1::3], joined[2::3] = pieces, numbers, ends
+        whole = "".join(joined)
+    parts = whole[2:-2].split("], [")  # each case's numbers, without its brackets
     if not shape:
         return parts
     if len(shape) == 1:
         return ["[" + part + "]" for part in parts]
     return [_nested(part.split(", "), shape) for part in parts]
+
+
+def _odd_numbers(values: np.ndarray, dtype: str) -> tuple[list[str], list[str]]:
+    """Python's text of finite numbers that orjson lays out otherwise, each in two parts (joined, the
+    text). Below 1e-4 in float32 (gradients that vanish can be many): the mantissa of the shortest
+    decimal, found by :func:`~backcalc.numfmt.shortest_digits` and written by orjson as a number from
+    1 to 10 (a single digit from a table), and the exponent after it; the rest by Python."""
+    import orjson
+
+    numbers = np.empty(len(values), dtype=object)
+    ends = np.full(len(values), "", dtype=object)
+    quick = np.zeros(len(values), dtype=bool)
+    if dtype == "float32":
+        digits, exponent, sure = shortest_digits(values)
+        count = np.searchsorted(_POWERS, digits, side="right")  # of digits: 10**(count-1) <= digits
+        first = exponent + count - 1  # the decimal exponent: Python writes an exponent below -4
+        quick = sure & (first < -4) & (first > -100)
+    if quick.any():
+        mantissa = np.copysign(digits[quick] / _POWERS[count[quick] - 1], values[quick])  # one rounding
+        numbers[quick] = orjson.dumps(mantissa, option=orjson.OPT_SERIALIZE_NUMPY).decode("ascii")[1:-1].split(",")
+        one = quick & (count == 1)  # orjson's 2.0 is Python's 2e-05
+        numbers[one] = _DIGIT_TEXTS[(np.copysign(digits[one], values[one]) + 9).astype(np.int64)]
+        ends[quick] = _EXPONENT_TEXTS[-first[quick]]
+    if not quick.all():
+        numbers[~quick] = json.dumps(json_nested(values[~quick], dtype))[1:-1].split(", ")
+    return numbers.tolist(), ends.tolist()
 
 
 def _nested(numbers: list[str], shape: tuple[int, ...]) -> str:
@@ -100,53 +132,10 @@ def _nested(numbers: list[str], shape: tuple[int, ...]) -> str:
     return numbers[0]
 
 
-def _python_layout(text: bytes) -> bytes:
-    """orjson's text of numbers laid out as Python's ``repr`` lays them out (the module says how
-    they differ), but for the float32 numbers :func:`case_texts` leaves to :func:`json_nested`.
-    The places are found by ``bytes.find``, far quicker than a regular expression's search."""
-    if b"0.0000" in text:
-        text = _rewrite(text, b"0.0000", _small)
-    if b"e-" in text:
-        text = _rewrite(text, b"e-", _short_exponent)
-    return text
-
-
-def _rewrite(text: bytes, marker: bytes, fix: Callable[[bytes, int], tuple[bytes, int]]) -> bytes:
-    """``text`` with each place where ``marker`` is found given to ``fix``, which says what to write
-    instead of the text from there and where the rest of the text goes on."""
-    pieces: list[bytes] = []
-    done = 0
-    at = text.find(marker)
-    while at >= 0:
-        new, end = fix(text, at)
-        pieces += (text[done:at], new)
-        done = end
-        at = text.find(marker, end)
-    pieces.append(text[done:])
-    return b"".join(pieces)
-
-
-def _small(text: bytes, at: int) -> tuple[bytes, int]:
-    """``0.0000123`` as ``1.23e-05``; the end of a larger number (``10.00001``) as it is."""
-    match = _SMALL.match(text, at)
-    assert match is not None  # the marker is there, and orjson writes digits after it
-    if at and text[at - 1] in b"0123456789.":
-        return match.group(), match.end()
-    zeros, first, rest = match.groups()
-    mantissa = first + (b"." + rest if rest else b"")
-    return mantissa + b"e-%02d" % (len(zeros) + 5), match.end()
-
-
-def _short_exponent(text: bytes, at: int) -> tuple[bytes, int]:
-    """``e-7`` as ``e-07``; a two-digit exponent as it is."""
-    if text[at + 3 : at + 4].isdigit():
-        return b"e-", at + 2
-    return b"e-0", at + 2
-
-
 @cache
 def orjson_agrees() -> bool:
-    """Whether this process's orjson, laid out by :func:`_python_layout`, writes what Python writes:
+    """Whether this process's orjson, with the numbers it lays out otherwise written by Python, writes
+    what Python writes:
     numbers of every decade of both dtypes, both signs, with few digits and with many."""
     try:
         import orjson  # noqa: F401
