@@ -69,7 +69,7 @@ class Quick:
 
     line: int
     plan: Plan
-    values: list[Any]  # numbers, lists of numbers or float64 arrays
+    values: list[Any]  # numbers, lists of numbers (checked by ``compute_stack``) or float64 arrays
     raw: bytes | None = None  # the line, when it was taken the short way
 
 
@@ -221,7 +221,7 @@ class Batch:
     def _run_cases(self, cases: list[Case | Quick]) -> dict[int, str | dict[str, Any]]:
         """The output (text, or an object to write) of each case, keyed by line: stacked where cases
         share a plan, else alone."""
-        from .batch_stack import Stacked, chunks, compute_stack, write
+        from .batch_stack import NotNumbersError, Stacked, chunks, compute_stack, write
 
         groups: dict[int, list[Quick]] = {}
         alone: list[Case | Quick] = []
@@ -239,7 +239,14 @@ class Batch:
             for part in chunks(plan, len(group)):
                 stack = group[part]
                 try:
-                    stacks.append((stack, compute_stack(plan, [q.line for q in stack], [q.values for q in stack])))
+                    try:
+                        stacked = compute_stack(plan, [q.line for q in stack], [q.values for q in stack])
+                    except NotNumbersError:  # a line whose lists hold something else: alone, and the rest again
+                        holds = [_holds_numbers(q) for q in stack]
+                        alone.extend(q for q, good in zip(stack, holds, strict=True) if not good)
+                        stack = [q for q, good in zip(stack, holds, strict=True) if good]
+                        stacked = compute_stack(plan, [q.line for q in stack], [q.values for q in stack])
+                    stacks.append((stack, stacked))
                 except Exception:  # whatever failed, each case alone says what it was, on its own line
                     alone.extend(stack)
         done: dict[int, str | dict[str, Any]] = {}
@@ -451,9 +458,11 @@ def _decode(raw: bytes) -> Any:
     return orjson.loads(raw)
 
 
-def _numbers(value: Any) -> tuple[tuple[int, ...], Any]:
+def _numbers(value: Any, check: bool = False) -> tuple[tuple[int, ...], Any]:
     """The shape of a number or nested list of numbers (never a boolean, which the caller rules out)
-    and the numbers, as they are or as a float64 array; anything else raises."""
+    and the numbers, as they are or as a float64 array; anything else raises. A long flat list is
+    taken as it is, unless asked to ``check`` it: ``compute_stack`` checks all the lists of a stack at
+    once."""
     kind = type(value)
     if kind is float or kind is int:
         return (), value
@@ -461,10 +470,21 @@ def _numbers(value: Any) -> tuple[tuple[int, ...], Any]:
         raise TypeError("not numbers")
     if 0 < len(value) <= 16 and _NUMBER_TYPES.issuperset(map(type, value)):
         return (len(value),), value  # short lists, quicker without NumPy
+    if not check and len(value) > 16 and type(value[0]) is not list:
+        return (len(value),), value
     array = np.array(value)
     if array.dtype.kind not in "if" or array.size == 0:
         raise TypeError("not numbers")
     return array.shape, array.astype(np.float64)
+
+
+def _holds_numbers(quick: Quick) -> bool:
+    """Whether each of a line's inputs is numbers of its plan's shape, looked at one by one."""
+    try:
+        shapes = [v.shape if isinstance(v, np.ndarray) else _numbers(v, check=True)[0] for v in quick.values]
+    except Exception:
+        return False
+    return shapes == [value.shape for value in quick.plan.problem.inputs.values()]
 
 
 class _JsonError(InputError):

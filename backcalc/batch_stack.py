@@ -156,8 +156,8 @@ def compute_stack(plan: Plan, lines: Sequence[int], values: Sequence[Sequence[An
     largest = float(np.finfo(cast).max)
     recheck = np.zeros(count, dtype=bool)
     stacked = {}
-    for index, name in enumerate(first.inputs):
-        given = np.array([case[index] for case in values], dtype=np.float64)
+    for index, (name, value) in enumerate(first.inputs.items()):
+        given = _given([case[index] for case in values], (count, *value.shape))
         with np.errstate(invalid="ignore"):
             recheck |= ~(np.abs(given) <= largest).reshape(count, -1).all(axis=1)  # nan, inf, beyond the dtype
         stacked[name] = np.where(recheck.reshape((count,) + (1,) * (given.ndim - 1)), 0.0, given)
@@ -183,6 +183,23 @@ def compute_stack(plan: Plan, lines: Sequence[int], values: Sequence[Sequence[An
         numbers[f"symbolic {name}"] = (slots.index(f"autograd {name}"), side.symbolic, side.autograd)
         numbers[f"max_abs_diff {name}"] = side.max_abs_diff
     return Stacked(list(lines), alone, recheck, pieces, [numbers[slot] for slot in slots], first.dtype)
+
+
+class NotNumbersError(ValueError):
+    """A case of a stack holds something other than numbers of the plan's shape where an input goes."""
+
+
+def _given(values: list[Any], shape: tuple[int, ...]) -> np.ndarray:
+    """One input of every case of a stack as a float64 array of ``shape``, its numbers checked here:
+    NumPy tells the kind of all of them at once, quicker than a look at each one. Booleans are ruled
+    out before (they would be numbers to NumPy)."""
+    try:
+        given = np.array(values)
+    except (ValueError, TypeError):  # lists of other lengths, or nested otherwise
+        raise NotNumbersError from None
+    if given.dtype.kind not in "if" or given.shape != shape:
+        raise NotNumbersError
+    return given.astype(np.float64)
 
 
 def write(stacks: Sequence[Stacked]) -> list[list[str | None]]:

@@ -196,6 +196,40 @@ def test_a_line_like_one_seen_before_is_answered_as_alone(odd):
     assert answers[1] == answers[2].replace('"line": 2', '"line": 1')
 
 
+LONG = ", ".join(["1.5"] * 19)
+ODD_LONG_LISTS = [
+    f'{{"expression": "x*y", "inputs": {{"x": [{LONG}, "2"], "y": 2}}}}',
+    f'{{"expression": "x*y", "inputs": {{"x": [{LONG}, null], "y": 2}}}}',
+    f'{{"expression": "x*y", "inputs": {{"x": [{LONG}, [2]], "y": 2}}}}',
+    f'{{"expression": "x*y", "inputs": {{"x": [{LONG}, {{"a": 2}}], "y": 2}}}}',
+    f'{{"expression": "x*y", "inputs": {{"x": [[{LONG}], 2], "y": 2}}}}',
+]
+
+
+@pytest.mark.parametrize("odd", ODD_LONG_LISTS)
+def test_a_long_list_that_is_not_all_numbers_is_answered_as_alone(odd, monkeypatch):
+    """Long lists are checked a stack at a time: an odd one among good ones goes alone, and the
+    good ones stay stacked."""
+    from backcalc import batch_stack
+    from backcalc.batch import _dump
+
+    stacked: list[list[int]] = []
+    compute = batch_stack.compute_stack
+
+    def spy(plan, lines, values):
+        result = compute(plan, lines, values)
+        stacked.append(list(lines))
+        return result
+
+    monkeypatch.setattr(batch_stack, "compute_stack", spy)
+    good = f'{{"expression": "x*y", "inputs": {{"x": [{LONG}, 2.5], "y": 2}}}}'
+    lines = [good, good.replace("2.5", "3.5"), odd, good.replace("2.5", "4.5"), odd]
+    answers = Batch().answer(list(enumerate(line.encode() for line in lines)))
+    alone = Batch()
+    assert answers == [_dump(alone.run_line(line, number)) for number, line in enumerate(lines)]
+    assert stacked == [[0, 1, 3]]
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_numbers_of_every_decade_are_written_as_alone(dtype):
     """The stacked writer lays out orjson's text as Python's: the places where they differ (1e-4 down
