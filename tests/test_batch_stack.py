@@ -230,6 +230,30 @@ def test_a_long_list_that_is_not_all_numbers_is_answered_as_alone(odd, monkeypat
     assert stacked == [[0, 1, 3]]
 
 
+def test_the_collector_is_off_while_a_window_is_answered_and_frees_cycles_after():
+    import gc
+    import weakref
+
+    from backcalc.batch_stream import Collector
+
+    class Node:
+        pass
+
+    enabled, nodes = [], []
+
+    def answer(window):
+        enabled.append(gc.isenabled())
+        node = Node()
+        node.itself = node  # garbage that only the cyclic collector frees
+        nodes.append(weakref.ref(node))
+        return [str(len(window))]
+
+    collector = Collector()
+    assert [collector.answer(answer, [(0, b"{}")] * n) for n in (1, 2, 3)] == [["1"], ["2"], ["3"]]
+    assert enabled == [False, False, False] and gc.isenabled()
+    assert [node() for node in nodes] == [None, None, None]
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_numbers_of_every_decade_are_written_as_alone(dtype):
     """The stacked writer lays out orjson's text as Python's: the places where they differ (1e-4 down
