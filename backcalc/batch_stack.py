@@ -195,7 +195,7 @@ def _given(values: list[Any], shape: tuple[int, ...]) -> np.ndarray:
     out before (they would be numbers to NumPy)."""
     try:
         given = np.array(values)
-    except (ValueError, TypeError):  # lists of other lengths, or nested otherwise
+    except (ValueError, TypeError, OverflowError):  # lists of other lengths, nested otherwise, huge integers
         raise NotNumbersError from None
     if given.dtype.kind not in "if" or given.shape != shape:
         raise NotNumbersError

@@ -180,6 +180,9 @@ ODD_NEIGHBOURS = [
     '{"expression": "x*y", "inputs": {"x": [1, -9223372036854775809], "y": [3, 4]}}',
     '{"expression": "x*y", "inputs": {"x": [1, -0], "y": [3, 4]}}',
     '{"expression": "x*y", "inputs": {"x": [1e-5, 2.5e-7], "y": [3e13, 4e-9]}}',
+    '{"expression": "x*y", "inputs": {"x": [1, 2], "y": [3, ' + "[" * 40 + "4" + "]" * 40 + "]}}",
+    '{"expression": "x*y", "inputs": {"x": [1, 2], "y": [3, 4]}, "wrt": ' + "[" * 40 + '"x"' + "]" * 40 + "}",
+    '{"expression": "x*y", "inputs": {"x": [1, 2], "y": [3, 4]}, "rtol": ' + "[" * 1100 + "]" * 1100 + "}",
 ]
 
 
@@ -252,6 +255,27 @@ def test_the_collector_is_off_while_a_window_is_answered_and_frees_cycles_after(
     assert [collector.answer(answer, [(0, b"{}")] * n) for n in (1, 2, 3)] == [["1"], ["2"], ["3"]]
     assert enabled == [False, False, False] and gc.isenabled()
     assert [node() for node in nodes] == [None, None, None]
+
+
+def test_inputs_of_many_rows_are_stacked(monkeypatch):
+    from backcalc import batch_stack
+    from backcalc.batch import _dump
+
+    stacked: list[list[int]] = []
+    compute = batch_stack.compute_stack
+
+    def spy(plan, lines, values):
+        stacked.append(list(lines))
+        return compute(plan, lines, values)
+
+    monkeypatch.setattr(batch_stack, "compute_stack", spy)
+    rng = random.Random(5)
+    rows = [[[rng.random() for _ in range(3)] for _ in range(40)] for _ in range(4)]
+    lines = [json.dumps({"expression": "tanh(x)*y", "inputs": {"x": x, "y": [1, 2, 3]}}) for x in rows]
+    answers = Batch().answer(list(enumerate(line.encode() for line in lines)))
+    alone = Batch()
+    assert answers == [_dump(alone.run_line(line, number)) for number, line in enumerate(lines)]
+    assert stacked == [[0, 1, 2, 3]]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
