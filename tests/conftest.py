@@ -103,6 +103,22 @@ SLOW_FIRST = (
 )
 
 
+def pytest_collection(session: pytest.Session) -> None:
+    # No garbage collection while the test modules are imported (torch, sympy, ...: millions of objects,
+    # almost no garbage), and then those objects are frozen out of the collector's reach: each of the
+    # dozen full collections during the run walks only what the tests made (about 1.5 s less per worker).
+    import gc
+
+    gc.disable()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    import gc
+
+    gc.freeze()
+    gc.enable()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
         module = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
