@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 import pytest
+import zygote
 from click.testing import CliRunner, Result
 
 from backcalc.cli import cli
@@ -27,6 +28,21 @@ class Cli:
 @pytest.fixture
 def run() -> Cli:
     return Cli()
+
+
+class WarmPython:
+    """``warm_python("-m", "backcalc", ...)`` is the argv of ``python -m backcalc ...`` started warm,
+    through the session's zygote (see tests/zygote.py): a real process for signals, pipes and exit
+    statuses, without torch's start-up. ``warm_python.Popen(["-m", "backcalc", ...], ...)`` is the
+    subprocess.Popen of one, for a test that signals it. Not for tests about start-up or lazy imports."""
+
+    __call__ = staticmethod(zygote.command)
+    Popen = zygote.Popen
+
+
+@pytest.fixture
+def warm_python() -> WarmPython:
+    return WarmPython()
 
 
 @pytest.fixture
@@ -58,6 +74,43 @@ def pytest_configure(config: pytest.Config) -> None:
     import gc
 
     atexit.register(gc.freeze)
+    if not hasattr(config, "workerinput"):  # the controller (pytest-xdist), or the only process
+        _start_zygote(config)
+
+
+def _start_zygote(config: pytest.Config) -> None:
+    """One zygote for the session (its workers find it through the environment they inherit), stopped
+    at the end."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    if not zygote.supported() or zygote.ENV in os.environ:
+        return
+    folder = tempfile.mkdtemp(prefix="backcalc-zygote-")
+    path = os.path.join(folder, "socket")
+    with open(os.path.join(folder, "log"), "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, zygote.__file__, "serve", path],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # out of the terminal's reach: Ctrl-C is the session's to handle
+        )
+    os.environ[zygote.ENV] = path
+
+    def stop() -> None:
+        os.environ.pop(zygote.ENV, None)
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    config.add_cleanup(stop)
 
 
 def _import_hypothesis_without_assertion_rewriting() -> None:
