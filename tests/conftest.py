@@ -172,6 +172,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.enable()
 
 
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    # The same after each module: what it left (sympy's and torch's caches, mostly) is frozen, after a
+    # collection of the young generations, so that no later full collection walks it again.
+    if nextitem is None or nextitem.path != item.path:
+        import gc
+
+        gc.collect(1)
+        gc.freeze()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
         module = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
