@@ -137,22 +137,24 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"differential fuzz seed: {SEED} (rerun with BACKCALC_FUZZ_SEED={SEED})"
 
 
-# The modules whose tests take seconds each (a real terminal, a Jupyter kernel, a built wheel, the fuzz
-# runs, subprocesses that import torch), slowest first. pyproject's addopts hand whole modules to the
-# two workers in collection order (--dist loadfile --no-loadscope-reorder: a module-scoped fixture such
-# as the notebook's kernel is made once), so these go first and the last modules to finish are short
-# ones: neither worker waits long for the other.
+# The modules whose tests take seconds each (the fuzz runs, a built wheel, subprocesses, a real terminal,
+# a Jupyter kernel), slowest first. pyproject's addopts hand whole modules to the two workers in
+# collection order (--dist loadfile --no-loadscope-reorder: a module-scoped fixture such as the
+# notebook's kernel is made once), so these go first and the last modules to finish are short ones:
+# neither worker waits long for the other. The modules that start the zygote's children (repl,
+# notebook, ...) are not the very first: the zygote is still importing then.
 SLOW_FIRST = (
-    "test_differential",
-    "test_repl",
-    "test_notebook",
-    "test_packaging",
     "test_batch_stack",
-    "test_workload",
+    "test_differential",
+    "test_packaging",
+    "test_cli_hostile",
+    "test_repl",
     "test_startup",
+    "test_descend",
+    "test_ops",
+    "test_notebook",
+    "test_api",
     "test_cli_batch",
-    "test_cli_grad",
-    "test_cli_interrupt",
 )
 
 
