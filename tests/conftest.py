@@ -34,10 +34,12 @@ class WarmPython:
     """``warm_python("-m", "backcalc", ...)`` is the argv of ``python -m backcalc ...`` started warm,
     through the session's zygote (see tests/zygote.py): a real process for signals, pipes and exit
     statuses, without torch's start-up. ``warm_python.Popen(["-m", "backcalc", ...], ...)`` is the
-    subprocess.Popen of one, for a test that signals it. Not for tests about start-up or lazy imports."""
+    subprocess.Popen of one, for a test that signals it; ``warm_python.executable(folder)`` a program
+    that is python started warm. Not for tests about start-up or lazy imports."""
 
     __call__ = staticmethod(zygote.command)
     Popen = zygote.Popen
+    executable = staticmethod(zygote.executable)
 
 
 @pytest.fixture

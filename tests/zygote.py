@@ -24,7 +24,8 @@ A forwarded signal reaches the child a little later than the sender's ``kill`` r
 sender may have done more (closed the child's input, say); a test that signals its child uses
 :class:`Popen`, whose signals go to the child itself.
 
-Only file descriptors 0, 1 and 2 are passed on (as ``subprocess`` gives a child by default).
+The child gets the client's file descriptors at their numbers: 0, 1 and 2, and those a caller passes
+on (``pass_fds``, as multiprocessing's spawn does).
 """
 
 from __future__ import annotations
@@ -69,6 +70,22 @@ def _client_argv(*options: str) -> list[str]:
     if not path or not supported():
         return [sys.executable]
     return [sys.executable, "-S", "-E", __file__, "run", path, *options]
+
+
+def executable(folder: str | os.PathLike[str]) -> str:
+    """A program that is ``python`` started warm, written in ``folder`` (for
+    ``multiprocessing.set_executable``: its spawned processes then start warm); without a zygote,
+    ``python`` itself."""
+    argv = _client_argv()
+    if argv == [sys.executable]:
+        return sys.executable
+    import shlex
+
+    path = os.path.join(folder, "python-warm")
+    with open(path, "w", encoding="utf-8") as script:
+        script.write(f'#!/bin/sh\nexec {shlex.join(argv)} "$@"\n')
+    os.chmod(path, 0o755)
+    return path
 
 
 class Popen(subprocess.Popen):
@@ -123,8 +140,12 @@ def _client(path: str, args: list[str]) -> None:
 
     for name in FORWARDED:
         signal.signal(getattr(signal, name), forward)
-    fds = [fd for fd in (0, 1, 2) if _is_open(fd)]
+    # What a child inherits: the standard streams and whatever else the caller passed (pass_fds).
+    fds = [fd for fd in sorted(map(int, os.listdir("/proc/self/fd"))) if fd != tell and _is_open(fd)]
     try:
+        option = next(arg for arg in args if arg != "-B")  # -B (no .pyc written) is the one option taken
+        if option.startswith("-") and option not in ("-m", "-c"):
+            raise ValueError(f"an interpreter option: {option}")
         peer = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         peer.connect(path)
         request = {"args": args, "fds": fds, "cwd": os.getcwd(), "env": dict(os.environ)}
@@ -139,12 +160,15 @@ def _client(path: str, args: list[str]) -> None:
     if tell >= 0:
         os.write(tell, str(child).encode())
         os.close(tell)
-    # The child holds the streams now; this process lets go of them, so that a reader sees the end of
-    # a pipe when the child closes it. Its own messages go to a copy of standard error.
+    # The child holds the descriptors now; this process lets go of them, so that a reader sees the end
+    # of a pipe when the child closes it. Its own messages go to a copy of standard error.
     errors = os.dup(2) if 2 in fds else -1
     null = os.open(os.devnull, os.O_RDWR)
     for fd in fds:
-        os.dup2(null, fd)
+        if fd <= 2:
+            os.dup2(null, fd)
+        else:
+            os.close(fd)
     for signum in pending:
         forward(signum, None)
     line = replies.readline()
@@ -218,7 +242,7 @@ def _monitor(peer: socket.socket) -> None:
 
     status = 1
     try:
-        data, fds, _, _ = socket.recv_fds(peer, 1 << 16, 3)
+        data, fds, _, _ = socket.recv_fds(peer, 1 << 16, 256)
         while not data.endswith(b"\n"):
             more = peer.recv(1 << 16)
             if not more:
@@ -253,11 +277,17 @@ def _child(request: dict, fds: list[int]) -> None:
     status = 1
     interrupted = False
     try:
-        for target, fd in zip(request["fds"], fds, strict=True):
-            os.dup2(fd, target)
+        import fcntl
+
+        # Each descriptor at its number in the caller; first all out of the way, so none is overwritten.
+        above = max([2, *request["fds"], *fds]) + 1
+        moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, above) for fd in fds]
         for fd in fds:
-            if fd not in request["fds"]:
-                os.close(fd)
+            os.close(fd)
+        for target, fd in zip(request["fds"], moved, strict=True):
+            os.dup2(fd, target)
+        for fd in moved:
+            os.close(fd)
         for target in {0, 1, 2} - set(request["fds"]):
             os.close(target)
         os.chdir(request["cwd"])
@@ -347,6 +377,9 @@ def _fresh_random() -> None:
 def _run(args: list[str]) -> None:
     import types
 
+    while args[0] == "-B":  # as multiprocessing passes on PYTHONDONTWRITEBYTECODE's flag
+        sys.dont_write_bytecode = True
+        args = args[1:]
     if args[0] == "-m":
         import runpy
 
