@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 import pytest
+import zygote
 from click.testing import CliRunner, Result
 
 from backcalc.cli import cli
@@ -27,6 +28,23 @@ class Cli:
 @pytest.fixture
 def run() -> Cli:
     return Cli()
+
+
+class WarmPython:
+    """``warm_python("-m", "backcalc", ...)`` is the argv of ``python -m backcalc ...`` started warm,
+    through the session's zygote (see tests/zygote.py): a real process for signals, pipes and exit
+    statuses, without torch's start-up. ``warm_python.Popen(["-m", "backcalc", ...], ...)`` is the
+    subprocess.Popen of one, for a test that signals it; ``warm_python.executable(folder)`` a program
+    that is python started warm. Not for tests about start-up or lazy imports."""
+
+    __call__ = staticmethod(zygote.command)
+    Popen = zygote.Popen
+    executable = staticmethod(zygote.executable)
+
+
+@pytest.fixture
+def warm_python() -> WarmPython:
+    return WarmPython()
 
 
 @pytest.fixture
@@ -58,6 +76,43 @@ def pytest_configure(config: pytest.Config) -> None:
     import gc
 
     atexit.register(gc.freeze)
+    if not hasattr(config, "workerinput"):  # the controller (pytest-xdist), or the only process
+        _start_zygote(config)
+
+
+def _start_zygote(config: pytest.Config) -> None:
+    """One zygote for the session (its workers find it through the environment they inherit), stopped
+    at the end."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    if not zygote.supported() or zygote.ENV in os.environ:
+        return
+    folder = tempfile.mkdtemp(prefix="backcalc-zygote-")
+    path = os.path.join(folder, "socket")
+    with open(os.path.join(folder, "log"), "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, zygote.__file__, "serve", path],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # out of the terminal's reach: Ctrl-C is the session's to handle
+        )
+    os.environ[zygote.ENV] = path
+
+    def stop() -> None:
+        os.environ.pop(zygote.ENV, None)
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    config.add_cleanup(stop)
 
 
 def _import_hypothesis_without_assertion_rewriting() -> None:
@@ -84,23 +139,51 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"differential fuzz seed: {SEED} (rerun with BACKCALC_FUZZ_SEED={SEED})"
 
 
-# The modules whose tests take seconds each (a real terminal, a Jupyter kernel, a built wheel, the fuzz
-# runs, subprocesses that import torch), slowest first. pyproject's addopts hand whole modules to the
-# two workers in collection order (--dist loadfile --no-loadscope-reorder: a module-scoped fixture such
-# as the notebook's kernel is made once), so these go first and the last modules to finish are short
-# ones: neither worker waits long for the other.
+# The modules whose tests take seconds each (the fuzz runs, a built wheel, subprocesses, a real terminal,
+# a Jupyter kernel), slowest first. pyproject's addopts hand whole modules to the two workers in
+# collection order (--dist loadfile --no-loadscope-reorder: a module-scoped fixture such as the
+# notebook's kernel is made once), so these go first and the last modules to finish are short ones:
+# neither worker waits long for the other. The modules that start the zygote's children (repl,
+# notebook, ...) are not the very first: the zygote is still importing then.
 SLOW_FIRST = (
-    "test_differential",
-    "test_repl",
-    "test_notebook",
-    "test_packaging",
     "test_batch_stack",
-    "test_workload",
+    "test_differential",
+    "test_packaging",
+    "test_cli_hostile",
+    "test_repl",
     "test_startup",
+    "test_descend",
+    "test_ops",
+    "test_notebook",
+    "test_api",
     "test_cli_batch",
-    "test_cli_grad",
-    "test_cli_interrupt",
 )
+
+
+def pytest_collection(session: pytest.Session) -> None:
+    # No garbage collection while the test modules are imported (torch, sympy, ...: millions of objects,
+    # almost no garbage), and then those objects are frozen out of the collector's reach: each of the
+    # dozen full collections during the run walks only what the tests made (about 1.5 s less per worker).
+    import gc
+
+    gc.disable()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    import gc
+
+    gc.freeze()
+    gc.enable()
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    # The same after each module: what it left (sympy's and torch's caches, mostly) is frozen, after a
+    # collection of the young generations, so that no later full collection walks it again.
+    if nextitem is None or nextitem.path != item.path:
+        import gc
+
+        gc.collect(1)
+        gc.freeze()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

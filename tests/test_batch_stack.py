@@ -124,10 +124,19 @@ def test_a_disagreement_among_stacked_cases_is_its_own(broken_sin):
     assert run.tally.disagreed == 1 and run.tally.status == 1
 
 
-def test_shared_among_processes_in_input_order(monkeypatch):
+def test_shared_among_processes_in_input_order(monkeypatch, warm_python, tmp_path):
+    import multiprocessing
+    import multiprocessing.spawn
+
     monkeypatch.setattr(batch_stream, "WINDOW_LINES", 64)  # windows for both workers
     data = mixed_file(seed=1, count=400)
-    together, run = stacked(data, jobs=2)
+    # This process has loaded torch, so the workers are spawned (new interpreters): started warm.
+    cold = multiprocessing.spawn.get_executable()
+    multiprocessing.set_executable(warm_python.executable(tmp_path))
+    try:
+        together, run = stacked(data, jobs=2)
+    finally:
+        multiprocessing.set_executable(cold)
     assert together == line_by_line(data)
     assert run.tally.cases == len(together)
 

@@ -267,15 +267,14 @@ def test_out_of_memory_never_names_another_lines_sizes(monkeypatch):
     assert out["error"]["message"] == "out of memory: use smaller inputs"
 
 
-def test_a_pipe_that_stays_open_gets_its_answers_as_lines_come():
+def test_a_pipe_that_stays_open_gets_its_answers_as_lines_come(warm_python):
     """Each line is answered while the writer still holds the pipe open (a window is cut after
     50 ms of quiet); nothing here waits on a clock but the select that would fail the test."""
     import select
     import subprocess
-    import sys
 
-    child = subprocess.Popen(
-        [sys.executable, "-m", "backcalc", "batch"],
+    child = warm_python.Popen(
+        ["-m", "backcalc", "batch"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -203,9 +203,8 @@ def test_json_output_is_a_single_parseable_object(run):
     assert json.loads(out)["loss"] == 5.0
 
 
-def test_unwritable_output_is_an_io_error_not_a_bug():
+def test_unwritable_output_is_an_io_error_not_a_bug(warm_python):
     import subprocess
-    import sys
     from pathlib import Path
 
     if not Path("/dev/full").exists():
@@ -214,7 +213,7 @@ def test_unwritable_output_is_an_io_error_not_a_bug():
         pytest.skip("no /dev/full here")
     with open("/dev/full", "w") as full:
         result = subprocess.run(
-            [sys.executable, "-m", "backcalc", "x", "x=1", "--json"], stdout=full, stderr=subprocess.PIPE, text=True
+            warm_python("-m", "backcalc", "x", "x=1", "--json"), stdout=full, stderr=subprocess.PIPE, text=True
         )
     assert result.returncode == 74
     assert result.stderr.strip() == "backcalc: error: cannot write the output: No space left on device"

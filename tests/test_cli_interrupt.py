@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 
 import pytest
 
@@ -74,10 +73,10 @@ def test_batch_interrupted_keeps_the_lines_answered(run, monkeypatch):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process")
-def test_a_real_sigint_during_batch_exits_130():
+def test_a_real_sigint_during_batch_exits_130(warm_python):
     # batch waits for its second line on a pipe; it has answered the first when the signal comes.
-    child = subprocess.Popen(
-        [sys.executable, "-m", "backcalc", "batch"],
+    child = warm_python.Popen(
+        ["-m", "backcalc", "batch"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

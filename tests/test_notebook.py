@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,11 +24,14 @@ def readme_cells() -> list[str]:
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
-    # A kernel spec of our own, so that the kernel is this interpreter whatever else is installed.
+    import zygote
+
+    # A kernel spec of our own, so that the kernel is this interpreter whatever else is installed
+    # (started warm: its magic would import torch and sympy, see tests/zygote.py).
     root = tmp_path_factory.mktemp("jupyter")
     spec = root / "kernels" / "backcalc-test"
     spec.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    argv = zygote.command("-m", "ipykernel_launcher", "-f", "{connection_file}")
     (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "backcalc", "language": "python"}))
     patch = pytest.MonkeyPatch()
     patch.setenv("JUPYTER_PATH", str(root))

@@ -61,12 +61,15 @@ def test_the_wheel_installs_and_runs_outside_the_repository(tmp_path):
     )
     # The dependencies (torch, sympy, ...) come from this environment, after the venv's own packages.
     (site / "_deps_from_test_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # Without PYTHONPATH, here too: a source tree on it (with the egg-info the build leaves there) would
+    # look to pip like backcalc already installed, and the wheel would not be installed at all.
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "--no-index", str(wheel)],
         check=True,
         capture_output=True,
+        env=env,
     )
-    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
     backcalc = venv / "bin" / "backcalc"
     run = {"cwd": tmp_path, "env": env, "capture_output": True, "text": True, "check": True}
     assert subprocess.run([str(backcalc), "--version"], **run).stdout.startswith("backcalc ")

@@ -8,6 +8,7 @@ import io
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -106,26 +107,26 @@ def test_history_lives_in_the_state_directory(monkeypatch, tmp_path):
     assert history_path() == tmp_path / ".local" / "state" / "backcalc" / "history"
 
 
-def _spawn(tmp_path: Path, *args: str):
+def _spawn(tmp_path: Path, python: Callable[..., list[str]], *args: str):
     pexpect = pytest.importorskip("pexpect")
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "NO_COLOR": "1", "TERM": "xterm", "COLUMNS": "100"}
     env.pop("BACKCALC_DEBUG", None)
-    program = str(Path(sys.executable).parent / "backcalc")
-    child = pexpect.spawn(program, list(args), env=env, encoding="utf-8", timeout=30, dimensions=(40, 100))
+    program, *argv = python(str(Path(sys.executable).parent / "backcalc"), *args)  # the installed script
+    child = pexpect.spawn(program, argv, env=env, encoding="utf-8", timeout=30, dimensions=(40, 100))
     child.expect_exact("ready.")
     child.expect_exact(PROMPT)
     return child
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
-def test_a_session_through_a_terminal(tmp_path):
+def test_a_session_through_a_terminal(tmp_path, warm_python):
     """One real session (its warm-up costs seconds, so it is paid once): `backcalc` alone on a terminal
     starts it (the same `repl` command) with the history already in the state directory; then typing,
     history, completion, Ctrl-C and Ctrl-D."""
     pexpect = pytest.importorskip("pexpect")
     (tmp_path / "backcalc").mkdir()
     (tmp_path / "backcalc" / "history").write_text("x**2 x=7\n")
-    child = _spawn(tmp_path)
+    child = _spawn(tmp_path, warm_python)
 
     # The kept history: Up recalls the last line of the earlier session, Enter runs it.
     child.send("\x1b[A\r")

@@ -83,15 +83,14 @@ cli(sys.argv[1:])
 
 
 @pytest.mark.skipif(not __import__("os").path.exists("/proc/self/status"), reason="needs Linux's /proc")
-def test_really_running_out_of_memory_is_status_2_with_the_sizes(tmp_path):
+def test_really_running_out_of_memory_is_status_2_with_the_sizes(tmp_path, warm_python):
     import subprocess
-    import sys
 
     # Small inputs, large intermediates (c*r is 3000 x 3000): the estimate (1 GiB) passes, 300 MiB do not.
     np.save(tmp_path / "c.npy", np.ones((3000, 1)))
     np.save(tmp_path / "r.npy", np.ones((1, 3000)))
     argv = ["*".join(["(c*r)"] * 4), f"c=@{tmp_path / 'c.npy'}", f"r=@{tmp_path / 'r.npy'}", "--dtype", "float64"]
-    result = subprocess.run([sys.executable, "-c", OOM_PROBE, *argv], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(warm_python("-c", OOM_PROBE, *argv), capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
     (line,) = result.stderr.splitlines()
