@@ -1,5 +1,5 @@
 """Jacobians and Hessians, symbolic (sympy, element by element) beside autograd
-(``torch.autograd.functional.jacobian``, ``torch.func.hessian``)."""
+(``torch.autograd.functional.jacobian`` and ``hessian``)."""
 
 from __future__ import annotations
 
@@ -239,5 +239,5 @@ def _torch_hessian(problem: Problem) -> tuple[np.ndarray, float, np.ndarray]:
     with recursion_room(limits.RECURSION_LIMIT):
         loss_value = float(function(flat))
         output = problem.forward(fixed).detach().numpy()
-        auto = torch.func.hessian(function)(flat).detach().numpy()
+        auto = torch.autograd.functional.hessian(function, flat).detach().numpy()
     return output, loss_value, auto

@@ -146,7 +146,7 @@ def explain_command(
 
 _HOW = """
 Both are computed by sympy element by element (each element its own symbol) and by torch
-(torch.autograd.functional.jacobian, torch.func.hessian).
+(torch.autograd.functional.jacobian and .hessian).
 """
 
 _JACOBIAN_EPILOG = (
