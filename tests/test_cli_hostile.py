@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -237,9 +236,7 @@ def test_refused_cleanly(run, files, monkeypatch, name, argv):
 
     monkeypatch.setattr(limits, "MAX_ELEMENTS", 10_000_000)
     args = _substitute(argv, files)
-    start = time.perf_counter()
     result = run(*args)
-    elapsed = time.perf_counter() - start
     assert result.exit_code == 2, (result.exit_code, result.output)
     assert result.stdout == ""
     lines = result.stderr.splitlines()
@@ -247,7 +244,6 @@ def test_refused_cleanly(run, files, monkeypatch, name, argv):
     assert lines[0].startswith("backcalc: error: ")
     assert "Traceback" not in result.stderr
     assert not Path(files[CANARY]).exists()
-    assert elapsed < 10
 
 
 @pytest.mark.parametrize(
@@ -281,20 +277,17 @@ def test_symbolic_time_budget(monkeypatch, run):
 
 
 def test_one_symbolic_budget_for_the_whole_run(monkeypatch, run):
-    """Many inputs share one budget: the run ends near it, not after one budget per input."""
-    import time
-
+    """Many inputs share one budget: what each skipped input says is the run's budget (a budget
+    per input would each take its own 0.05 s, and say so)."""
     from backcalc import limits
 
-    monkeypatch.setattr(limits, "SYMBOLIC_SECONDS", 0.5)
+    monkeypatch.setattr(limits, "SYMBOLIC_SECONDS", 0.05)
     names = [f"x{i}" for i in range(8)]
     heavy = " + ".join("*".join(f"sin({name} + {k})*cos({k}*{name})" for k in range(12)) for name in names)
-    start = time.monotonic()
     data = run.json(heavy, *(f"{name}=0.5" for name in names), "--dtype", "float64")
-    assert time.monotonic() - start < 8  # 8 budgets of 0.5 s would still be fast: the point is the verdict
-    assert data["verdict"] in ("unchecked", "agree")
-    skipped = [g for g in data["gradients"].values() if g["symbolic"] is None]
-    assert all("budget" in g["note"] or "took longer" in g["note"] for g in skipped)
+    assert data["verdict"] == "unchecked"
+    notes = [g["note"] for g in data["gradients"].values() if g["symbolic"] is None]
+    assert notes and all("the run's symbolic budget" in note or "the run's 0.05 s budget" in note for note in notes)
 
 
 # Batch: each line that cannot be answered gets its own error object; the lines after it still come out.

