@@ -9,8 +9,8 @@ as Python's ``repr`` of :func:`~backcalc.numfmt.json_number`, and in the same la
 - a comma without the space after it (put back on the whole text at once);
 - numbers below 1e-4, which orjson writes ``0.00001`` and ``1e-7`` and Python ``1e-05`` and
   ``1e-07``, and in float32 numbers from 1e13 up to 1e16, which orjson writes ``1.5e+13`` and Python
-  ``15000000000000.0``: these few are written by :func:`json_nested` and put in the places that
-  orjson wrote ``null`` for them (nan is written in their place);
+  ``15000000000000.0``: orjson is given nan in their places (it writes ``null``), and they are
+  written apart (:func:`_odd_numbers`) and put there;
 - nan and the infinities, which backcalc writes as strings: a case with one is written by
   :func:`json_nested` whole.
 
@@ -38,7 +38,7 @@ def case_texts(stack: np.ndarray, dtype: str) -> list[str]:
     """For a stack of shape (cases, *shape): the JSON text of each case's array, exactly as
     ``json.dumps(json_nested(stack[i], dtype))`` writes it."""
     stack = np.asarray(stack)
-    if stack.shape[0] == 0 or 0 in stack.shape or not orjson_agrees():
+    if 0 in stack.shape or not orjson_agrees():
         return [json.dumps(item) for item in json_nested(stack, dtype)]
     return _case_texts(stack, dtype)
 
@@ -134,9 +134,9 @@ def _nested(numbers: list[str], shape: tuple[int, ...]) -> str:
 
 @cache
 def orjson_agrees() -> bool:
-    """Whether this process's orjson, with the numbers it lays out otherwise written by Python, writes
-    what Python writes:
-    numbers of every decade of both dtypes, both signs, with few digits and with many."""
+    """Whether this process's orjson, with the numbers it lays out otherwise written apart, writes
+    what Python writes: numbers of every decade of both dtypes, both signs, with few digits and with
+    many, zeros and the non-finite."""
     try:
         import orjson  # noqa: F401
     except ImportError:
