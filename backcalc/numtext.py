@@ -85,13 +85,18 @@ def _texts(flat: np.ndarray, finite: np.ndarray, shape: tuple[int, ...], dtype: 
     odd = ((magnitude < below) & (magnitude > 0)) | ((magnitude >= low) & (magnitude < high))
     written = np.where(odd, np.nan, np.where(finite, flat, 0))  # orjson writes null for nan: for the odd
     whole = orjson.dumps(written, option=orjson.OPT_SERIALIZE_NUMPY).replace(b",", b", ").decode("ascii")
-    if odd.any():
-        pieces = whole.split("null")
-        numbers, ends = _odd_numbers(flat[odd], dtype)
-        joined = [""] * (3 * len(numbers) + 1)  # each piece, number and its exponent in turn
-        joined[0::3], joined[1::3], joined[2::3] = pieces, numbers, ends
-        whole = "".join(joined)
     parts = whole[2:-2].split("], [")  # each case's numbers, without its brackets
+    if odd.any():  # in the cases that have them, in order
+        numbers, ends = _odd_numbers(flat[odd], dtype)
+        counts = np.count_nonzero(odd, axis=1)
+        done = 0
+        for case in np.flatnonzero(counts).tolist():
+            count = int(counts[case])
+            joined = [""] * (3 * count + 1)  # each piece, number and its exponent in turn
+            joined[0::3] = parts[case].split("null")
+            joined[1::3], joined[2::3] = numbers[done : done + count], ends[done : done + count]
+            parts[case] = "".join(joined)
+            done += count
     if not shape:
         return parts
     if len(shape) == 1:
