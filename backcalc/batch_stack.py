@@ -36,7 +36,7 @@ from .compare import Tolerance
 from .deadline import recursion_room, run_budget
 from .jsonout import dumps
 from .numtext import case_texts_many
-from .problem import REDUCTIONS, Problem
+from .problem import NUMPY_DTYPES, REDUCTIONS, Problem
 from .verdict import Word
 
 if TYPE_CHECKING:
@@ -240,12 +240,8 @@ def _same(values: np.ndarray, shown: np.ndarray, dtype: str) -> np.ndarray:
     """Whether each case's ``values`` are ``shown``'s numbers in the dtype, bit for bit."""
     kind = np.uint32 if dtype == "float32" else np.uint64
     with np.errstate(over="ignore", invalid="ignore"):
-        bits = np.asarray(values).astype(cast_of(dtype)).view(kind)
-    return (bits == np.asarray(shown).astype(cast_of(dtype)).view(kind)).reshape(len(bits), -1).all(axis=1)
-
-
-def cast_of(dtype: str) -> type[np.floating]:
-    return np.float32 if dtype == "float32" else np.float64
+        bits = np.asarray(values).astype(NUMPY_DTYPES[dtype]).view(kind)
+    return (bits == np.asarray(shown).astype(NUMPY_DTYPES[dtype]).view(kind)).reshape(len(bits), -1).all(axis=1)
 
 
 def _template(
