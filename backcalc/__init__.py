@@ -5,7 +5,7 @@ Importing the package is cheap: numpy, torch and sympy load only when a gradient
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "BackcalcError",

@@ -56,7 +56,7 @@ class ParseError(BackcalcError):
         self.end = max(end if end is not None else start + 1, start + 1)
 
     def with_help(self, help: str | None) -> ParseError:
-        """This error with the fix to type (``backcalc.hints`` finds it; the parser attaches it)."""
+        """This error with the fix to type (``backcalc.language.hints`` finds it; the parser attaches it)."""
         if help:
             self.help = help
             if "; did you mean" in self.message:

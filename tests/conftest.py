@@ -134,7 +134,7 @@ def _import_hypothesis_without_assertion_rewriting() -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    from tests.test_differential import SEED
+    from tests.numeric.test_differential import SEED
 
     return f"differential fuzz seed: {SEED} (rerun with BACKCALC_FUZZ_SEED={SEED})"
 

@@ -47,8 +47,8 @@ PRELOAD = (
     "sympy",
     "numpy",
     "backcalc.api",
-    "backcalc.autograd",
-    "backcalc.symbolic",
+    "backcalc.numeric.autograd",
+    "backcalc.symbolic.side",
     "backcalc.render.terminal",
     "backcalc.cli",
 )

@@ -51,7 +51,7 @@ def grad(args: ProblemArgs, check_fd: bool, simplify: bool, full: bool) -> int:
     .T, transpose, sum, mean (each with an optional dim), logsumexp, softmax, dot and norm. Every
     other name is an input.
     """
-    from ..api import compute
+    from ..analyses.gradient import compute
 
     result = compute(args.problem(), args.rtol, args.atol, check_fd=check_fd, simplify=simplify)
     if args.as_json:
@@ -121,7 +121,7 @@ def explain_command(
             "(apt-get install graphviz); --dot FILE writes the graph without it"
         )
     problem = args.problem()  # input errors first, before sympy and torch load
-    from ..explain import explain
+    from ..analyses.explain import explain
 
     explanation = explain(problem, args.rtol, args.atol)
     if dot_file or svg_file or png_file:
@@ -181,7 +181,7 @@ The Hessian is of the loss (the output, or its sum or mean) over every element o
 
 def _derivatives_command(kind: str) -> Callable[..., int]:
     def command(args: ProblemArgs, full: bool) -> int:
-        from .. import jacobian_hessian
+        from ..analyses import derivatives as jacobian_hessian
 
         compute = jacobian_hessian.jacobian if kind == "jacobian" else jacobian_hessian.hessian
         result = compute(args.problem(), args.rtol, args.atol)

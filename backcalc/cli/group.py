@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import __version__
+from .._version import __version__
 from ..errors import BackcalcError, ExitStatus, InputError
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ def run(invoke: Callable[[], Any], argv: Sequence[str]) -> int:
         _error("the input is nested too deeply to process")
         return ExitStatus.BAD_INPUT
     except Exception as exc:  # out of memory, or a bug: say so in one line; the traceback only with --debug
-        from ..workload import out_of_memory
+        from ..language.workload import out_of_memory
 
         memory = out_of_memory(exc)
         if memory is not None:

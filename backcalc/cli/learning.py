@@ -10,7 +10,7 @@ import click
 from ..errors import ExitStatus, InputError
 
 if TYPE_CHECKING:
-    from ..descend import Descent
+    from ..analyses.descend import Descent
 
 from .group import LIMITS_HINT, cli, exit_statuses
 from .options import ProblemArgs, emit_json, emit_rich, finite_option, full_option, problem_options
@@ -83,7 +83,7 @@ def descend_command(
 
         if not plot_available():
             raise InputError("--plot needs matplotlib, which is not installed: pip install 'backcalc[plot]'")
-    from ..descend import descend
+    from ..analyses.descend import descend
 
     problem = args.problem()
     rtol, atol = args.rtol, args.atol

@@ -42,7 +42,7 @@ def split_line(line: str) -> list[str]:
 
 def _namespace_inputs(expression: str, given: Mapping[str, Any], namespace: Mapping[str, Any]) -> dict[str, Any]:
     """The expression's inputs not given on the line, from the notebook's variables."""
-    from ..parser import parse
+    from ..language.parser import parse
 
     found = {
         name: namespace[name]
@@ -100,7 +100,7 @@ def _grad(params: Mapping[str, Any], inputs: dict[str, Any]) -> Any:
 
 
 def _explain(params: Mapping[str, Any], inputs: dict[str, Any]) -> Any:
-    from ..explain import explain
+    from ..analyses.explain import explain
     from ..render import graphviz
 
     wanted = [(params["svg_file"], "svg"), (params["png_file"], "png")]
@@ -118,7 +118,7 @@ def _explain(params: Mapping[str, Any], inputs: dict[str, Any]) -> Any:
 
 
 def _descend(params: Mapping[str, Any], inputs: dict[str, Any]) -> Any:
-    from ..descend import descend
+    from ..analyses.descend import descend
 
     if not params["wrt"]:
         raise InputError("descend needs --wrt NAME: the inputs to update")
@@ -134,7 +134,7 @@ def _descend(params: Mapping[str, Any], inputs: dict[str, Any]) -> Any:
 
 
 def _check(params: Mapping[str, Any], inputs: dict[str, Any]) -> Any:
-    from ..check import check
+    from ..analyses.check.grade import check
     from .scripting import claims_of
 
     claims = claims_of(params["claims"])
@@ -143,7 +143,7 @@ def _check(params: Mapping[str, Any], inputs: dict[str, Any]) -> Any:
 
 def _derivatives(kind: str) -> Any:
     def compute(params: Mapping[str, Any], inputs: dict[str, Any]) -> Any:
-        from .. import jacobian_hessian as derivatives
+        from ..analyses import derivatives
 
         function = derivatives.jacobian if kind == "jacobian" else derivatives.hessian
         return function(_problem(params, inputs), params["rtol"], params["atol"])
@@ -183,6 +183,8 @@ def load_ipython_extension(ipython: Any) -> None:
     """Register ``%backcalc`` and ``%%backcalc`` (IPython calls this for ``%load_ext backcalc``)."""
     from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
     from IPython.display import display
+
+    from ..render import display as _hooks  # noqa: F401  (the results show themselves in the notebook)
 
     @magics_class
     class BackcalcMagics(Magics):

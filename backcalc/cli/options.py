@@ -18,7 +18,7 @@ from .. import limits
 from ..errors import BackcalcError, InputError
 
 if TYPE_CHECKING:
-    from ..problem import Problem
+    from ..analyses.problem import Problem
 
 _OPTION_LIKE = re.compile(r"--[A-Za-z][A-Za-z0-9-]+(=.*)?\Z", re.DOTALL)
 
@@ -59,7 +59,7 @@ class ProblemArgs:
 
     def problem(self) -> Problem:
         """Parse and check the expression and values (no torch, no sympy)."""
-        from ..problem import prepare
+        from ..analyses.problem import prepare
 
         inputs = parse_inputs(self.expression, self.values)
         expression = read_expression(self.expression)
@@ -109,6 +109,20 @@ def _refuse_reduce(ctx: click.Context, param: click.Parameter, value: Any) -> An
     return value
 
 
+def _reduce_option(reduce: bool) -> Callable[..., Any]:
+    """--reduce, or (``reduce=False``) a hidden one that refuses any value with a reason."""
+    if not reduce:
+        return click.option("--reduce", "reduction", hidden=True, expose_value=True, callback=_refuse_reduce)
+    return click.option(
+        "--reduce",
+        "reduction",
+        type=click.Choice(["sum", "mean"]),
+        default="sum",
+        show_default=True,
+        help="How a non-scalar output becomes the loss, as y.sum().backward().",
+    )
+
+
 def problem_options(
     command: Callable[..., int] | None = None,
     *,
@@ -129,16 +143,7 @@ def problem_options(
             options["reduction"] = "sum"
         return command(ProblemArgs(**{name: options.pop(name) for name in shared}), **options)
 
-    reduce_option = click.option(
-        "--reduce",
-        "reduction",
-        type=click.Choice(["sum", "mean"]),
-        default="sum",
-        show_default=True,
-        help="How a non-scalar output becomes the loss, as y.sum().backward().",
-    )
-    if not reduce:
-        reduce_option = click.option("--reduce", "reduction", hidden=True, expose_value=True, callback=_refuse_reduce)
+    reduce_option = _reduce_option(reduce)
     decorators = [
         click.argument("expression"),
         click.argument("values", nargs=-1, metavar="[NAME=VALUE]...", shell_complete=complete_value),
@@ -174,7 +179,7 @@ def problem_options(
 
 def tolerance_option(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     """--rtol and --atol: a finite number >= 0 (click's FloatRange lets nan and inf through)."""
-    from ..values import check_tolerance
+    from ..inputs.values import check_tolerance
 
     return check_tolerance(f"--{param.name}", value)
 
@@ -188,8 +193,8 @@ def finite_option(ctx: click.Context, param: click.Parameter, value: float) -> f
 
 def parse_inputs(expression: str, values: Sequence[str]) -> dict[str, Any]:
     """The command line's NAME=VALUE words, each parsed (no torch, no sympy)."""
-    from ..files import ANYWHERE
-    from ..values import parse_value, split_assignment
+    from ..inputs.files import ANYWHERE
+    from ..inputs.values import parse_value, split_assignment
 
     _check_stray_options([expression, *values])
     stdin_uses = [item for item in values if item.partition("=")[2].strip() == "@-"]
@@ -208,7 +213,7 @@ def parse_inputs(expression: str, values: Sequence[str]) -> dict[str, Any]:
 
 def _name_for(expression: str, values: Sequence[str], value: str) -> str | None:
     """``backcalc "x**2" 4``: the value was meant for the expression's input that has none."""
-    from ..parser import parse
+    from ..language.parser import parse
 
     try:
         variables = parse(expression).variables() if expression != "-" else []
@@ -251,7 +256,7 @@ full_option = click.option(
 
 
 def status_of(verdict: Any) -> int:
-    """The exit status of a verdict (a :class:`backcalc.verdict.Word`)."""
-    from ..verdict import exit_status
+    """The exit status of a verdict (a :class:`backcalc.numeric.verdict.Word`)."""
+    from ..numeric.verdict import exit_status
 
     return exit_status(verdict)

@@ -24,7 +24,7 @@ from typing import Any
 
 import click
 
-from .. import __version__
+from .._version import __version__
 from ..errors import InputError
 from .group import cli, run
 
@@ -108,8 +108,8 @@ class Session:
                 self.echo(f"backcalc: {name} is not assigned")
 
     def assign(self, name: str, text: str) -> int:
-        from ..files import ANYWHERE
-        from ..values import check_name, parse_value
+        from ..inputs.files import ANYWHERE
+        from ..inputs.values import check_name, parse_value
 
         if not text:
             raise InputError(f"{name} = what? Give a number, a list, @file.json or @file.npy")
@@ -129,7 +129,7 @@ class Session:
 
     def _variables(self, expression: str) -> Iterator[str]:
         from ..errors import BackcalcError
-        from ..parser import parse
+        from ..language.parser import parse
 
         try:
             variables = parse(expression).variables()

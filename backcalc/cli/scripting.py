@@ -58,8 +58,8 @@ _BATCH_EPILOG += (
 @click.option("--debug", is_flag=True, help="Show a traceback on errors.")
 def batch_command(source: str, allow_files: str | None, jobs: int, debug: bool) -> int:
     """Run many cases from JSON Lines (a FILE, or standard input), one JSON result per line."""
-    from ..batch_stream import BatchRun
-    from ..files import FileAccess
+    from ..analyses.batch.stream import BatchRun
+    from ..inputs.files import FileAccess
 
     total = None
     if source == "-":
@@ -177,7 +177,7 @@ def check_command(
     debug: bool,
 ) -> int:
     """Is a hand-derived gradient right? Compare each --claim with the true derivative of EXPRESSION."""
-    from ..check import check
+    from ..analyses.check.grade import check
 
     claimed = claims_of(claims)
     inputs = parse_inputs(expression, values)

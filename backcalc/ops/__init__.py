@@ -5,6 +5,12 @@ up here; no other module names an operation.
 
 The records: :mod:`.arithmetic` (operators), :mod:`.functions` (element-wise functions) and
 :mod:`.tensors` (operations that mix elements).
+
+Place in the flow: the floor that every walker stands on (the parser, the evaluators, the printers
+look their operations up here). :mod:`.sympy_functions` holds the sympy classes the records use.
+
+May import: :mod:`backcalc.errors`, :mod:`backcalc.limits`; sympy, torch and NumPy only inside the
+implementations, when they run.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from .record import Op, register
 def _sympy_function(name: str) -> Any:
     # backcalc's own sympy functions (sigmoid, softplus, |u| for real arguments) import sympy:
     # loaded only when the sympy side runs.
-    from .. import sympy_functions
+    from . import sympy_functions
 
     return getattr(sympy_functions, name)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..numfmt import text
+from ..formats.numfmt import text
 from .tensors import shape_text
 
 

@@ -7,8 +7,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..claim_result import GIVEN, MAX_POINT_ELEMENTS, CheckResult, ClaimResult, Counterexample
-from ..numfmt import text
+from ..analyses.check.result import GIVEN, MAX_POINT_ELEMENTS, CheckResult, ClaimResult, Counterexample
+from ..formats.numfmt import text
 from .terminal import fancy, verdict_word
 
 

@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..jacobian_hessian import Derivatives, Side
-from ..numfmt import text
-from ..verdict import Word
+from ..analyses.derivatives import Derivatives, Side
+from ..formats.numfmt import text
+from ..numeric.verdict import Word
 from .tensors import fits, shape_text, tensor_text
 from .terminal import SIDE_BY_SIDE, fancy, verdict_word
 

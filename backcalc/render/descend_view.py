@@ -15,9 +15,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from ..descend import Descent, Step
+from ..analyses.descend import Descent, Step
 from ..errors import OutputError
-from ..numfmt import text
+from ..formats.numfmt import text
 from .brief import brief
 from .tensors import tensor_text
 from .terminal import fancy, verdict_word

@@ -7,8 +7,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..explain import Explanation
-from ..numfmt import text
+from ..analyses.explain import Explanation
+from ..formats.numfmt import text
 from .brief import brief
 from .messages import explanation_message
 from .terminal import fancy, verdict_word

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 from .. import ops
 from ..errors import InputError, OutputError
-from ..numfmt import text
+from ..formats.numfmt import text
 from .brief import brief
 
 if TYPE_CHECKING:
-    from ..explain import Explanation
+    from ..analyses.explain import Explanation
 
 
 def _escape(text: str) -> str:

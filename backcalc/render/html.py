@@ -16,13 +16,13 @@ from typing import Any, assert_never
 
 import numpy as np
 
-from ..check import CheckResult
-from ..descend import Descent
-from ..explain import Explanation
-from ..jacobian_hessian import Derivatives
-from ..numfmt import text
-from ..result import GradientResult
-from ..verdict import Word
+from ..analyses.check.grade import CheckResult
+from ..analyses.derivatives import Derivatives
+from ..analyses.descend import Descent
+from ..analyses.explain import Explanation
+from ..analyses.gradient_result import GradientResult
+from ..formats.numfmt import text
+from ..numeric.verdict import Word
 from .brief import brief
 from .messages import explanation_message, gradient_message
 from .tensors import shape_text, tensor_text
@@ -280,7 +280,7 @@ def check_html(result: CheckResult) -> str:
 
 def derivatives_html(result: Derivatives) -> str:
     problem, dtype = result.problem, result.problem.dtype
-    from ..tree import to_text
+    from ..language.tree import to_text
 
     body = [
         f"<p><b>Expression</b> <code>{escape(to_text(problem.tree))}</code> &nbsp; <b>Output</b>"

@@ -1,7 +1,7 @@
-"""JSON for scripts: the render layer's name for :func:`backcalc.jsonout.dumps`."""
+"""JSON for scripts: the render layer's name for :func:`backcalc.formats.jsonout.dumps`."""
 
 from __future__ import annotations
 
-from ..jsonout import dumps
+from ..formats.jsonout import dumps
 
 __all__ = ["dumps"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..explain import Explanation
-from ..numfmt import text
+from ..analyses.explain import Explanation
+from ..formats.numfmt import text
 
 
 def _symbol(node_id: str) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from ..explain import Explanation
-from ..result import GradientResult
-from ..verdict import Word
+from ..analyses.explain import Explanation
+from ..analyses.gradient_result import GradientResult
+from ..numeric.verdict import Word
 
 
 def gradient_message(result: GradientResult) -> str:

@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from ..numfmt import text
+from ..formats.numfmt import text
 
 THRESHOLD = 64  # more elements than this are summarised with "..."
 EDGE_ITEMS = 3

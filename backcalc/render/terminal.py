@@ -13,9 +13,9 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from ..numfmt import text
-from ..result import Gradient, GradientResult
-from ..verdict import Word
+from ..analyses.gradient_result import Gradient, GradientResult
+from ..formats.numfmt import text
+from ..numeric.verdict import Word
 from .messages import gradient_message
 from .tensors import fits, shape_text, tensor_text
 

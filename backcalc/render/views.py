@@ -10,37 +10,34 @@ from typing import Any, cast
 from rich.console import Console, ConsoleOptions
 from rich.text import Text
 
-from ..check import CheckResult
-from ..descend import Descent
-from ..explain import Explanation
-from ..jacobian_hessian import Derivatives
-from ..numfmt import text
-from ..result import GradientResult
+from ..analyses.check.grade import CheckResult
+from ..analyses.derivatives import Derivatives
+from ..analyses.descend import Descent
+from ..analyses.explain import Explanation
+from ..analyses.gradient_result import GradientResult
+from ..formats.numfmt import text
+from .check_view import render_check
+from .derivatives_view import render_derivatives
+from .descend_view import render_descent
+from .explain_view import render_explanation
 from .html import to_html, to_latex
+from .terminal import render_gradient
+
+#: The terminal view of each kind of result (``backcalc grad``'s, ``explain``'s, ...).
+DRAWERS: dict[type, Callable[[Any, Console], None]] = {
+    GradientResult: render_gradient,
+    Explanation: render_explanation,
+    Descent: render_descent,
+    CheckResult: render_check,
+    Derivatives: render_derivatives,
+}
 
 
 def _drawer(result: Any) -> Callable[[Any, Console], None]:
-    if isinstance(result, GradientResult):
-        from .terminal import render_gradient
-
-        return render_gradient
-    if isinstance(result, Explanation):
-        from .explain_view import render_explanation
-
-        return render_explanation
-    if isinstance(result, Descent):
-        from .descend_view import render_descent
-
-        return render_descent
-    if isinstance(result, CheckResult):
-        from .check_view import render_check
-
-        return render_check
-    if isinstance(result, Derivatives):
-        from .derivatives_view import render_derivatives
-
-        return render_derivatives
-    raise TypeError(f"no view for {type(result).__name__}")
+    try:
+        return DRAWERS[type(result)]
+    except KeyError:
+        raise TypeError(f"no view for {type(result).__name__}") from None
 
 
 def terminal_view(result: Any, console: Console, options: ConsoleOptions) -> Text:

@@ -1,0 +1,54 @@
+"""What ``batch`` keeps between lines: each expression's tree and symbolic side, derived once."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from ...errors import SymbolicSizeError
+from ...language.parser import parse
+from ...language.tree import Node
+
+CACHE_SIZE = 256  # distinct expressions kept
+
+
+class Derivations:
+    """The parsed tree and, once asked for, the symbolic side of the last :data:`CACHE_SIZE`
+    expressions."""
+
+    def __init__(self) -> None:
+        self._cache: OrderedDict[str, tuple[Node, Any]] = OrderedDict()
+        self._mixes: dict[str, bool] = {}
+
+    def parsed(self, expression: str) -> tuple[Node, Any]:
+        """The tree and, once asked for, the :class:`~backcalc.symbolic.side.Differentiator` of an expression."""
+        if expression in self._cache:
+            self._cache.move_to_end(expression)
+            return self._cache[expression]
+        entry = (parse(expression), None)
+        self._cache[expression] = entry
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return entry
+
+    def differentiator(self, expression: str, tree: Node, shapes: dict[str, tuple[int, ...]]) -> Any:
+        """The cached symbolic side. An element-wise expression has one for all shapes; one that mixes
+        elements has one per set of input shapes (each element is its own symbol)."""
+        _, cached = self._cache[expression]
+        if cached is None:
+            cached = {}
+            self._cache[expression] = (tree, cached)
+        mixes = self._mixes.get(expression)
+        if mixes is None:
+            if len(self._mixes) > 4 * CACHE_SIZE:
+                self._mixes.clear()
+            mixes = self._mixes[expression] = tree.mixes_elements()
+        key = tuple(sorted(shapes.items())) if mixes else ()
+        if key not in cached:
+            from ...symbolic.side import differentiator_for
+
+            try:
+                cached[key] = differentiator_for(tree, shapes)
+            except SymbolicSizeError:
+                cached[key] = None  # compute() says why when it tries again
+        return cached[key]

@@ -1,0 +1,170 @@
+"""The project's own expression tree: what the parser builds and every evaluator reads.
+
+A :class:`Node` is an operation of the registry (``op``, a name that :func:`backcalc.ops.get` knows)
+on child nodes (``args``), with an optional integer dimension (``sum(x, 0)``) and the span of the
+source text it came from. Leaves are numbers (``text`` is the literal), constants (``pi``, ``e``)
+and input variables. Printing back to text and to LaTeX is generic: each record says how it is
+written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .. import ops
+
+NUMBER, CONSTANT, VARIABLE = "number", "constant", "variable"
+LEAVES = (NUMBER, CONSTANT, VARIABLE)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One node of an expression tree. ``start``/``end`` index the source."""
+
+    op: str
+    args: tuple[Node, ...] = ()
+    text: str = ""  # a leaf's literal, constant name or input name
+    dim: int | None = None  # the dimension argument of a reduction
+    start: int = field(default=0, compare=False)
+    end: int = field(default=0, compare=False)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.op in LEAVES
+
+    @property
+    def is_variable(self) -> bool:
+        return self.op == VARIABLE
+
+    @property
+    def record(self) -> ops.Op:
+        """The registry's record of this node's operation (not for leaves)."""
+        return ops.get(self.op)
+
+    def number(self) -> float:
+        """The value of a number or constant leaf."""
+        return float(self.text) if self.op == NUMBER else ops.constants()[self.text][0]
+
+    def literal(self) -> float | None:
+        """The value of a literal number or a negated one; None for anything else."""
+        if self.op == NUMBER:
+            return float(self.text)
+        if self.args and self.args[0].op == NUMBER and self.record.syntax is ops.Syntax.PREFIX:
+            return -float(self.args[0].text)
+        return None
+
+    def walk(self) -> Iterator[Node]:
+        """Every node of the tree, parents before children."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.args))
+
+    def postorder(self) -> Iterator[Node]:
+        """Every node, children before parents (without recursion); shared subtrees once per use."""
+        stack: list[tuple[Node, bool]] = [(self, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                yield node
+            else:
+                stack.append((node, True))
+                stack.extend((child, False) for child in reversed(node.args))
+
+    def variables(self) -> list[str]:
+        """The input variables, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for node in self.walk():
+            if node.is_variable:
+                seen.setdefault(node.text)
+        return list(seen)
+
+    def is_constant(self) -> bool:
+        """True when no variable occurs below this node."""
+        return not any(node.is_variable for node in self.walk())
+
+    def mixes_elements(self) -> bool:
+        """True when an output element may depend on several elements of an input (``@``, ``.T``,
+        reductions, softmax): then gradients are not element-wise formulas."""
+        return any(not node.is_leaf and not node.record.elementwise for node in self.walk())
+
+    def __str__(self) -> str:
+        return to_text(self)
+
+
+def substitute(tree: Node, replacements: dict[str, Node]) -> Node:
+    """``tree`` with each variable named in ``replacements`` replaced by its subtree."""
+    if tree.is_variable:
+        return replacements.get(tree.text, tree)
+    if tree.is_leaf:
+        return tree
+    args = tuple(substitute(arg, replacements) for arg in tree.args)
+    return Node(tree.op, args, tree.text, tree.dim, tree.start, tree.end)
+
+
+def precedence(node: Node) -> int:
+    return ops.ATOM if node.is_leaf else node.record.precedence
+
+
+def to_text(node: Node) -> str:
+    """Canonical text: explicit ``*``, ``**`` for powers, fewest parentheses; parses back to ``node``."""
+    if node.is_leaf:
+        return node.text
+    op = node.record
+    syntax = op.syntax
+    if syntax is ops.Syntax.CALL:
+        dim = [] if node.dim is None else [str(node.dim)]
+        return f"{op.name}({', '.join([*(to_text(arg) for arg in node.args), *dim])})"
+    if syntax is ops.Syntax.POSTFIX:
+        # `2.T` would read as `2. T`: a number gets parentheses too.
+        child = node.args[0]
+        return _wrap(child, precedence(child) < ops.ATOM or child.op == NUMBER) + op.symbol
+    if syntax is ops.Syntax.PREFIX:
+        # `-x**2` needs no parentheses (power binds tighter); `-(-x)` and `-(a*b)` do.
+        child = node.args[0]
+        return op.symbol + _wrap(child, precedence(child) <= op.precedence)
+    left, right = node.args
+    mine = op.precedence
+    if mine == ops.POWER:
+        # Right-associative: parenthesise a power or sign on the left, a sum or product on the right.
+        return f"{_wrap(left, precedence(left) <= mine)}{op.symbol}{_wrap(right, precedence(right) < ops.SIGN)}"
+    # Left-associative: `a - (b - c)` and `a / (b * c)` keep their parentheses; `@` beside `*` or `/`
+    # gets them too, for the reader: `(g@W.T)*h`, not `g@W.T*h`.
+    mixed = mine == ops.PRODUCT and _MATMUL in (op.name, left.op)
+    left_text = _wrap(left, precedence(left) < mine or (mixed and left.op != op.name and precedence(left) == mine))
+    right_mixed = mine == ops.PRODUCT and _MATMUL in (op.name, right.op) and right.op != op.name
+    right_text = _wrap(right, precedence(right) <= mine or (right_mixed and precedence(right) == mine))
+    # Sums are spaced, products are not: `2*x + 3*y`, `W@x`.
+    sep = f" {op.symbol} " if mine == ops.SUM else op.symbol
+    return f"{left_text}{sep}{right_text}"
+
+
+_MATMUL = ops.infix_at(ops.PRODUCT)["@"].name
+
+
+def _wrap(node: Node, parens: bool) -> str:
+    text = to_text(node)
+    return f"({text})" if parens else text
+
+
+def to_latex(node: Node, names: dict[str, str] | None = None) -> str:
+    """LaTeX of the tree from each record's template; ``names`` maps input names to LaTeX symbols."""
+    if node.op == VARIABLE:
+        return (names or {}).get(node.text, node.text)
+    if node.op == CONSTANT:
+        return ops.constants()[node.text][2]
+    if node.op == NUMBER:
+        return node.text
+    op = node.record
+    parts = []
+    for index, child in enumerate(node.args):
+        text = to_latex(child, names)
+        loose = precedence(child) < op.precedence if index == 0 else precedence(child) <= op.precedence
+        if op.syntax is ops.Syntax.CALL or (op.precedence == ops.POWER and index == 1):
+            loose = False  # inside the call's own parentheses, or up in the exponent
+        parts.append(rf"\left({text}\right)" if loose and op.syntax is not ops.Syntax.CALL else text)
+    if node.dim is not None:
+        return op.latex.format(*parts) + rf"_{{\text{{dim}} {node.dim}}}"
+    return op.latex.format(*parts)

@@ -1,0 +1,37 @@
+"""The NumPy evaluator: a third reading of the project's tree, in plain NumPy, by each record's NumPy
+implementation. It shares no code with the sympy or torch sides beyond NumPy itself, and serves the
+finite differences (:mod:`backcalc.numeric.finite_differences`), the edge finder (:mod:`backcalc.numeric.edges`) and
+the chain rule of ``explain``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..language.tree import Node
+
+
+def evaluate(
+    tree: Node,
+    inputs: Mapping[str, np.ndarray],
+    dtype: type[np.floating] = np.float64,
+    record: dict[int, np.ndarray] | None = None,
+) -> np.ndarray:
+    """The value of ``tree`` in ``dtype``; with ``record``, also the value of every node, keyed by
+    ``id(node)``. Overflow, division by zero and domain errors give inf and nan, as in torch."""
+    values: dict[int, np.ndarray] = {} if record is None else record
+    with np.errstate(all="ignore"):
+        for node in tree.postorder():
+            if node.is_variable:
+                value = np.asarray(inputs[node.text], dtype=dtype)
+            elif node.is_leaf:
+                value = np.array(node.number(), dtype=dtype)
+            else:
+                op = node.record
+                args = [values[id(child)] for child in node.args]
+                extra = {"dim": node.dim} if op.takes_dim else {}
+                value = np.asarray(op.numpy(np, *args, **extra)).astype(dtype, copy=False)  # type: ignore[misc]
+            values[id(node)] = value
+    return values[id(tree)]
