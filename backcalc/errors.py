@@ -49,11 +49,20 @@ class ParseError(BackcalcError):
 
     kind = "parse"
 
-    def __init__(self, message: str, source: str, start: int, end: int | None = None, help: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        source: str,
+        start: int,
+        end: int | None = None,
+        help: str | None = None,
+        program: bool = False,
+    ) -> None:
         super().__init__(message, help)
         self.source = source
         self.start = start
         self.end = max(end if end is not None else start + 1, start + 1)
+        self.program = program  #: in a program of several statements: point at the line and column
 
     def with_help(self, help: str | None) -> ParseError:
         """This error with the fix to type (``backcalc.language.hints`` finds it; the parser attaches it)."""
@@ -65,14 +74,22 @@ class ParseError(BackcalcError):
 
     def one_line(self) -> str:
         message = " ".join(self.message.split())
+        if self.program:
+            line = self.source.count("\n", 0, self.start) + 1
+            column = self.start - (self.source.rfind("\n", 0, self.start) + 1) + 1
+            return f"{message} (at line {line}, column {column} of the program){self._help()}"
         return f"{message} (at column {self.start + 1} of the expression){self._help()}"
 
     def details(self) -> str:
-        # A window of the expression around the error, with carets under the offending span.
-        lo = max(0, self.start - 40)
-        hi = min(len(self.source), self.end + 40)
-        prefix = "..." if lo > 0 else ""
-        suffix = "..." if hi < len(self.source) else ""
+        # A window of the expression (of the error's line, in a program) around the error, with carets
+        # under the offending span.
+        first = self.source.rfind("\n", 0, self.start) + 1 if self.program else 0
+        last = self.source.find("\n", self.start) if self.program else -1
+        last = len(self.source) if last < 0 else last
+        lo = max(first, self.start - 40)
+        hi = min(last, self.end + 40)
+        prefix = "..." if lo > first else ""
+        suffix = "..." if hi < last else ""
         width = max(1, min(self.end, hi) - self.start)
         shown = self.source[lo:hi].replace("\t", " ").replace("\n", " ")
         pad = " " * (len(prefix) + self.start - lo)

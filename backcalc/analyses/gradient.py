@@ -23,6 +23,7 @@ from ..numeric.finite_differences import finite_difference
 from ..numeric.numpy_eval import evaluate
 from ..numeric.verdict import UNCHECKED, Verdict, judge
 from .gradient_result import Gradient, GradientResult
+from .intermediates import step_gradients
 from .problem import Backward, Problem, backward, prepare
 
 __all__ = ["compute", "gradient"]
@@ -50,6 +51,7 @@ def compute(
             name: witness.gradient(name, derived.get(name), passed.gradients[name], check_fd, skipped)
             for name in problem.wrt
         }
+        intermediates = step_gradients(problem, passed, witness)
     return GradientResult(
         version=__version__,
         expression=problem.expression,
@@ -63,6 +65,7 @@ def compute(
         tolerance=tolerance,
         check_fd=check_fd,
         loss_float64=_loss_float64(problem) if not math.isfinite(passed.loss) else None,
+        intermediates=intermediates,
     )
 
 
@@ -103,11 +106,20 @@ class _Witnesses:
         return self._edges
 
     def reference(self, name: str) -> np.ndarray | None:
+        backward64 = self._float64()
+        return None if backward64 is None else backward64.gradients[name]
+
+    def step_reference(self, name: str) -> np.ndarray | None:
+        """torch's float64 gradient of a program's step, beside a float32 run."""
+        backward64 = self._float64()
+        return None if backward64 is None else backward64.step_gradients[name]
+
+    def _float64(self) -> Backward | None:
         if self.problem.dtype != "float32":
             return None
         if self._reference is None:
             self._reference = backward(self.problem, "float64")
-        return self._reference.gradients[name]
+        return self._reference
 
     def gradient(self, name: str, formula: Any, auto: np.ndarray, check_fd: bool, skipped: str | None) -> Gradient:
         """One input's gradient, with its witnesses compared and judged."""

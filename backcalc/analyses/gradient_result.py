@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -64,6 +64,49 @@ class Gradient:
         return data
 
 
+@dataclass(frozen=True, eq=False)
+class StepGradient:
+    """d loss / d one step of a program: its value, the formula (in the step names) and its values
+    beside torch's ``retain_grad``. A step the loss does not use, or a constant one, has none."""
+
+    name: str
+    expr: str  # the step's expression, earlier steps by their names
+    value: np.ndarray  # in the dtype
+    verdict: Verdict | None  # None: nothing to judge (unused, or a constant)
+    formula: str | None = None
+    latex: str | None = None
+    symbolic: np.ndarray | None = None  # float64, shaped like the step
+    autograd: np.ndarray | None = None  # in the dtype
+    comparison: Comparison | None = None
+    note: str | None = None
+
+    @property
+    def agree(self) -> bool | None:
+        return None if self.verdict is None else self.verdict.word.agrees
+
+    def to_dict(self, dtype: str) -> dict[str, Any]:
+        comparison = self.comparison
+        verdict = self.verdict
+        data = {
+            "expr": self.expr,
+            "shape": list(self.value.shape),
+            "value": json_nested(self.value, dtype),
+            "formula": self.formula,
+            "latex": self.latex,
+            "symbolic": None if self.symbolic is None else json_nested(self.symbolic, dtype),
+            "autograd": None if self.autograd is None else json_nested(self.autograd, dtype),
+            "max_abs_diff": None if comparison is None else json_number(comparison.max_abs_diff, dtype),
+            "agree": self.agree,
+            "verdict": "unused" if verdict is None else verdict.word.value,
+        }
+        if verdict is not None and verdict.edges:
+            data["edges"] = [point.to_dict(dtype) for point in verdict.edges]
+        note = "; ".join(n for n in (self.note, verdict.note if verdict else None) if n)
+        if note:
+            data["note"] = note
+        return data
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class GradientResult:
     """Everything one ``backcalc grad`` computes."""
@@ -80,6 +123,7 @@ class GradientResult:
     tolerance: Tolerance
     check_fd: bool = False
     loss_float64: float | None = None  # the loss in float64, where the dtype's is not finite
+    intermediates: dict[str, StepGradient] = field(default_factory=dict)  # a program's steps, in order
 
     @property
     def agree(self) -> bool:
@@ -102,6 +146,7 @@ class GradientResult:
         """The gravest verdict of the gradients; at least ``edge`` when the loss has no finite value
         (only beyond float32's range, it is the gradients' verdict, with a note)."""
         words = [g.verdict.word for g in self.gradients.values()]
+        words += [step.verdict.word for step in self.intermediates.values() if step.verdict is not None]
         no_value = not math.isfinite(self.loss) and not (
             self.loss_float64 is not None and math.isfinite(self.loss_float64)
         )
@@ -119,9 +164,16 @@ class GradientResult:
             "output": tensor_dict(self.output, dtype),
             "loss": json_number(self.loss, dtype),
             "gradients": {name: g.to_dict(dtype) for name, g in self.gradients.items()},
+            **self._intermediates(),
             "tolerance": {"rtol": self.tolerance.rtol, "atol": self.tolerance.atol},
             "check_fd": self.check_fd,
             "agree": self.agree,
             "verdict": self.verdict.value,
             "notes": self.notes,
         }
+
+    def _intermediates(self) -> dict[str, Any]:
+        # Only a program has steps: an expression's JSON is as it always was.
+        if not self.intermediates:
+            return {}
+        return {"intermediates": {name: step.to_dict(self.dtype) for name, step in self.intermediates.items()}}

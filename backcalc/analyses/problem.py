@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,7 +19,7 @@ from ..errors import InputError
 from ..inputs.values import check_name, check_range, to_array
 from ..language import shapes, workload
 from ..language.hints import missing_name, wrt_hint
-from ..language.parser import parse
+from ..language.program import Program, parse_program
 from ..language.tree import Node, to_text
 from ..numeric.compare import DEFAULT_TOLERANCES
 
@@ -33,7 +33,8 @@ NUMPY_DTYPES: dict[str, type[np.floating]] = {"float32": np.float32, "float64": 
 
 @dataclass(frozen=True, eq=False)
 class Problem:
-    """A checked request: a parsed expression, its inputs cast to the dtype, what to differentiate."""
+    """A checked request: a parsed program (or expression), its inputs cast to the dtype, what to
+    differentiate. ``tree`` is the program's output, one graph through all its steps."""
 
     expression: str
     tree: Node
@@ -42,11 +43,18 @@ class Problem:
     dtype: str
     reduce: str
     output_shape: tuple[int, ...]
+    program: Program | None = None  # None, or one bare expression: nothing is named
 
     @property
     def parsed(self) -> str:
-        """The expression as backcalc read it (canonical text)."""
-        return to_text(self.tree)
+        """The expression (or program) as backcalc read it (canonical text)."""
+        return self.program.text() if self.program is not None else to_text(self.tree)
+
+    @property
+    def steps(self) -> list[Any]:
+        """The program's named steps (:class:`~backcalc.language.program.Step`), in order; none for an
+        expression."""
+        return self.program.named if self.program is not None else []
 
     @property
     def shapes(self) -> dict[str, tuple[int, ...]]:
@@ -83,11 +91,13 @@ class Problem:
             name: torch.tensor(value, dtype=dtype, requires_grad=name in wanted) for name, value in self.inputs.items()
         }
 
-    def forward(self, tensors: Mapping[str, torch.Tensor], record: dict[int, Any] | None = None) -> torch.Tensor:
-        """The output tensor of the expression at ``tensors``."""
+    def forward(
+        self, tensors: Mapping[str, torch.Tensor], record: dict[int, Any] | None = None, root: Node | None = None
+    ) -> torch.Tensor:
+        """The output tensor of the expression at ``tensors`` (or of ``root``, one of its steps)."""
         from ..numeric.autograd import DTYPES, evaluate
 
-        return evaluate(self.tree, tensors, DTYPES[self.dtype], record)
+        return evaluate(self.tree if root is None else root, tensors, DTYPES[self.dtype], record)
 
     def loss(self, output: torch.Tensor) -> torch.Tensor:
         """The loss of an output: the output itself when scalar, else its sum or mean."""
@@ -103,17 +113,24 @@ def prepare(
     dtype: str = "float32",
     reduce: str = "sum",
     tree: Node | None = None,
+    program: Program | None = None,
 ) -> Problem:
-    """Parse and check everything the user gave, without importing torch or sympy. ``tree`` is the
-    expression already parsed (``batch`` parses a repeated expression once)."""
+    """Parse and check everything the user gave, without importing torch or sympy. ``program`` (or
+    ``tree``, one expression) is the text already parsed (``batch`` parses a repeated one once)."""
     if dtype not in DTYPE_NAMES:
         raise InputError(f"dtype must be one of {', '.join(DTYPE_NAMES)}, not {dtype!r}")
     if reduce not in REDUCTIONS:
         raise InputError(f"reduce must be one of {', '.join(REDUCTIONS)}, not {reduce!r}")
-    if tree is None:
-        tree = parse(expression)
-    variables = tree.variables()
+    if program is None and tree is None:
+        program = parse_program(expression)
+    if program is not None:
+        tree = program.output
+        program = None if program.is_expression else program
+    assert tree is not None
+    variables = program.variables() if program is not None else tree.variables()
     arrays = {check_name(str(name)): to_array(value, str(name)) for name, value in dict(inputs or {}).items()}
+    if program is not None:
+        _no_value_for_steps(program, arrays)
 
     missing = [name for name in variables if name not in arrays]
     if missing:
@@ -121,7 +138,8 @@ def prepare(
         raise InputError(f"no value for {', '.join(missing)}: give {listed}", help=missing_name(missing, list(arrays)))
     unused = [name for name in arrays if name not in variables]
     if unused:
-        raise InputError(f"{', '.join(unused)} given but not used in the expression {to_text(tree)!r}")
+        where = f"the program {program.text()!r}" if program is not None else f"the expression {to_text(tree)!r}"
+        raise InputError(f"{', '.join(unused)} given but not used in {where}")
 
     chosen = list(dict.fromkeys(variables if wrt is None else wrt))
     for name in chosen:
@@ -138,7 +156,21 @@ def prepare(
     input_shapes = {name: value.shape for name, value in ordered.items()}
     shape = shapes.output_shape(tree, input_shapes)
     workload.check(tree, input_shapes)  # refused before any work
-    return Problem(expression, tree, ordered, chosen, dtype, reduce, shape)
+    for step in program.unused() if program is not None else []:  # kept, so checked as well
+        shapes.output_shape(step.node, input_shapes)
+        workload.check(step.node, input_shapes)
+    return Problem(expression, tree, ordered, chosen, dtype, reduce, shape, program)
+
+
+def _no_value_for_steps(program: Program, arrays: Mapping[str, np.ndarray]) -> None:
+    """A step's name is not an input's: refuse a value given for it."""
+    for name in arrays:
+        step = program.step(name)
+        if step is not None:
+            raise InputError(
+                f"{name} is a step of the program ({program.position(step.start)}), and a step may not take "
+                f"an input's name: give no value for {name}, or rename the step"
+            )
 
 
 @dataclass(frozen=True)
@@ -148,26 +180,56 @@ class Backward:
     output: np.ndarray
     loss: float
     gradients: dict[str, np.ndarray]
+    steps: dict[str, np.ndarray] = field(default_factory=dict)  # a program's steps: each one's value
+    step_gradients: dict[str, np.ndarray | None] = field(default_factory=dict)  # by retain_grad; None: unused
 
 
 def backward(problem: Problem, dtype: str | None = None) -> Backward:
     """Forward pass, reduction to the loss, backward pass, in ``problem.dtype`` or in ``dtype``."""
     run = problem if dtype is None else _with_dtype(problem, dtype)
     tensors = run.leaves()
+    record: dict[int, Any] = {}
     try:
-        output = run.forward(tensors)
+        output = run.forward(tensors, record if run.steps else None)
     except RuntimeError as exc:  # shapes were checked before: out of memory, or rare; report it, don't crash
         raise workload.out_of_memory(exc) or InputError(
             f"torch could not evaluate the expression: {str(exc).splitlines()[0]}"
         ) from None
     loss = run.loss(output)
+    steps = {step.name: record.get(id(step.node)) for step in run.steps}
+    for tensor in steps.values():
+        if tensor is not None and tensor.requires_grad:
+            tensor.retain_grad()  # d loss / d step, as a script would ask torch for it
     if loss.requires_grad:
         loss.backward()
     gradients = {}
     for name in run.wrt:
         grad = tensors[name].grad
         gradients[name] = (grad if grad is not None else tensors[name].new_zeros(tensors[name].shape)).numpy()
-    return Backward(output.detach().numpy(), float(loss.detach()), gradients)
+    values, step_gradients = _step_results(run, tensors, steps)
+    return Backward(output.detach().numpy(), float(loss.detach()), gradients, values, step_gradients)
+
+
+def _step_results(
+    run: Problem, tensors: Mapping[str, torch.Tensor], steps: Mapping[str, torch.Tensor | None]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray | None]]:
+    """Each step's value and gradient; a step the output does not use is evaluated on its own, and
+    has no gradient."""
+    import torch
+
+    values: dict[str, np.ndarray] = {}
+    grads: dict[str, np.ndarray | None] = {}
+    for step in run.steps:
+        tensor = steps[step.name]
+        if tensor is None:
+            with torch.no_grad():
+                values[step.name] = run.forward(tensors, root=step.node).detach().numpy()
+            grads[step.name] = None
+            continue
+        values[step.name] = tensor.detach().numpy()
+        grad = tensor.grad
+        grads[step.name] = (grad if grad is not None else torch.zeros_like(tensor)).detach().numpy()
+    return values, grads
 
 
 def _with_dtype(problem: Problem, dtype: str) -> Problem:

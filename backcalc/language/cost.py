@@ -25,6 +25,7 @@ class _Estimator:
     def __init__(self, source: str) -> None:
         self.source = source
         self.values: dict[int, float | None] = {}
+        self.counted: dict[int, float] = {}
 
     def refuse(self, node: Node, message: str) -> ParseError:
         return ParseError(message, self.source, node.start, node.end)
@@ -65,7 +66,14 @@ class _Estimator:
         return result
 
     def digits(self, node: Node) -> float:
-        """An upper bound on the digits of the exact coefficients sympy may build below ``node``."""
+        """An upper bound on the digits of the exact coefficients sympy may build below ``node``
+        (once per node: a program's step is shared by its uses)."""
+        key = id(node)
+        if key not in self.counted:
+            self.counted[key] = self._digits(node)
+        return self.counted[key]
+
+    def _digits(self, node: Node) -> float:
         if node.is_variable:
             return 0.0
         if node.is_leaf:

@@ -5,6 +5,10 @@ on child nodes (``args``), with an optional integer dimension (``sum(x, 0)``) an
 source text it came from. Leaves are numbers (``text`` is the literal), constants (``pi``, ``e``)
 and input variables. Printing back to text and to LaTeX is generic: each record says how it is
 written.
+
+A program of named steps (:mod:`backcalc.language.program`) is one graph: the node a step ends in
+carries the step's ``name`` and is shared by every later use, so a tree here may be a DAG. The walkers
+visit each node once, and a named node below the one printed is written by its name (``2*s``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ class Node:
     dim: int | None = None  # the dimension argument of a reduction
     start: int = field(default=0, compare=False)
     end: int = field(default=0, compare=False)
+    name: str = field(default="", compare=False)  # the program step this node is the value of
 
     @property
     def is_leaf(self) -> bool:
@@ -55,23 +60,30 @@ class Node:
         return None
 
     def walk(self) -> Iterator[Node]:
-        """Every node of the tree, parents before children."""
+        """Every node once, a node before its children (its first parent before it, in a DAG)."""
+        seen: set[int] = set()
         stack = [self]
         while stack:
             node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
             yield node
             stack.extend(reversed(node.args))
 
     def postorder(self) -> Iterator[Node]:
-        """Every node, children before parents (without recursion); shared subtrees once per use."""
+        """Every node once, children before parents (without recursion): a topological order of the
+        graph, the root last. A node shared by several parents (a program's step) comes once."""
+        seen: set[int] = set()
         stack: list[tuple[Node, bool]] = [(self, False)]
         while stack:
             node, expanded = stack.pop()
             if expanded:
                 yield node
-            else:
+            elif id(node) not in seen:
+                seen.add(id(node))
                 stack.append((node, True))
-                stack.extend((child, False) for child in reversed(node.args))
+                stack.extend((child, False) for child in reversed(node.args) if id(child) not in seen)
 
     def variables(self) -> list[str]:
         """The input variables, in order of first appearance."""
@@ -95,32 +107,37 @@ class Node:
 
 
 def substitute(tree: Node, replacements: dict[str, Node]) -> Node:
-    """``tree`` with each variable named in ``replacements`` replaced by its subtree."""
-    if tree.is_variable:
-        return replacements.get(tree.text, tree)
-    if tree.is_leaf:
-        return tree
-    args = tuple(substitute(arg, replacements) for arg in tree.args)
-    return Node(tree.op, args, tree.text, tree.dim, tree.start, tree.end)
+    """``tree`` with each variable named in ``replacements`` replaced by its subtree (a node shared
+    in ``tree`` stays shared)."""
+    done: dict[int, Node] = {}
+    for node in tree.postorder():
+        if node.is_variable:
+            done[id(node)] = replacements.get(node.text, node)
+        elif node.is_leaf:
+            done[id(node)] = node
+        else:
+            args = tuple(done[id(arg)] for arg in node.args)
+            same = all(new is old for new, old in zip(args, node.args, strict=True))
+            done[id(node)] = node if same else Node(node.op, args, node.text, node.dim, node.start, node.end, node.name)
+    return done[id(tree)]
 
 
-def precedence(node: Node) -> int:
-    return ops.ATOM if node.is_leaf else node.record.precedence
-
-
-def to_text(node: Node) -> str:
-    """Canonical text: explicit ``*``, ``**`` for powers, fewest parentheses; parses back to ``node``."""
+def to_text(node: Node, named: bool = False) -> str:
+    """Canonical text: explicit ``*``, ``**`` for powers, fewest parentheses; parses back to ``node``.
+    A program's step below ``node`` is written by its name; ``node`` itself too when ``named``."""
+    if node.name and named:
+        return node.name
     if node.is_leaf:
         return node.text
     op = node.record
     syntax = op.syntax
     if syntax is ops.Syntax.CALL:
         dim = [] if node.dim is None else [str(node.dim)]
-        return f"{op.name}({', '.join([*(to_text(arg) for arg in node.args), *dim])})"
+        return f"{op.name}({', '.join([*(to_text(arg, True) for arg in node.args), *dim])})"
     if syntax is ops.Syntax.POSTFIX:
         # `2.T` would read as `2. T`: a number gets parentheses too.
         child = node.args[0]
-        return _wrap(child, precedence(child) < ops.ATOM or child.op == NUMBER) + op.symbol
+        return _wrap(child, not child.name and (precedence(child) < ops.ATOM or child.op == NUMBER)) + op.symbol
     if syntax is ops.Syntax.PREFIX:
         # `-x**2` needs no parentheses (power binds tighter); `-(-x)` and `-(a*b)` do.
         child = node.args[0]
@@ -145,12 +162,24 @@ _MATMUL = ops.infix_at(ops.PRODUCT)["@"].name
 
 
 def _wrap(node: Node, parens: bool) -> str:
-    text = to_text(node)
-    return f"({text})" if parens else text
+    text = to_text(node, True)
+    return f"({text})" if parens and not node.name else text
+
+
+def precedence(node: Node) -> int:
+    """How tightly the node's text binds: a name (a leaf, or a program's step) binds tightest."""
+    return ops.ATOM if node.is_leaf or node.name else node.record.precedence
 
 
 def to_latex(node: Node, names: dict[str, str] | None = None) -> str:
-    """LaTeX of the tree from each record's template; ``names`` maps input names to LaTeX symbols."""
+    """LaTeX of the tree from each record's template; ``names`` maps input names to LaTeX symbols. A
+    program's step below ``node`` is written by its name."""
+    return _latex(node, names or {}, top=True)
+
+
+def _latex(node: Node, names: dict[str, str], top: bool = False) -> str:
+    if node.name and not top:
+        return names.get(node.name, node.name)
     if node.op == VARIABLE:
         return (names or {}).get(node.text, node.text)
     if node.op == CONSTANT:
@@ -160,7 +189,7 @@ def to_latex(node: Node, names: dict[str, str] | None = None) -> str:
     op = node.record
     parts = []
     for index, child in enumerate(node.args):
-        text = to_latex(child, names)
+        text = _latex(child, names)
         loose = precedence(child) < op.precedence if index == 0 else precedence(child) <= op.precedence
         if op.syntax is ops.Syntax.CALL or (op.precedence == ops.POWER and index == 1):
             loose = False  # inside the call's own parentheses, or up in the exponent

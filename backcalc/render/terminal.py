@@ -16,6 +16,7 @@ from rich.text import Text
 from ..analyses.gradient_result import Gradient, GradientResult
 from ..formats.numfmt import text
 from ..numeric.verdict import Word
+from .brief import brief
 from .messages import gradient_message
 from .tensors import fits, shape_text, tensor_text
 
@@ -64,7 +65,10 @@ def render_gradient(result: GradientResult, console: Console, full: bool = False
     names = max((len(name) for name in result.inputs), default=0)
     shapes = max(len(shape_text(v.shape, dtype)) for v in [*result.inputs.values(), result.output])
     width = console.width - (len("Expression") + names + shapes + 3 * 2)
-    facts.add_row("Expression", "", "", Text(result.parsed))
+    if result.intermediates:  # a program: a statement a line
+        facts.add_row("Program", "", "", Text(result.parsed.replace("; ", "\n")))
+    else:
+        facts.add_row("Expression", "", "", Text(result.parsed))
     for index, (name, value) in enumerate(result.inputs.items()):
         facts.add_row(
             "Inputs" if index == 0 else "", name, shape_text(value.shape, dtype), tensor_text(value, dtype, width, full)
@@ -73,6 +77,9 @@ def render_gradient(result: GradientResult, console: Console, full: bool = False
     how = f"{result.reduce}(output)" if result.reduce else "output (already a scalar)"
     facts.add_row("Loss", "", "", Text.assemble(f"{how} = ", (text(result.loss, dtype), "bold")))
     console.print(facts)
+    for table in _steps_tables(result, rich_output) if result.intermediates else []:
+        console.print()
+        console.print(table)
 
     for gradient in result.gradients.values():
         console.print()
@@ -81,6 +88,47 @@ def render_gradient(result: GradientResult, console: Console, full: bool = False
 
     console.print()
     console.print(_verdict(result, rich_output))
+
+
+def _steps_tables(result: GradientResult, rich_output: bool) -> list[Table]:
+    """A program's steps, in order: the forward pass (each step's value), then d loss / d step by
+    backprop's formula (in the step names) beside torch's ``retain_grad``."""
+    dtype = result.dtype
+    forward = _steps_table("Steps", ("step", "expression", "shape", "value"), rich_output)
+    backward = _steps_table(
+        "d loss / d step",
+        ("step", "formula (backprop)", "symbolic", "autograd (retain_grad)", "verdict"),
+        rich_output,
+    )
+    for step in result.intermediates.values():
+        name = Text(step.name, style="cyan")
+        shape = shape_text(step.value.shape, dtype).removeprefix(f"{dtype} ")
+        forward.add_row(name, step.expr, shape, brief(step.value, dtype))
+        if step.verdict is None:
+            backward.add_row(name, Text("-", style="dim"), "-", "-", Text(step.note or "", style="dim"))
+            continue
+        backward.add_row(
+            name,
+            Text(step.formula, style="italic") if step.formula else Text("-", style="dim"),
+            "-" if step.symbolic is None else brief(step.symbolic, dtype),
+            "-" if step.autograd is None else brief(step.autograd, dtype),
+            verdict_word(step.verdict.word, rich_output),
+        )
+    return [forward, backward]
+
+
+def _steps_table(title: str, headings: tuple[str, ...], rich_output: bool) -> Table:
+    table = Table(
+        title=Text(title, style="bold"),
+        title_justify="left",
+        box=box.SIMPLE_HEAD if rich_output else None,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 2, 0, 0),
+    )
+    for heading in headings:
+        table.add_column(heading, overflow="fold", no_wrap=heading in ("step", "shape", "verdict"))
+    return table
 
 
 def _gradient_table(gradient: Gradient, dtype: str, width: int, rich_output: bool, full: bool = False) -> Group:

@@ -63,17 +63,23 @@ class Backprop:
         if shape and self.reduce == "mean":
             seed = Node(_DIV, (seed, number(_count(shape))))
         self.grads[id(self.tree)] = self.simplify(seed)
-        for node in _preorder(self.tree):  # every node's one parent comes first: a tree, not a DAG
-            if node.is_leaf or node.is_constant():
+        # Parents before children (a program's step has several parents): every use of a node has
+        # added its part to the node's gradient before the node passes it on.
+        constant = _constants(self.tree)
+        for node in _topological(self.tree):
+            if node.is_leaf or constant[id(node)]:
                 continue
             shapes = [self.simplify.shape(arg) for arg in node.args]
             templates = node.record.vjp_templates(shapes, node.dim)
             for index, (arg, template) in enumerate(zip(node.args, templates, strict=True)):
-                if arg.is_constant():
+                if constant[id(arg)]:
                     continue
                 contribution = self._apply(template, node, self.grads[id(node)], arg)
                 self.edges.append(Edge(node, index, template, contribution))
-                self.grads[id(arg)] = contribution
+                earlier = self.grads.get(id(arg))
+                self.grads[id(arg)] = (
+                    contribution if earlier is None else self.simplify(Node(_ADD, (earlier, contribution)))
+                )
 
     def _apply(self, template: str, node: Node, upstream: Node, arg: Node) -> Node:
         names = {"g": upstream, "out": node, **dict(zip(_PLACEHOLDERS, node.args, strict=False))}
@@ -95,15 +101,24 @@ class Backprop:
 
     def gradient(self, name: str) -> Node | None:
         """d loss / d input ``name``: the sum over the places it is used; None if it is not used."""
-        parts = [self.grads[id(node)] for node in _preorder(self.tree) if node.is_variable and node.text == name]
+        parts = [self.grads[id(node)] for node in self.tree.walk() if node.is_variable and node.text == name]
         if not parts:
             return None
         total = self.simplify(functools.reduce(lambda a, b: Node(_ADD, (a, b)), parts))
         return self.simplify.to_shape(total, self.input_shapes[name])
 
 
-def _preorder(tree: Node) -> list[Node]:
-    return list(tree.walk())
+def _topological(tree: Node) -> list[Node]:
+    """Every node once, each after all its parents."""
+    return list(tree.postorder())[::-1]
+
+
+def _constants(tree: Node) -> dict[int, bool]:
+    """Whether each node is constant (no variable below it), keyed by ``id``, in one pass."""
+    constant: dict[int, bool] = {}
+    for node in tree.postorder():
+        constant[id(node)] = not node.is_variable and all(constant[id(arg)] for arg in node.args)
+    return constant
 
 
 def _count(shape: Shape) -> int:

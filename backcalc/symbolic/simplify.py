@@ -60,7 +60,7 @@ class Simplifier:
         return cached[1]
 
     def __call__(self, node: Node) -> Node:
-        if node.is_leaf:
+        if node.is_leaf or node.name:  # a program's step is the user's, and stays as written (by name)
             return node
         args = tuple(self(arg) for arg in node.args)
         return self._rule(Node(node.op, args, node.text, node.dim))

@@ -129,6 +129,8 @@ HOMONYMS = {
     "descend.py": {"step"},  # a step of gradient descent
     "matrix.py": {"mean", "sum"},  # the loss reductions
     "formulas.py": {"mean", "sum"},  # the loss reductions
+    "intermediates.py": {"mean", "sum"},  # the loss reductions
+    "terminal.py": {"step"},  # a program's step, as a column heading
     "descend_view.py": {"step", "log"},  # a step; matplotlib's log scale
     "graphviz.py": {"dot"},  # Graphviz's dot program
     "html.py": {"step"},  # a step of gradient descent, as a column heading
