@@ -14,6 +14,7 @@ import numpy as np
 from .. import limits
 from .._version import __version__
 from ..errors import LimitError
+from ..inputs.files import access_for, read_program
 from ..inputs.values import load_files
 from ..language import workload
 from ..limits import recursion_room, run_budget
@@ -193,6 +194,9 @@ def gradient(
     **named: Any,
 ) -> GradientResult:
     """The gradient of ``expression``'s loss with respect to its inputs, symbolic beside autograd.
+    ``expression`` may be a program of named steps (``"h = tanh(W@x); loss = sum(h**2)"``), or
+    ``"@FILE"`` holding one (read only below ``allow_files``, as input files are); each step's
+    gradient is in ``result.intermediates``.
 
     Inputs are a mapping or keyword arguments: numbers, nested lists, numpy arrays, torch tensors,
     or text as typed on the command line (``"[[1, 2]]"``, ``"@data.npy"``). ``"@FILE"`` is read only
@@ -202,6 +206,8 @@ def gradient(
         >>> r.loss, r.gradients["x"].symbolic.tolist(), r.agree
         (50.0, [[16.0, 33.0, 5.0]], True)
     """
+    if isinstance(expression, str) and expression.startswith("@"):  # a program file, read as inputs are
+        expression = read_program(expression[1:], access_for(allow_files))
     merged = load_files({**(inputs or {}), **named}, allow_files)
     if isinstance(wrt, str):
         wrt = [wrt]

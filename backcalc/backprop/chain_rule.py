@@ -82,6 +82,8 @@ def definition(node: GraphNode, graph: list[GraphNode]) -> tuple[str, str]:
     if not tree.record.elementwise:
         return to_text(tree), to_latex(tree)
     expr = to_sympy(tree, symbols_for(tree.variables()))
+    if any(item.tree.name for item in graph):  # a program: its steps as written (y_hat - y, not -y + y_hat)
+        return to_text(tree), formula_latex(expr)
     return formula_text(expr), formula_latex(expr)
 
 

@@ -1,8 +1,10 @@
 """The computational graph of an expression, as typed: one node per operation, per number or constant,
 and one per input variable (so a variable used twice feeds two operations, or one operation twice).
 
-Node ids: an input is its own name; operations are ``n1, n2, ...`` and numbers and constants
-``c1, c2, ...`` in forward order (children before parents), skipping any id an input already uses.
+Node ids: an input is its own name, and so is a program's step (the node its expression ends in);
+other operations are ``n1, n2, ...`` and numbers and constants ``c1, c2, ...`` in forward order
+(children before parents), skipping any id an input or a step already uses. A step used twice is one
+node with two parents.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class GraphNode:
 def build_graph(tree: Node) -> tuple[list[GraphNode], dict[int, str]]:
     """The graph's nodes in forward (topological) order, the output last, and the id of every tree
     node (keyed by ``id(tree_node)``)."""
-    taken = set(tree.variables())
+    taken = set(tree.variables()) | {node.name for node in tree.walk() if node.name}
     counters = {"n": 0, "c": 0}
     nodes: list[GraphNode] = []
     ids: dict[int, str] = {}
@@ -52,9 +54,9 @@ def build_graph(tree: Node) -> tuple[list[GraphNode], dict[int, str]]:
             continue
         constant = node.is_constant()
         if node.is_leaf:
-            node_id, op = fresh("c"), "const"
+            node_id, op = node.name or fresh("c"), "const"
         else:
-            node_id, op = fresh("n"), node.op
+            node_id, op = node.name or fresh("n"), node.op
         ids[id(node)] = node_id
         args = tuple(ids[id(child)] for child in node.args)
         nodes.append(GraphNode(node_id, op, to_text(node), args, node, not constant))

@@ -9,13 +9,16 @@ array, a torch tensor, a number or a nested list), and checked like any other in
 reported as the command reports them (one line on stderr, through :func:`backcalc.cli.run`); nothing
 typed is evaluated as Python, and IPython's ``{expression}`` expansion is off for these magics.
 
-``%%backcalc`` runs one case per line of the cell (blank lines and ``#`` comments skipped); words on
-the ``%%backcalc`` line itself are added to every case (``%%backcalc --dtype float64``). Each result
-is displayed; the list of results is kept in the notebook variable ``_backcalc``.
+A ``%%backcalc`` cell that starts with a step (``NAME = EXPRESSION``) is a program: the cell is the
+expression, and the ``%%backcalc`` line gives the command, inputs and options
+(``%%backcalc explain w=1 --dtype float64``). Any other cell runs one case per line (blank lines and
+``#`` comments skipped), and words on the ``%%backcalc`` line itself are added to every case. Each
+result is displayed; the list of results is kept in the notebook variable ``_backcalc``.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -41,12 +44,12 @@ def split_line(line: str) -> list[str]:
 
 
 def _namespace_inputs(expression: str, given: Mapping[str, Any], namespace: Mapping[str, Any]) -> dict[str, Any]:
-    """The expression's inputs not given on the line, from the notebook's variables."""
-    from ..language.parser import parse
+    """The expression's (or program's) inputs not given on the line, from the notebook's variables."""
+    from ..language.program import parse_program
 
     found = {
         name: namespace[name]
-        for name in parse(expression).variables()
+        for name in parse_program(expression).variables()
         if name not in given and name in namespace and not callable(namespace[name])
     }
     return {name: _as_value(value) for name, value in found.items()}
@@ -179,6 +182,23 @@ def cases(cell: str) -> list[str]:
     return [line.strip() for line in cell.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
+_STEP = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_]*\s*=(?!=)")
+
+
+def is_program(cell: str) -> bool:
+    """A cell whose first statement is a step (``NAME = ...``): the cell is one program. (A case line
+    never starts so: its expression comes first.)"""
+    lines = cases(cell)
+    return bool(lines) and _STEP.match(lines[0]) is not None
+
+
+def program_words(cell: str, line_words: list[str]) -> list[str]:
+    """The command line of a program cell: the ``%%backcalc`` line's command, the cell as the
+    expression, then the line's inputs and options."""
+    command = line_words[:1] if line_words[:1] and line_words[0] in COMMANDS else []
+    return [*command, cell, *line_words[len(command) :]]
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """Register ``%backcalc`` and ``%%backcalc`` (IPython calls this for ``%load_ext backcalc``)."""
     from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
@@ -201,6 +221,10 @@ def load_ipython_extension(ipython: Any) -> None:
             extra = _words_or_none(line, _shell_words)
             if extra is None:
                 return None
+            if is_program(cell):
+                result = run_words(program_words(cell, extra), namespace)
+                namespace["_backcalc"] = [result]
+                return result
             results = []
             for case in cases(cell):
                 words = _words_or_none(case, split_line)

@@ -213,10 +213,10 @@ def parse_inputs(expression: str, values: Sequence[str]) -> dict[str, Any]:
 
 def _name_for(expression: str, values: Sequence[str], value: str) -> str | None:
     """``backcalc "x**2" 4``: the value was meant for the expression's input that has none."""
-    from ..language.parser import parse
+    from ..language.program import parse_program
 
     try:
-        variables = parse(expression).variables() if expression != "-" else []
+        variables = parse_program(expression).variables() if expression != "-" and expression[:1] != "@" else []
     except BackcalcError:
         return None
     named = {item.partition("=")[0].strip() for item in values if "=" in item}
@@ -227,7 +227,12 @@ def _name_for(expression: str, values: Sequence[str], value: str) -> str | None:
 
 
 def read_expression(expression: str) -> str:
-    """The expression itself, or, for "-", the text on standard input (without its final newline)."""
+    """The expression (or program) itself; for "@FILE", the file's text; for "-", the text on standard
+    input (without its final newline)."""
+    if expression.startswith("@") and len(expression) > 1:
+        from ..inputs.files import ANYWHERE, read_program
+
+        return read_program(expression[1:], ANYWHERE)  # the user typed the path
     if expression != "-":
         return expression
     if sys.stdin.isatty():

@@ -1,7 +1,8 @@
 """``backcalc repl``: a live session in which torch and sympy load once.
 
 Inputs are assigned once (``x = [[2,3,1],[4,5,3]]``) and kept as the text typed, checked when
-assigned; every other line is a command line without ``backcalc`` in front (``x**3 + x**2``,
+assigned; every other line is a command line without ``backcalc`` in front (``x**3 + x**2``, a
+program of steps ``y_hat = w*x; loss = (y_hat - y)**2``,
 ``explain (w*x - y)**2``, ``descend (w*x - y)**2 --wrt w``), to which the session adds the assigned
 inputs the expression uses, and which runs through the same click group in process, errors mapped by
 the same :func:`backcalc.cli.run`. So every answer is the command's view, and the command's rules
@@ -43,6 +44,7 @@ Type an expression, or a command and its expression, as on the command line with
   check x**3 + x**2 --claim "x=3x^2 + 2x"
   jacobian W@x --wrt x               hessian x**3*y
   x**2 x=4 --dtype float64           inputs and options on the line win over the session's
+  y_hat = w*x; loss = (y_hat - y)**2 a program of named steps (explain "...", or explain @prog.bc)
 Functions: FUNCTIONS; constants pi and e.
 Session:
   x = [[2,3,1],[4,5,3]]              assign an input (a number, a list, @file.json, @file.npy)
@@ -90,7 +92,8 @@ class Session:
             self.show_vars()
         elif word == "clear":
             self.clear(rest.split())
-        elif (match := _ASSIGNMENT.match(line)) and match.group(1) not in COMMANDS:
+        elif (match := _ASSIGNMENT.match(line)) and match.group(1) not in COMMANDS and ";" not in line:
+            # x = [[1,2]] assigns an input; y_hat = w*x; loss = (y_hat - y)**2 is a program to run
             run(lambda: self.assign(match.group(1), match.group(2)), [])
         else:
             run(lambda: self.command(line), [])
@@ -129,10 +132,10 @@ class Session:
 
     def _variables(self, expression: str) -> Iterator[str]:
         from ..errors import BackcalcError
-        from ..language.parser import parse
+        from ..language.program import parse_program
 
         try:
-            variables = parse(expression).variables()
+            variables = parse_program(expression).variables()
         except (BackcalcError, RecursionError):
             return  # the command reports it
         yield from (name for name in variables if name in self.values)

@@ -127,3 +127,24 @@ def _read_at_most(handle: io.RawIOBase, claimed: int, most: int) -> bytearray:
             break
         buffer += chunk
     return buffer
+
+
+def read_program(path: str, access: FileAccess | None) -> str:
+    """The text of a program file (``backcalc grad @prog.bc``): UTF-8, at most
+    :data:`~backcalc.limits.MAX_EXPRESSION_LENGTH` characters (the parser says so beyond)."""
+    most = 4 * limits.MAX_EXPRESSION_LENGTH + 4  # bytes: UTF-8 takes at most 4 a character
+
+    def small_enough() -> None:
+        size = os.stat(access.resolve(path, "the program") if access else path).st_size
+        if size > most:
+            raise LimitError(
+                f"the program file {path!r} is {size:,} bytes; a program is at most "
+                f"{limits.MAX_EXPRESSION_LENGTH:,} characters"
+            )
+
+    data = read_bytes(path, "the program", access, small_enough)
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"the program file {path!r} is not UTF-8 text (byte {exc.start})") from None
+    return text.removeprefix("\ufeff").rstrip("\r\n")

@@ -14,7 +14,8 @@ from .terminal import fancy, verdict_word
 
 def render_check(result: CheckResult, console: Console) -> None:
     rich_output = fancy(console)
-    console.print(Text.assemble(("Expression  ", "bold"), result.parsed))
+    program = result.program
+    console.print(Text.assemble(("Program  " if program else "Expression  ", "bold"), result.parsed))
     for claim in result.claims.values():
         console.print()
         grid = Table.grid(padding=(0, 2))
@@ -22,7 +23,7 @@ def render_check(result: CheckResult, console: Console) -> None:
         grid.add_column(overflow="fold")
         grid.add_row(f"d/d{claim.name} claimed", claim.parsed)
         grid.add_row(f"d/d{claim.name} ({claim.derivation})", claim.formula)
-        grid.add_row("symbolic", _proof(claim))
+        grid.add_row("symbolic", _proof(claim, program))
         grid.add_row("numeric", f"{claim.points} point(s) checked")
         if claim.mismatch:
             grid.add_row("shapes", claim.mismatch)
@@ -41,9 +42,9 @@ def render_check(result: CheckResult, console: Console) -> None:
     )
 
 
-def _proof(claim: ClaimResult) -> str:
+def _proof(claim: ClaimResult, program: bool) -> str:
     if claim.derivation != "sympy":
-        return "not attempted for matrix expressions: checked by the numbers"
+        return f"not attempted for {'programs' if program else 'matrix expressions'}: checked by the numbers"
     proof = {True: "sympy proves them equal", False: "sympy finds them different", None: "sympy could not decide"}
     return proof[claim.equivalent]
 

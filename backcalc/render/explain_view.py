@@ -55,7 +55,8 @@ def render_explanation(explanation: Explanation, console: Console) -> None:
     console.print(forward)
     root = explanation.output.node.id
     how = f"{explanation.reduce}({root})" if explanation.reduce else f"{root} (already a scalar)"
-    console.print(Text.assemble("loss = ", how, " = ", (text(explanation.loss, dtype), "bold")))
+    named = root == "loss" and not explanation.reduce  # the program's own loss = ... step
+    console.print(Text.assemble("" if named else "loss = ", how, " = ", (text(explanation.loss, dtype), "bold")))
     console.print()
 
     console.print(_local_table(explanation, rich_output))

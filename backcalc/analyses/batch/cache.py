@@ -6,18 +6,19 @@ from collections import OrderedDict
 from typing import Any
 
 from ...errors import SymbolicSizeError
-from ...language.parser import parse
+from ...language.program import Program, parse_program
 from ...language.tree import Node
 
 CACHE_SIZE = 256  # distinct expressions kept
 
 
 class Derivations:
-    """The parsed tree and, once asked for, the symbolic side of the last :data:`CACHE_SIZE`
-    expressions."""
+    """The parsed tree (a program's output) and, once asked for, the symbolic side of the last
+    :data:`CACHE_SIZE` expressions."""
 
     def __init__(self) -> None:
         self._cache: OrderedDict[str, tuple[Node, Any]] = OrderedDict()
+        self._programs: dict[str, Program] = {}  # the cached expressions that are programs of steps
         self._mixes: dict[str, bool] = {}
 
     def parsed(self, expression: str) -> tuple[Node, Any]:
@@ -25,11 +26,19 @@ class Derivations:
         if expression in self._cache:
             self._cache.move_to_end(expression)
             return self._cache[expression]
-        entry = (parse(expression), None)
+        program = parse_program(expression)
+        entry = (program.output, None)
         self._cache[expression] = entry
+        if not program.is_expression:
+            self._programs[expression] = program
         if len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
+            dropped, _ = self._cache.popitem(last=False)
+            self._programs.pop(dropped, None)
         return entry
+
+    def program(self, expression: str) -> Program | None:
+        """The program of a cached expression with named steps; None for one bare expression."""
+        return self._programs.get(expression)
 
     def differentiator(self, expression: str, tree: Node, shapes: dict[str, tuple[int, ...]]) -> Any:
         """The cached symbolic side. An element-wise expression has one for all shapes; one that mixes

@@ -319,6 +319,9 @@ class Batch:
         """:func:`~backcalc.analyses.problem.prepare`, remembering what depends only on the expression, the
         options and the names and shapes of the inputs (their checks, the output's shape, the work
         estimate): a line like one seen before only has its values checked and cast."""
+        program = self._derivations.program(expression)
+        if program is not None:  # a program of steps: checked in full (its steps are reported too)
+            return prepare(expression, inputs, wrt, dtype, reduce, program=program)
         if dtype not in NUMPY_DTYPES or reduce not in REDUCTIONS:
             return prepare(expression, inputs, wrt, dtype, reduce, tree=tree)
         arrays = {self._name(name): to_array(value, str(name)) for name, value in inputs.items()}
@@ -351,6 +354,8 @@ class Batch:
 
         if not isinstance(claims, dict) or not all(isinstance(v, str) for v in claims.values()):
             raise InputError('"claims" must be an object {NAME: FORMULA}')
+        if self._derivations.program(expression) is not None:
+            return check(expression, claims, inputs or None).to_dict()
         return check(expression, claims, inputs or None, tree=tree).to_dict()
 
     def _error(self, line: int, exc: BaseException, kind: str | None = None) -> dict[str, Any]:

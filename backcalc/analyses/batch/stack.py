@@ -107,8 +107,8 @@ def stackable(problem: Problem, differentiator: Any) -> bool:
     """An element-wise expression with its one-formula symbolic side, small enough per case."""
     from ...symbolic.elementwise import Differentiator
 
-    if not isinstance(differentiator, Differentiator) or not problem.inputs:
-        return False
+    if not isinstance(differentiator, Differentiator) or not problem.inputs or problem.steps:
+        return False  # a program's steps are reported one case at a time
     if math.prod(problem.output_shape) > MAX_CASE_ELEMENTS:
         return False
     tree = problem.tree

@@ -13,7 +13,8 @@ import numpy as np
 from ... import limits
 from ...errors import InputError, LimitError, ParseError
 from ...language.parser import parse
-from ...language.tree import Node, to_text
+from ...language.program import Program, parse_program
+from ...language.tree import Node, substitute, to_text
 from ...limits import deadline, recursion_room, run_budget
 from ...numeric.numpy_eval import evaluate
 from ..problem import backward, prepare
@@ -25,23 +26,27 @@ _CANDIDATES = 200  # random draws to find that many points inside the domain
 __all__ = ["ATOL", "RTOL", "CheckResult", "ClaimResult", "Counterexample", "check", "parse_claims"]
 
 
-def parse_claims(expression_tree: Node, claims: Mapping[str, str]) -> dict[str, Node]:
-    """Parse every claimed formula; each names an input of the expression and uses only its inputs."""
-    variables = expression_tree.variables()
+def parse_claims(expression_tree: Node, claims: Mapping[str, str], program: Program | None = None) -> dict[str, Node]:
+    """Parse every claimed formula; each names an input of the expression (or a step of the program)
+    and uses only its inputs and steps. A step named in a claim stands for the step's own node."""
+    variables = expression_tree.variables() if program is None else program.variables()
+    steps = {step.name: step.node for step in program.named} if program is not None else {}
+    known = [*variables, *steps]
     if not claims:
         raise InputError("give at least one --claim NAME=FORMULA")
     trees = {}
     for name, text in claims.items():
-        if name not in variables:
-            raise InputError(f"claim for {name}: the expression has no input {name!r} (inputs: {', '.join(variables)})")
+        if name not in known:
+            what, listed = ("input or step", "inputs and steps") if steps else ("input", "inputs")
+            raise InputError(f"claim for {name}: the expression has no {what} {name!r} ({listed}: {', '.join(known)})")
         try:
             tree = parse(text)
         except ParseError as exc:
             raise ParseError(f"claim for {name}: {exc.message}", exc.source, exc.start, exc.end, exc.help) from None
-        extra = [v for v in tree.variables() if v not in variables]
+        extra = [v for v in tree.variables() if v not in known]
         if extra:
             raise InputError(f"claim for {name} uses {', '.join(extra)}, which the expression does not have")
-        trees[name] = tree
+        trees[name] = substitute(tree, steps) if steps else tree
     return trees
 
 
@@ -61,18 +66,26 @@ def check(
     the numbers are checked at the inputs (if given) and at random points. Where the expression or a
     claim mixes elements (``@``, reductions), the inputs give the shapes and are required; the check is
     numeric only (:mod:`backcalc.analyses.check.numeric`)."""
-    tree = tree if tree is not None else parse(expression)
-    claim_trees = parse_claims(tree, claims)
-    if tree.mixes_elements() or any(claim.mixes_elements() for claim in claim_trees.values()):
-        if not inputs:
-            raise InputError(
-                "with @, .T, reductions or softmax the gradient's shape depends on the inputs: "
-                f"give their values ({', '.join(f'{name}=VALUE' for name in tree.variables())})"
-            )
+    program = parse_program(expression) if tree is None else None
+    if program is not None:
+        tree = program.output
+        program = None if program.is_expression else program
+    assert tree is not None
+    claim_trees = parse_claims(tree, claims, program)
+    mixes = tree.mixes_elements() or any(claim.mixes_elements() for claim in claim_trees.values())
+    if mixes and not inputs:
+        names = program.variables() if program is not None else tree.variables()
+        raise InputError(
+            "with @, .T, reductions or softmax the gradient's shape depends on the inputs: "
+            f"give their values ({', '.join(f'{name}=VALUE' for name in names)})"
+        )
+    if mixes or program is not None:  # a program's steps: by backprop's formulas, at any size
         from .numeric import check_numerically
 
-        problem = prepare(expression, inputs, dtype="float64", tree=tree)
-        return CheckResult(expression, to_text(tree), check_numerically(problem, claim_trees, claims, samples, seed))
+        shaped = inputs or dict.fromkeys(program.variables() if program is not None else [], 1.0)
+        problem = prepare(expression, shaped, dtype="float64", tree=tree, program=program)
+        results = check_numerically(problem, claim_trees, claims, samples, seed, bool(inputs))
+        return CheckResult(expression, problem.parsed, results, program=program is not None)
     given = prepare(expression, inputs, dtype="float64", tree=tree).inputs if inputs else None
     return CheckResult(expression, to_text(tree), _check_symbolically(tree, claim_trees, claims, given, samples, seed))
 

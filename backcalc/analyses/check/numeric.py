@@ -19,7 +19,7 @@ import numpy as np
 
 from ...errors import InputError, LimitError
 from ...language import workload
-from ...language.shapes import output_shape
+from ...language.shapes import infer, output_shape
 from ...language.tree import Node, to_text
 from ...numeric.numpy_eval import evaluate
 from ..problem import Problem, backward, prepare
@@ -44,31 +44,64 @@ class _Truth:
             self.side = ElementDifferentiator(problem.tree, problem.shapes)
             self.derivation = "sympy element by element"
 
+        self.steps = {step.name: step for step in problem.steps}
+        self._step_formulas: dict[str, Node] | None = None
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        """The shape of an input, or of a program's step."""
+        if name in self.steps:
+            return infer(self.steps[name].node, self.problem.shapes)[id(self.steps[name].node)]
+        return self.problem.shapes[name]
+
+    def step_formula(self, name: str) -> Node:
+        """d loss / d step, by backprop on the program (as ``grad`` gives it)."""
+        if self._step_formulas is None:
+            from ...symbolic.formulas import Backprop
+
+            backprop = Backprop(self.problem.tree, self.problem.shapes)
+            self._step_formulas = {
+                step: formula for step, item in self.steps.items() if (formula := backprop.grads.get(id(item.node)))
+            }
+        if name not in self._step_formulas:
+            raise InputError(f"claim for {name}: the loss does not depend on the step {name}, so it has no gradient")
+        return self._step_formulas[name]
+
     def formula(self, name: str) -> str:
+        if name in self.steps:
+            return to_text(self.step_formula(name), named=True)
         if self.derivation == "backprop":
-            return to_text(self.side.formula(name, 1))
+            return to_text(self.side.formula(name, 1), named=True)
         return str(self.side.text(name, 1, False)[0])
 
     def values(self, name: str, point: Mapping[str, np.ndarray]) -> np.ndarray:
+        if name in self.steps:
+            value = evaluate(self.step_formula(name), point)
+            return np.array(np.broadcast_to(value, self.shape(name)), dtype=np.float64)
         return np.asarray(self.side.values(name, point, self.problem.output_shape, 1), dtype=np.float64)
 
 
 def check_numerically(
-    problem: Problem, claim_trees: Mapping[str, Node], claims: Mapping[str, str], samples: int, seed: int
+    problem: Problem,
+    claim_trees: Mapping[str, Node],
+    claims: Mapping[str, str],
+    samples: int,
+    seed: int,
+    given: bool = True,
 ) -> dict[str, ClaimResult]:
-    """Each claim against the true gradient at the problem's inputs and at ``samples`` random points."""
+    """Each claim against the true gradient at the problem's inputs (unless they only stand for the
+    shapes: ``given`` False) and at ``samples`` random points."""
     truth = _Truth(problem)
     with workload.memory_guard():
         return {
-            name: _check_claim(problem, truth, name, tree, claims[name], samples, seed)
+            name: _check_claim(problem, truth, name, tree, claims[name], samples, seed, given)
             for name, tree in claim_trees.items()
         }
 
 
 def _check_claim(
-    problem: Problem, truth: _Truth, name: str, tree: Node, text: str, samples: int, seed: int
+    problem: Problem, truth: _Truth, name: str, tree: Node, text: str, samples: int, seed: int, given: bool
 ) -> ClaimResult:
-    shape = problem.shapes[name]
+    shape = truth.shape(name)
 
     def result(points: int, counterexample: Counterexample | None = None, **shapes: Any) -> ClaimResult:
         return ClaimResult(
@@ -91,7 +124,7 @@ def _check_claim(
         )
     workload.check(tree, problem.shapes)  # the claim is untrusted text too: refused before any work
     checked = 0
-    for at, point in _points(problem, samples, seed):
+    for at, point in _points(problem, samples, seed, given):
         if at != GIVEN and not np.all(np.isfinite(evaluate(problem.tree, point))):
             continue  # outside the expression's domain: no derivative to compare there
         actual = truth.values(name, point)
@@ -118,11 +151,12 @@ def _broadcasts(claimed: tuple[int, ...], shape: tuple[int, ...]) -> bool:
         return False
 
 
-def _points(problem: Problem, samples: int, seed: int) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+def _points(problem: Problem, samples: int, seed: int, given: bool) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
     """The given inputs, then random points of their shapes (a bounded number of draws): even draws
     from (0.1, 3), where logs and roots are defined, odd ones from (-3, 3). Draw K depends only on the
     seed and K, so that a counterexample can be drawn again."""
-    yield GIVEN, problem.inputs
+    if given:
+        yield GIVEN, problem.inputs
     for k in range(2 * samples + 4):
         rng = np.random.default_rng([seed, k])
         low = 0.1 if k % 2 == 0 else -3.0
@@ -147,6 +181,11 @@ def _first_difference(claimed: np.ndarray, actual: np.ndarray) -> tuple[int, ...
 def _autograd_at(problem: Problem, point: Mapping[str, np.ndarray], name: str, index: tuple[int, ...]) -> float | None:
     """torch's own gradient at the counterexample's element, as a third opinion."""
     try:
+        if problem.program is not None:
+            at = prepare(problem.expression, point, None, "float64", program=problem.program)
+            passed = backward(at)
+            found = passed.step_gradients[name] if name in passed.step_gradients else passed.gradients[name]
+            return None if found is None else float(np.broadcast_to(found, found.shape)[index])
         at = prepare(problem.expression, point, [name], "float64", tree=problem.tree)
         return float(backward(at).gradients[name][index])
     except InputError:

@@ -90,6 +90,7 @@ class CheckResult:
     expression: str
     parsed: str
     claims: dict[str, ClaimResult]
+    program: bool = False  # a program of named steps, not one expression
 
     @property
     def right(self) -> bool:
