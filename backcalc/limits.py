@@ -23,6 +23,11 @@ MAX_DEPTH = 100
 MAX_NODES = 5_000
 """Nodes (numbers, names, operations) in the expression tree."""
 
+MAX_FORMULA_NODES = 5_000
+"""Nodes of a derived formula written out as text (a program's steps by their names): a gradient
+through many steps that each use the one before twice would double at every step. Beyond, the formula
+is not printed; its values still are."""
+
 MAX_NUMBER_LENGTH = 64
 """Characters in one number literal."""
 

@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackcalcError
-from ..language.tree import Node, to_latex, to_text
+from ..language.tree import Node, printable, to_latex, to_text
 from ..numeric.compare import compare
 from ..numeric.numpy_eval import evaluate
 from ..numeric.verdict import UNCHECKED, Verdict, judge
+from ..symbolic.matrix import TOO_LONG
 from .gradient_result import StepGradient
 from .problem import Backward, Problem
 
@@ -44,10 +45,12 @@ def step_gradients(problem: Problem, passed: Backward, witness: Any) -> dict[str
         with np.errstate(all="ignore"):
             symbolic = np.array(np.broadcast_to(evaluate(formula, problem.inputs), value.shape), dtype=np.float64)
         comparison = compare(symbolic, auto, witness.tolerance)
+        shown = printable(formula)
         result[step.name] = StepGradient(
             **base,
-            formula=to_text(formula, named=True),
-            latex=to_latex(formula),
+            formula=to_text(formula, named=True) if shown else None,
+            latex=to_latex(formula) if shown else None,
+            note=None if shown else TOO_LONG,
             symbolic=symbolic,
             autograd=auto,
             comparison=comparison,

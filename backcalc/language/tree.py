@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .. import ops
+from .. import limits, ops
 
 NUMBER, CONSTANT, VARIABLE = "number", "constant", "variable"
 LEAVES = (NUMBER, CONSTANT, VARIABLE)
@@ -33,6 +33,22 @@ class Node:
     start: int = field(default=0, compare=False)
     end: int = field(default=0, compare=False)
     name: str = field(default="", compare=False)  # the program step this node is the value of
+
+    def __eq__(self, other: object) -> bool:
+        # Structural, but a program's step is itself (two steps alike are still two steps): the
+        # comparison stops there, so it never walks a shared step once per path.
+        if self is other:
+            return True
+        if not isinstance(other, Node):
+            return NotImplemented
+        if self.name or other.name:
+            return False
+        return (self.op, self.text, self.dim, self.args) == (other.op, other.text, other.dim, other.args)
+
+    def __hash__(self) -> int:
+        if self.name:
+            return id(self)
+        return hash((self.op, self.text, self.dim, self.args))
 
     @property
     def is_leaf(self) -> bool:
@@ -164,6 +180,20 @@ _MATMUL = ops.infix_at(ops.PRODUCT)["@"].name
 def _wrap(node: Node, parens: bool) -> str:
     text = to_text(node, True)
     return f"({text})" if parens and not node.name else text
+
+
+def printed_size(node: Node) -> int:
+    """The nodes :func:`to_text` writes for ``node`` (with ``named``): a program's step counts one,
+    and a node shared within a formula counts once per use. Counted on the graph, without writing."""
+    counts: dict[int, int] = {}
+    for item in node.postorder():
+        counts[id(item)] = 1 if item.name else 1 + sum(counts[id(arg)] for arg in item.args)
+    return counts[id(node)]
+
+
+def printable(node: Node) -> bool:
+    """True when the formula is small enough to write out (:data:`~backcalc.limits.MAX_FORMULA_NODES`)."""
+    return printed_size(node) <= limits.MAX_FORMULA_NODES
 
 
 def precedence(node: Node) -> int:

@@ -12,8 +12,8 @@ import numpy as np
 class Derived:
     """The symbolic gradient of the loss with respect to one input."""
 
-    text: str  # the formula: d loss / d element (one formula), or d loss / d input (matrix notation)
-    latex: str
+    text: str | None  # d loss / d element (one formula), or d loss / d input (matrix notation); None: too long
+    latex: str | None
     values: np.ndarray  # evaluated at the inputs, with the input's shape (float64)
     note: str | None = None
     by: str = "sympy"  # who derived it: "sympy", or "backprop" (matrix notation, by backprop on the tree)

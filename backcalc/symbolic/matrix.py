@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import limits
 from ..errors import LimitError, SymbolicError
-from ..language.tree import Node, to_latex, to_text
+from ..language.tree import Node, printable, to_latex, to_text
 from ..limits import at_most
 from ..numeric.numpy_eval import evaluate
 from .derived import Derived
@@ -26,6 +26,7 @@ from .formulas import Backprop
 WITNESS_POINTS = 3  # random points, besides the inputs, where the formula must match sympy's elements
 WITNESS_SECONDS = 4.0  # of the run's symbolic budget, at most this for the witness (it is optional)
 _RNG_SEED = 0
+TOO_LONG = f"the formula written out has over {limits.MAX_FORMULA_NODES:,} nodes: not printed (its values are)"
 
 
 class MatrixDifferentiator:
@@ -86,7 +87,11 @@ class MatrixDifferentiator:
                 )
             elif witnessed:
                 note += f"; {witnessed}"
-            results[name] = Derived(to_text(formula), to_latex(formula), values, note, "backprop")
+            if not printable(formula):
+                note += f"; {TOO_LONG}"
+                results[name] = Derived(None, None, values, note, "backprop")
+                continue
+            results[name] = Derived(to_text(formula, named=True), to_latex(formula), values, note, "backprop")
         return results
 
     def _witnessed(

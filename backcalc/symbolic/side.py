@@ -15,8 +15,11 @@ from ..language.tree import Node
 
 
 def differentiator_for(tree: Node, shapes: Mapping[str, tuple[int, ...]]) -> Any:
-    """The symbolic side for ``tree`` with inputs of ``shapes``."""
-    if not tree.mixes_elements():
+    """The symbolic side for ``tree`` with inputs of ``shapes``. A program of named steps takes
+    backprop's formulas, written in its step names (``2*s*x``), whatever its operations: one sympy
+    formula of the whole composition would spell every step out, and swells with each."""
+    program = any(node.name for node in tree.walk())
+    if not tree.mixes_elements() and not program:
         from .elementwise import Differentiator
 
         return Differentiator(tree, list(shapes))

@@ -51,6 +51,7 @@ class Simplifier:
     def __init__(self, input_shapes: Mapping[str, Shape]) -> None:
         self.input_shapes = dict(input_shapes)
         self._shapes: dict[int, tuple[Node, Shape]] = {}
+        self._done: dict[int, tuple[Node, Node]] = {}  # id -> (node, simplified), the node kept alive
 
     def shape(self, node: Node) -> Shape:
         cached = self._shapes.get(id(node))
@@ -62,8 +63,14 @@ class Simplifier:
     def __call__(self, node: Node) -> Node:
         if node.is_leaf or node.name:  # a program's step is the user's, and stays as written (by name)
             return node
+        done = self._done.get(id(node))
+        if done is not None and done[0] is node:  # formulas share their upstream gradients: once each
+            return done[1]
         args = tuple(self(arg) for arg in node.args)
-        return self._rule(Node(node.op, args, node.text, node.dim))
+        result = self._rule(Node(node.op, args, node.text, node.dim))
+        self._done[id(node)] = (node, result)
+        self._done[id(result)] = (result, result)
+        return result
 
     def _rule(self, node: Node) -> Node:
         folded = self._fold(node)
@@ -168,7 +175,9 @@ class Simplifier:
         return factor.args[0] if broadcast([*others, ()]) == full else factor
 
     def _factors(self, node: Node) -> list[tuple[Node, bool]]:
-        """The factors of a product, each with whether it divides."""
+        """The factors of a product, each with whether it divides (a program's step is one factor)."""
+        if node.name:
+            return [(node, False)]
         if node.op == _MUL:
             return self._factors(node.args[0]) + self._factors(node.args[1])
         if node.op == _DIV and _value(node.args[1]) is not None:
@@ -182,7 +191,9 @@ class Simplifier:
         scale: list[tuple[Node, bool]] = []
         args = []
         for arg in node.args:
-            if arg.op == _MUL and _value(arg.args[0]) is not None:
+            if arg.name:  # a program's step stays whole
+                pass
+            elif arg.op == _MUL and _value(arg.args[0]) is not None:
                 scale.append((arg.args[0], False))
                 arg = arg.args[1]
             elif arg.op == _DIV and _value(arg.args[1]) is not None:

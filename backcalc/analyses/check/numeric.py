@@ -20,7 +20,7 @@ import numpy as np
 from ...errors import InputError, LimitError
 from ...language import workload
 from ...language.shapes import infer, output_shape
-from ...language.tree import Node, to_text
+from ...language.tree import Node, printable, to_text
 from ...numeric.numpy_eval import evaluate
 from ..problem import Problem, backward, prepare
 from .result import ATOL, GIVEN, RTOL, ClaimResult, Counterexample
@@ -68,9 +68,9 @@ class _Truth:
 
     def formula(self, name: str) -> str:
         if name in self.steps:
-            return to_text(self.step_formula(name), named=True)
+            return _shown(self.step_formula(name))
         if self.derivation == "backprop":
-            return to_text(self.side.formula(name, 1), named=True)
+            return _shown(self.side.formula(name, 1))
         return str(self.side.text(name, 1, False)[0])
 
     def values(self, name: str, point: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -78,6 +78,12 @@ class _Truth:
             value = evaluate(self.step_formula(name), point)
             return np.array(np.broadcast_to(value, self.shape(name)), dtype=np.float64)
         return np.asarray(self.side.values(name, point, self.problem.output_shape, 1), dtype=np.float64)
+
+
+def _shown(formula: Node) -> str:
+    from ...symbolic.matrix import TOO_LONG
+
+    return to_text(formula, named=True) if printable(formula) else f"({TOO_LONG})"
 
 
 def check_numerically(
