@@ -98,7 +98,7 @@ def test_the_seed_gives_each_step_its_gradient():
 def test_formulas_in_step_names_evaluate_back():
     inputs = _two_layer_inputs(np.random.default_rng(7))
     result = gradient(TWO_LAYER, inputs, dtype="float64")
-    for name, grad in [*result.gradients.items(), *result.intermediates.items()]:
+    for grad in [*result.gradients.values(), *result.intermediates.values()]:
         # The formula, as a last statement of the program, is the gradient again (+ 0*sum(x): "1" too).
         program = parse_program(TWO_LAYER + f"\nchecked_formula = {grad.formula} + 0*sum(x)")
         value = evaluate(program.output, inputs)
