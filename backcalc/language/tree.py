@@ -1,8 +1,9 @@
 """The project's own expression tree: what the parser builds and every evaluator reads.
 
 A :class:`Node` is an operation of the registry (``op``, a name that :func:`backcalc.ops.get` knows)
-on child nodes (``args``), with an optional integer dimension (``sum(x, 0)``) and the span of the
-source text it came from. Leaves are numbers (``text`` is the literal), constants (``pi``, ``e``)
+on child nodes (``args``), with an optional integer dimension (``sum(x, 0)``), the options of the
+call that differ from the record's defaults (``keepdim=True``), and the span of the source text it
+came from. Leaves are numbers (``text`` is the literal), constants (``pi``, ``e``)
 and input variables. Printing back to text and to LaTeX is generic: each record says how it is
 written.
 """
@@ -26,6 +27,7 @@ class Node:
     args: tuple[Node, ...] = ()
     text: str = ""  # a leaf's literal, constant name or input name
     dim: int | None = None  # the dimension argument of a reduction
+    options: ops.Options = ()  # (name, value) pairs, in the record's order, defaults left out
     start: int = field(default=0, compare=False)
     end: int = field(default=0, compare=False)
 
@@ -101,7 +103,7 @@ def substitute(tree: Node, replacements: dict[str, Node]) -> Node:
     if tree.is_leaf:
         return tree
     args = tuple(substitute(arg, replacements) for arg in tree.args)
-    return Node(tree.op, args, tree.text, tree.dim, tree.start, tree.end)
+    return Node(tree.op, args, tree.text, tree.dim, tree.options, start=tree.start, end=tree.end)
 
 
 def precedence(node: Node) -> int:
@@ -116,7 +118,8 @@ def to_text(node: Node) -> str:
     syntax = op.syntax
     if syntax is ops.Syntax.CALL:
         dim = [] if node.dim is None else [str(node.dim)]
-        return f"{op.name}({', '.join([*(to_text(arg) for arg in node.args), *dim])})"
+        options = op.option_texts(node.options)
+        return f"{op.name}({', '.join([*(to_text(arg) for arg in node.args), *dim, *options])})"
     if syntax is ops.Syntax.POSTFIX:
         # `2.T` would read as `2. T`: a number gets parentheses too.
         child = node.args[0]
@@ -165,6 +168,11 @@ def to_latex(node: Node, names: dict[str, str] | None = None) -> str:
         if op.syntax is ops.Syntax.CALL or (op.precedence == ops.POWER and index == 1):
             loose = False  # inside the call's own parentheses, or up in the exponent
         parts.append(rf"\left({text}\right)" if loose and op.syntax is not ops.Syntax.CALL else text)
+    latex = op.latex.format(*parts)
     if node.dim is not None:
-        return op.latex.format(*parts) + rf"_{{\text{{dim}} {node.dim}}}"
-    return op.latex.format(*parts)
+        latex += rf"_{{\text{{dim}} {node.dim}}}"
+    if node.options:
+        options = ", ".join(f"{name}={ops.option_text(value)}" for name, value in node.options)
+        escaped = options.replace("_", "\\_")
+        latex += rf"\left[\text{{{escaped}}}\right]"
+    return latex

@@ -63,7 +63,7 @@ class Simplifier:
         if node.is_leaf:
             return node
         args = tuple(self(arg) for arg in node.args)
-        return self._rule(Node(node.op, args, node.text, node.dim))
+        return self._rule(Node(node.op, args, node.text, node.dim, node.options))
 
     def _rule(self, node: Node) -> Node:
         folded = self._fold(node)
@@ -89,7 +89,7 @@ class Simplifier:
             return args[0].args[0]
         if op == _SUB and args[1].op == _NEG:  # a - (-b) is a + b
             return self._rule(Node(_ADD, (args[0], args[1].args[0])))
-        if op == _SUM and node.dim is not None and len(self.shape(args[0])) == 1:
+        if op == _SUM and node.dim is not None and not node.options and len(self.shape(args[0])) == 1:
             return self._rule(Node(_SUM, args))  # over the one dimension there is: over everything
         if op == _EXP and args[0].op == _LOG_SOFTMAX:  # exp(log_softmax(u)) is softmax(u)
             return Node(_SOFTMAX, args[0].args, dim=args[0].dim)
@@ -194,7 +194,7 @@ class Simplifier:
             args.append(arg)
         if not scale:
             return node
-        product = Node(node.op, tuple(args), node.text, node.dim)
+        product = Node(node.op, tuple(args), node.text, node.dim, node.options)
         for factor, divides in scale:
             product = Node(_DIV if divides else _MUL, (product, factor) if divides else (factor, product))
         return self._product(product)

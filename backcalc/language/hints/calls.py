@@ -145,7 +145,15 @@ def _call(name: str, arguments: list[str]) -> str | None:
             positional = positional[:1]  # softmax(x, 0), norm(x, 2): the language's takes no dimension
         else:
             return None
-    return f"{canonical}({', '.join(positional)})"
+    return f"{canonical}({', '.join([*positional, *_options(canonical, keywords)])})"
+
+
+def _options(name: str, keywords: dict[str, str]) -> list[str]:
+    """The keyword arguments the function's record declares, kept (NumPy's keepdims as torch's keepdim)."""
+    record = ops.function(name)
+    declared = {option.name for option in record.options} if record is not None else set()
+    renamed = {("keepdim" if key == "keepdims" else key): value for key, value in keywords.items()}
+    return [f"{key}={value}" for key, value in renamed.items() if key in declared]
 
 
 def _bounded(name: str, positional: list[str], keywords: dict[str, str]) -> str | None:
