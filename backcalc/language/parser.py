@@ -248,11 +248,13 @@ class _Parser:
         self.enter()
         arguments: list[Node] = []
         given: dict[str, ops.OptionValue] = {}
+        named = False  # an option was given by name: no argument without one may follow
         while True:
             if self._keyword_ahead():
                 key, value = self.keyword(name, op, given)
                 given[key] = value
-            elif given:
+                named = True
+            elif named:
                 raise self.error(f"{name.text}(): an argument without a name cannot follow an option")
             elif len(arguments) < tensors:
                 arguments.append(self.sum())

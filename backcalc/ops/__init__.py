@@ -3,7 +3,8 @@ package knows about it (see :mod:`.record` for what a record holds). The parser,
 inference, the printers and the three evaluators are generic walkers that look each node's operation
 up here; no other module names an operation.
 
-The records: :mod:`.arithmetic` (operators), :mod:`.functions` (element-wise functions) and
+The records: :mod:`.arithmetic` (operators), :mod:`.functions` (element-wise functions),
+:mod:`.activations` (the activation functions of a network course, with their options) and
 :mod:`.tensors` (operations that mix elements).
 
 Place in the flow: the floor that every walker stands on (the parser, the evaluators, the printers
@@ -16,6 +17,9 @@ implementations, when they run.
 from __future__ import annotations
 
 from . import arithmetic, functions, tensors  # noqa: F401  (importing them registers the records)
+
+# isort: split
+from . import activations  # noqa: F401  (registered last: the list of known functions keeps its order)
 from .record import (
     ATOM,
     Growth,

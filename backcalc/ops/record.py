@@ -159,6 +159,9 @@ class Op:
     # of a record with options receives their values (defaults filled in) as keyword arguments, and its
     # local rules are format templates over them: "heaviside(u) + {negative_slope}*heaviside(-u)".
     options: tuple[Option, ...] = ()
+    # Where a string option chooses another function (gelu's approximate="tanh"): the local rules from
+    # the options' values, instead of the templates of ``local`` (which hold the default's).
+    local_of: Callable[..., tuple[str, ...]] | None = None
 
     @property
     def symbol(self) -> str:
@@ -221,6 +224,8 @@ class Op:
         """The local-gradient rules, with the values of the options written in."""
         if not self.options:
             return self.local
+        if self.local_of is not None:
+            return self.local_of(**self.settings(given))
         values = {name: _in_rule(value) for name, value in self.settings(given).items()}
         return tuple(rule.format(**values) for rule in self.local)
 

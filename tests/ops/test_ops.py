@@ -36,7 +36,7 @@ def _points(op: ops.Op, count: int = 7) -> list[np.ndarray]:
 def test_every_record_is_complete(op):
     assert op.doc and op.latex and op.sympy and op.torch and op.numpy
     if op.elementwise:
-        assert len(op.local) == op.arity, "an element-wise operation needs a local rule per argument"
+        assert len(op.local_rules()) == op.arity, "an element-wise operation needs a local rule per argument"
     if op.syntax is not ops.Syntax.CALL:
         assert op.symbols
 
@@ -63,7 +63,7 @@ def test_local_rules_are_the_derivatives_of_the_sympy_implementation(op):
     symbols = symbols_for(names)
     function = op.sympy(sympy, *symbols.values())
     args = _points(op)
-    for name, rule in zip(names, op.local, strict=True):
+    for name, rule in zip(names, op.local_rules(), strict=True):
         derivative = sympy.diff(function, symbols[name])
         claimed = to_sympy(parse(rule), symbols)
         for i in range(len(args[0])):
