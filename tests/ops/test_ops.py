@@ -125,7 +125,7 @@ HOMONYMS = {
     "gradient.py": {"sum"},  # the default --reduce
     "lines.py": {"sum"},  # the default "reduce" of a line
     "quick.py": {"sum"},  # the default "reduce" of a line taken the short way
-    "explain.py": {"mean", "sum"},  # the reduction shown in the JSON
+    "explain.py": {"mean", "sum", "min", "max"},  # the reduction shown in the JSON; a value's range
     "descend.py": {"step"},  # a step of gradient descent
     "matrix.py": {"mean", "sum"},  # the loss reductions
     "formulas.py": {"mean", "sum"},  # the loss reductions
