@@ -67,7 +67,7 @@ def _against_torch(run, text, reference, x, *extra):
 
 
 @pytest.mark.parametrize(("text", "reference"), CASES, ids=IDS)
-@pytest.mark.parametrize("shape", [(2, 3), (4, 5), (3, 2, 2)])
+@pytest.mark.parametrize("shape", [(2, 3), (2, 4), (3, 2, 2)])
 def test_gradients_agree_with_torch_autograd(run, text, reference, shape):
     data, expected = _against_torch(run, text, reference, _distinct(shape))
     gradient = data["gradients"]["x"]
@@ -75,7 +75,7 @@ def test_gradients_agree_with_torch_autograd(run, text, reference, shape):
     np.testing.assert_allclose(gradient["autograd"], expected, rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(gradient["symbolic"], expected, rtol=1e-10, atol=1e-12)
     assert gradient["symbolic_by"] == "backprop"  # by the matrix formula, witnessed by sympy
-    if shape == (4, 5):
+    if shape == (2, 4):
         return
     formula = parse(gradient["formula"])  # the formula pastes back into backcalc
     assert str(formula) == gradient["formula"]
