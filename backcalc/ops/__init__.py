@@ -5,7 +5,8 @@ up here; no other module names an operation.
 
 The records: :mod:`.arithmetic` (operators), :mod:`.functions` (element-wise functions),
 :mod:`.activations` (the activation functions of a network course, with their options),
-:mod:`.tensors` (operations that mix elements) and :mod:`.reductions` (max, min, var, std, prod, cumsum).
+:mod:`.tensors` (operations that mix elements), :mod:`.reductions` (max, min, var, std, prod, cumsum)
+and :mod:`.losses` (torch.nn.functional's losses of a float target).
 
 Place in the flow: the floor that every walker stands on (the parser, the evaluators, the printers
 look their operations up here). :mod:`.sympy_functions` holds the sympy classes the records use.
@@ -19,7 +20,7 @@ from __future__ import annotations
 from . import arithmetic, functions, tensors  # noqa: F401  (importing them registers the records)
 
 # isort: split
-from . import activations, reductions  # noqa: F401  (registered last: the list of known functions keeps its order)
+from . import activations, losses, reductions  # noqa: F401  (registered last: the list of known functions keeps its order)
 from .record import (
     ATOM,
     Growth,
