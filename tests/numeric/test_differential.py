@@ -191,6 +191,13 @@ WRAPPERS = [
     "sum(x.mT @ ({0}))",
     "sum(outer(y, sum({0}, 0)))",
     "sum(unsqueeze(y, 0)*({0}))",
+    # Options, and the reductions and losses without kinks (ties, zeros) at the drawn values.
+    "sum(mean({0}, 0, keepdim=True)*x)",
+    "var({0})",
+    "var({0}, 0, correction=0)@y",
+    "sum(cumsum({0}, -1)*y)",
+    "mse_loss({0}, x)",
+    'binary_cross_entropy_with_logits({0}, x*x/(1 + x*x), reduction="sum")',
 ]
 
 
