@@ -4,10 +4,13 @@ type, held by the tree without their defaults, printed back so that the text rou
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from backcalc import ops
 from backcalc.errors import ParseError
 from backcalc.language.parser import parse
-from backcalc.language.tree import to_latex
+from backcalc.language.tree import Node, to_latex
 
 
 @pytest.mark.parametrize(
@@ -67,3 +70,31 @@ def test_the_fix_keeps_an_option_numpy_spells_otherwise():
     with pytest.raises(ParseError) as info:
         parse("sum(x, 1, keepdims=True)")
     assert info.value.help == "try 'sum(x, 1, keepdim=True)'"
+
+
+# -- a law: every call with options prints to text that parses back to the same tree --------------------
+WITH_OPTIONS = [op for op in ops.all_ops() if op.options]
+
+
+def _value(option: ops.Option) -> st.SearchStrategy[ops.OptionValue]:
+    if option.kind is bool:
+        return st.booleans()
+    if option.kind is int:
+        return st.integers(-5, 5)
+    if option.kind is float:
+        return st.floats(-1e6, 1e6, allow_nan=False).filter(lambda v: v == 0 or abs(v) > 1e-6)
+    return st.sampled_from(option.choices)
+
+
+@st.composite
+def calls(draw: st.DrawFn) -> Node:
+    op = draw(st.sampled_from(WITH_OPTIONS))
+    args = tuple(Node("variable", (), name) for name in ("x", "y", "w")[: op.arity])
+    dim = draw(st.sampled_from([None, 0, -1])) if op.takes_dim else None
+    given_values = {option.name: draw(_value(option)) for option in op.options if draw(st.booleans())}
+    return Node(op.name, args, "", dim, op.canonical(given_values))
+
+
+@given(calls())
+def test_a_call_with_options_round_trips(node):
+    assert parse(str(node)) == node
