@@ -246,8 +246,9 @@ class _Parser:
         if self.at(")"):
             raise self.error(f"{name.text}() needs {wanted}", self.token)
         self.enter()
-        arguments: list[Node] = []
+        arguments: list[Node] = []  # the tensors and the dimension
         given: dict[str, ops.OptionValue] = {}
+        count = 0  # the arguments without a name so far (tensors, dimension, positional options)
         named = False  # an option was given by name: no argument without one may follow
         while True:
             if self._keyword_ahead():
@@ -256,24 +257,24 @@ class _Parser:
                 named = True
             elif named:
                 raise self.error(f"{name.text}(): an argument without a name cannot follow an option")
-            elif len(arguments) < tensors:
+            elif count < tensors:
                 arguments.append(self.sum())
+                count += 1
                 if self.at("="):
                     raise self.error(_STRAY["="])
             else:
-                option = positional[len(arguments) - tensors]
+                option = positional[count - tensors]
                 given[option.name] = self.literal(name, option)
-                arguments.append(Node(NUMBER))  # a place holder, counted, never kept
+                count += 1
             if not self.at(","):
                 break
             comma = self.advance()
-            if len(arguments) == tensors + len(positional) and not self._keyword_ahead():
+            if count == tensors + len(positional) and not self._keyword_ahead():
                 raise self.error(f"{name.text}() takes {wanted}", comma)
         self.depth -= 1
         if not self.at(")"):
             raise self.error("expected ')'" if self.token.kind == "end" else f"expected ')' before {self.token.text!r}")
         close = self.advance()
-        del arguments[tensors:]
         if len(arguments) < op.arity or (op.needs_dim and len(arguments) == op.arity):
             raise self.error(f"{name.text}() needs {wanted}", close)
         dim = None
