@@ -66,6 +66,13 @@ FIXES = [
     ("lambda x: x**2", "x**2"),
     ("x₁ + x₂", "x1 + x2"),
     ("½x", "0.5x"),
+    # PyTorch's spellings of the calls with options, kept with their options.
+    ("F.leaky_relu(x, 0.1)", "leaky_relu(x, 0.1)"),
+    ('torch.nn.functional.gelu(x, approximate="tanh")', 'gelu(x, approximate="tanh")'),
+    ("x.amax(1, keepdim=True)", "amax(x, 1, keepdim=True)"),
+    ("torch.var(x, 0, correction=0)", "var(x, 0, correction=0)"),
+    ("np.sum(x, 1, keepdims=True)", "sum(x, 1, keepdim=True)"),
+    ('F.mse_loss(x, y, reduction="sum")', 'mse_loss(x, y, reduction="sum")'),
 ]
 
 

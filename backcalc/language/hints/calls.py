@@ -53,7 +53,7 @@ def _arguments(name: str) -> tuple[int, int]:
     record = ops.function(name)
     if record is None:
         return (1, 1)
-    return (record.arity + record.needs_dim, record.arity + record.takes_dim)
+    return (record.arity + record.needs_dim, record.arity + record.takes_dim + len(record.positional_options()))
 
 
 def _atom(text: str) -> str:
