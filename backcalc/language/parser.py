@@ -208,7 +208,7 @@ class _Parser:
                 )
             close = self.advance()
             # The span covers the parentheses, so errors about the group underline all of it.
-            return Node(inner.op, inner.args, inner.text, inner.dim, inner.options, start=token.start, end=close.end)
+            return Node(inner.op, inner.args, inner.text, inner.dim, token.start, close.end, options=inner.options)
         if token.kind == "string" or self.at("="):
             raise self.error(_STRAY["string" if token.kind == "string" else "="])
         if token.kind == "end":
@@ -286,7 +286,7 @@ class _Parser:
                     f"the dimension of {name.text}() must be an integer like 0 or -1", self.source, last.start, last.end
                 )
         options = op.canonical(given)
-        return Node(op.name, tuple(arguments), "", dim, options, start=name.start, end=close.end)
+        return Node(op.name, tuple(arguments), "", dim, name.start, close.end, options=options)
 
     def _keyword_ahead(self) -> bool:
         return self.token.kind == "name" and self.tokens[self.pos + 1].text == "="

@@ -27,9 +27,9 @@ class Node:
     args: tuple[Node, ...] = ()
     text: str = ""  # a leaf's literal, constant name or input name
     dim: int | None = None  # the dimension argument of a reduction
-    options: ops.Options = ()  # (name, value) pairs, in the record's order, defaults left out
     start: int = field(default=0, compare=False)
     end: int = field(default=0, compare=False)
+    options: ops.Options = ()  # a call's options, (name, value) in the record's order, defaults left out
 
     @property
     def is_leaf(self) -> bool:
@@ -103,7 +103,7 @@ def substitute(tree: Node, replacements: dict[str, Node]) -> Node:
     if tree.is_leaf:
         return tree
     args = tuple(substitute(arg, replacements) for arg in tree.args)
-    return Node(tree.op, args, tree.text, tree.dim, tree.options, start=tree.start, end=tree.end)
+    return Node(tree.op, args, tree.text, tree.dim, tree.start, tree.end, options=tree.options)
 
 
 def precedence(node: Node) -> int:

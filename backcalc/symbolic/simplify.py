@@ -63,7 +63,7 @@ class Simplifier:
         if node.is_leaf:
             return node
         args = tuple(self(arg) for arg in node.args)
-        return self._rule(Node(node.op, args, node.text, node.dim, node.options))
+        return self._rule(Node(node.op, args, node.text, node.dim, options=node.options))
 
     def _rule(self, node: Node) -> Node:
         folded = self._fold(node)
@@ -194,7 +194,7 @@ class Simplifier:
             args.append(arg)
         if not scale:
             return node
-        product = Node(node.op, tuple(args), node.text, node.dim, node.options)
+        product = Node(node.op, tuple(args), node.text, node.dim, options=node.options)
         for factor, divides in scale:
             product = Node(_DIV if divides else _MUL, (product, factor) if divides else (factor, product))
         return self._product(product)

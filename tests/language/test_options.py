@@ -92,7 +92,7 @@ def calls(draw: st.DrawFn) -> Node:
     args = tuple(Node("variable", (), name) for name in ("x", "y", "w")[: op.arity])
     dim = draw(st.sampled_from([None, 0, -1])) if op.takes_dim else None
     given_values = {option.name: draw(_value(option)) for option in op.options if draw(st.booleans())}
-    return Node(op.name, args, "", dim, op.canonical(given_values))
+    return Node(op.name, args, "", dim, options=op.canonical(given_values))
 
 
 @given(calls())
