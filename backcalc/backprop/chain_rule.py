@@ -70,7 +70,7 @@ def shallow(node: GraphNode, graph: list[GraphNode]) -> Node:
     args = tuple(
         Node(VARIABLE, (), child) if by_id[child].differentiable else by_id[child].tree for child in node.inputs
     )
-    return Node(node.tree.op, args, node.tree.text, node.tree.dim)
+    return Node(node.tree.op, args, node.tree.text, node.tree.dim, options=node.tree.options)
 
 
 def definition(node: GraphNode, graph: list[GraphNode]) -> tuple[str, str]:
@@ -101,7 +101,7 @@ def local_rules(node: GraphNode, graph: list[GraphNode], values64: dict[str, np.
             continue
         # A child used twice (x*x) gets the sum of its rules: d(u*v)/dx = v + u at u = v = x.
         rules = [
-            substitute(_rule(tree.record.local[i]), placeholders)
+            substitute(_rule(tree.record.local_rules(tree.options)[i]), placeholders)
             for i, other in enumerate(node.inputs)
             if other == child
         ]
@@ -122,7 +122,7 @@ def _vjp_rules(
         upstream += "_"
     shapes = [tuple(np.shape(values64[child])) for child in node.inputs]
     try:
-        templates = tree.record.vjp_templates(shapes, tree.dim)
+        templates = tree.record.vjp_templates(shapes, tree.dim, tree.options)
     except NotImplementedError as exc:
         raise SymbolicError(f"explain cannot show {node.expr}: {exc}") from None
     names = {"g": Node(VARIABLE, (), upstream), "out": Node(VARIABLE, (), node.id)}

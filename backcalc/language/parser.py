@@ -9,13 +9,17 @@ minus, so ``-x**2`` is ``-(x**2)`` and ``2**-1`` is allowed)::
     unary      := ("-" | "+") unary | power
     power      := postfix (("**" | "^") unary)?
     postfix    := atom (".T")*
-    atom       := NUMBER | CONSTANT | VARIABLE | FUNCTION "(" sum ("," sum)* ")" | "(" sum ")"
+    atom       := NUMBER | CONSTANT | VARIABLE | FUNCTION "(" arguments ")" | "(" sum ")"
+    arguments  := sum ("," sum)* ("," OPTION "=" LITERAL)*  |  OPTION "=" LITERAL ("," OPTION "=" LITERAL)*
 
     NUMBER     := digits ["." digits] [("e" | "E") ["+" | "-"] digits]   (also "2." and ".5")
     CONSTANT   := "pi" | "e"
     FUNCTION   := a call name of the operation registry (:mod:`backcalc.ops`), with as many arguments
                   as its record says; for a record that takes a dimension, one more argument may
-                  follow, an integer literal (``sum(x, 0)``, ``softmax(x, -1)``)
+                  follow, an integer literal (``sum(x, 0)``, ``softmax(x, -1)``); then the record's
+                  positional options (``leaky_relu(x, 0.1)``)
+    OPTION     := a name among the options the record declares (``keepdim``, ``approximate``)
+    LITERAL    := ["-"] NUMBER | "True" | "False" | a short quoted word (``"tanh"``), of the option's type
     VARIABLE   := any other ASCII identifier that is not a Python keyword
 
 The operator symbols, their precedence levels and the postfix ``.T`` (the only attribute there is) come
@@ -25,98 +29,25 @@ from the registry too; this module knows only the shape of the grammar.
 Scientific notation wins over it: ``2e3`` is 2000, while ``2e`` is ``2*e``. Implicit products sit at
 the level of ``*`` and ``/``, so ``1/2x`` is ``(1/2)*x``.
 
-Anything else (attributes, subscripts, strings, comparisons, keywords, unknown functions) is refused
+Anything else (attributes, subscripts, strings outside an option, comparisons, keywords, unknown
+functions and options) is refused
 with a :class:`~backcalc.errors.ParseError` that points at the offending characters. Tokens carry their
 start and end offsets. Every bound in :mod:`backcalc.limits` that concerns the text is checked here.
 """
 
 from __future__ import annotations
 
-import keyword
+import difflib
 import math
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from .. import limits, ops
 from ..errors import ParseError
 from ..limits import recursion_room
 from . import hints
 from .cost import check_cost
+from .tokens import BOOLEANS, Token, tokenize
 from .tree import CONSTANT, NUMBER, VARIABLE, Node
-
-
-def _operator_pattern() -> str:
-    """Every operator symbol of the registry, longest first (``**`` before ``*``), and the punctuation."""
-    symbols = {"(", ")", ",", "+"}  # "+" is also the unary plus, which is no operation
-    for op in ops.all_ops():
-        symbols.update(op.symbols)
-    ordered = sorted(symbols, key=len, reverse=True)
-    escaped = [re.escape(s) + ("(?![A-Za-z_0-9])" if s[-1].isalpha() else "") for s in ordered]
-    return "|".join(escaped)
-
-
-_TOKEN = re.compile(
-    r"(?P<number>(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?)"  # ASCII digits: int("١٢") is 12
-    r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)"
-    rf"|(?P<op>{_operator_pattern()})"
-    r"|(?P<space>\s+)"
-)
-
-# Characters that are never part of the language, with what a user most likely meant by them.
-_FORBIDDEN = {
-    ".": "attribute access is not allowed (only .T, the transpose)",
-    "[": "subscripts and lists are not allowed",
-    "]": "subscripts and lists are not allowed",
-    "{": "sets and dictionaries are not allowed",
-    "}": "sets and dictionaries are not allowed",
-    "'": "strings are not allowed",
-    '"': "strings are not allowed",
-    "=": "assignments and comparisons are not allowed",
-    "<": "comparisons are not allowed",
-    ">": "comparisons are not allowed",
-    "!": "comparisons are not allowed",
-    "&": "bitwise operators are not allowed",
-    "|": "bitwise operators are not allowed",
-    "~": "bitwise operators are not allowed",
-    "%": "'%' (modulo) is not supported",
-    ":": "statements and slices are not allowed",
-    ";": "statements are not allowed",
-    "#": "comments are not allowed",
-    "\\": "backslashes are not allowed",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    kind: str  # number | name | op | end
-    text: str
-    start: int
-    end: int
-
-
-def tokenize(source: str) -> list[Token]:
-    """Split ``source`` into tokens, ending with an ``end`` token; refuse any character off the list."""
-    tokens: list[Token] = []
-    pos = 0
-    while pos < len(source):
-        match = _TOKEN.match(source, pos)
-        if match is None:
-            char = source[pos]
-            reason = _FORBIDDEN.get(char, f"unexpected character {char!r}")
-            if char.isdigit():  # a digit of another script, which int() and float() would accept
-                reason = f"non-ASCII digit {char!r} (U+{ord(char):04X}): write numbers with the digits 0-9"
-            raise ParseError(reason, source, pos)
-        kind = match.lastgroup or ""
-        if kind == "op" and match.group() == "/" and source.startswith("//", pos):
-            raise ParseError("'//' (floor division) is not supported", source, pos, pos + 2)
-        if kind == "name" and keyword.iskeyword(match.group()):
-            raise ParseError(f"Python keyword {match.group()!r} is not allowed", source, pos, match.end())
-        if kind != "space":
-            tokens.append(Token(kind, match.group(), pos, match.end()))
-        pos = match.end()
-    tokens.append(Token("end", "", len(source), len(source)))
-    return tokens
 
 
 def parse(source: str) -> Node:
@@ -152,6 +83,10 @@ def _dimension(node: Node) -> int | None:
         return int(literal)
     return None
 
+
+# Tokens that are only allowed inside a call's options, refused elsewhere as the tokenizer refused them
+# before options had them (the same words, so that a message seen once stays true).
+_STRAY = {"=": "assignments and comparisons are not allowed", "string": "strings are not allowed"}
 
 _IMPLICIT = ops.infix_at(ops.PRODUCT)["*"]  # 2x is 2*x
 _PREFIX = {symbol: op for symbol in "-" if (op := ops.prefix(symbol)) is not None}
@@ -196,6 +131,8 @@ class _Parser:
                 raise self.error("unmatched ')'")
             if self.at(","):
                 raise self.error("unexpected ',' outside a function call")
+            if self.at("="):
+                raise self.error(_STRAY["="])
             raise self.error(f"missing operator before {token.text!r}")
         return node
 
@@ -271,7 +208,9 @@ class _Parser:
                 )
             close = self.advance()
             # The span covers the parentheses, so errors about the group underline all of it.
-            return Node(inner.op, inner.args, inner.text, inner.dim, token.start, close.end)
+            return Node(inner.op, inner.args, inner.text, inner.dim, token.start, close.end, options=inner.options)
+        if token.kind == "string" or self.at("="):
+            raise self.error(_STRAY["string" if token.kind == "string" else "="])
         if token.kind == "end":
             raise self.error("the expression ends too early: expected a number, a name or '('")
         if self.at(")"):
@@ -294,31 +233,51 @@ class _Parser:
             known = ", ".join(ops.function_names())
             suggestion = f"; did you mean {hint!r}?" if hint else f"; known functions: {known}"
             raise self.error(f"unknown function {name!r}{suggestion}", token)
+        if name in BOOLEANS:
+            raise self.error(f"Python keyword {name!r} is not allowed (only as an option's value)", token)
         kind = CONSTANT if ops.is_constant_name(name) else VARIABLE
         return Node(kind, (), name, start=token.start, end=token.end)
 
     def call(self, name: Token, op: ops.Op) -> Node:
         wanted = op.call_name_count()
-        most = op.arity + (1 if op.takes_dim else 0)
+        tensors = op.arity + (1 if op.takes_dim else 0)  # the tensors, then the dimension
+        positional = op.positional_options()
         self.advance()  # "("
         if self.at(")"):
             raise self.error(f"{name.text}() needs {wanted}", self.token)
         self.enter()
-        arguments = [self.sum()]
-        while self.at(","):
+        arguments: list[Node] = []  # the tensors and the dimension
+        given: dict[str, ops.OptionValue] = {}
+        count = 0  # the arguments without a name so far (tensors, dimension, positional options)
+        named = False  # an option was given by name: no argument without one may follow
+        while True:
+            if self._keyword_ahead():
+                key, value = self.keyword(name, op, given)
+                given[key] = value
+                named = True
+            elif named:
+                raise self.error(f"{name.text}(): an argument without a name cannot follow an option")
+            elif count < tensors:
+                arguments.append(self.sum())
+                count += 1
+                if self.at("="):
+                    raise self.error(_STRAY["="])
+            else:
+                option = positional[count - tensors]
+                given[option.name] = self.literal(name, option)
+                count += 1
+            if not self.at(","):
+                break
             comma = self.advance()
-            if len(arguments) == most:
+            if count == tensors + len(positional) and not self._keyword_ahead():
                 raise self.error(f"{name.text}() takes {wanted}", comma)
-            arguments.append(self.sum())
         self.depth -= 1
         if not self.at(")"):
             raise self.error("expected ')'" if self.token.kind == "end" else f"expected ')' before {self.token.text!r}")
         close = self.advance()
-        if len(arguments) < op.arity:
+        if len(arguments) < op.arity or (op.needs_dim and len(arguments) == op.arity):
             raise self.error(f"{name.text}() needs {wanted}", close)
         dim = None
-        if op.needs_dim and len(arguments) == op.arity:
-            raise self.error(f"{name.text}() needs {wanted}", close)
         if len(arguments) > op.arity:
             last = arguments.pop()
             dim = _dimension(last)
@@ -326,7 +285,54 @@ class _Parser:
                 raise ParseError(
                     f"the dimension of {name.text}() must be an integer like 0 or -1", self.source, last.start, last.end
                 )
-        return Node(op.name, tuple(arguments), "", dim, name.start, close.end)
+        options = op.canonical(given)
+        return Node(op.name, tuple(arguments), "", dim, name.start, close.end, options=options)
+
+    def _keyword_ahead(self) -> bool:
+        return self.token.kind == "name" and self.tokens[self.pos + 1].text == "="
+
+    def keyword(self, name: Token, op: ops.Op, given: dict[str, ops.OptionValue]) -> tuple[str, ops.OptionValue]:
+        """``option=value``: a name the record declares, once, with a literal of its type."""
+        key = self.advance()
+        option = op.option(key.text)
+        if option is None:
+            known = [option.name for option in op.options]
+            if not known:
+                raise self.error(f"{name.text}() takes no options, and {key.text}= is none", key)
+            near = difflib.get_close_matches(key.text, known, n=1, cutoff=0.5)
+            hint = f"; did you mean {near[0]}=?" if near else f"; its options: {', '.join(known)}"
+            raise self.error(f"{name.text}() has no option {key.text}={hint}", key)
+        if key.text in given:
+            raise self.error(f"{name.text}() is given {key.text}= twice", key)
+        self.advance()  # "="
+        return key.text, self.literal(name, option)
+
+    def literal(self, name: Token, option: ops.Option) -> ops.OptionValue:
+        """The value of an option: a (negated) number, True or False, or a quoted word."""
+        first = self.token
+        negative = self.at("-")
+        if negative:
+            self.advance()
+        token = self.token
+        value: ops.OptionValue
+        what = f"{option.name}= of {name.text}()"
+        if token.kind == "number" and math.isfinite(float(token.text)) and len(token.text) <= limits.MAX_NUMBER_LENGTH:
+            value = -float(token.text) if negative else float(token.text)
+            if token.text.isdigit():
+                value = int(token.text) * (-1 if negative else 1)
+        elif token.kind == "string" and not negative:
+            value = token.text[1:-1]
+        elif token.kind == "name" and token.text in BOOLEANS and not negative:
+            value = BOOLEANS[token.text]
+        else:
+            raise self.error(f"{what} must be a literal: {option.wanted()}", token)
+        self.advance()
+        if not self.at(",", ")"):
+            raise self.error(f"{what} must be a literal: {option.wanted()}", self.token)
+        try:
+            return option.check(value)
+        except ops.OptionError as exc:
+            raise ParseError(f"{name.text}(): {exc}", self.source, first.start, token.end) from None
 
     def number_text(self, token: Token) -> str:
         """The canonical text of a number literal: an integer as digits, anything else as repr(float)."""

@@ -24,7 +24,7 @@ from .. import limits, ops
 from ..errors import ParseError
 from .cost import check_cost
 from .parser import parse
-from .tree import Node, substitute, to_text
+from .tree import Node, rebuilt, substitute, to_text
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
 _STATEMENT_MARKS = ("\n", ";", "#", "=", "\r")
@@ -211,7 +211,7 @@ class _Builder:
             raise self.error(
                 f"{name} = {alias} only gives {alias} another name: use {alias} itself", tree.start, tree.end
             )
-        return Node(linked.op, linked.args, linked.text, linked.dim, linked.start, linked.end, name)
+        return rebuilt(linked, linked.args, name=name)
 
 
 def split_statements(source: str) -> Iterator[tuple[int, int]]:
@@ -259,7 +259,7 @@ def _shifted(tree: Node, offset: int) -> Node:
     done: dict[int, Node] = {}
     for node in tree.postorder():
         args = tuple(done[id(arg)] for arg in node.args)
-        done[id(node)] = Node(node.op, args, node.text, node.dim, node.start + offset, node.end + offset)
+        done[id(node)] = rebuilt(node, args, start=node.start + offset, end=node.end + offset)
     return done[id(tree)]
 
 

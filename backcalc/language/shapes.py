@@ -26,8 +26,8 @@ def infer(tree: Node, inputs: Mapping[str, Shape]) -> dict[int, Shape]:
         else:
             args = [shapes[id(child)] for child in node.args]
             try:
-                rule = node.record.shape or broadcast
-                shape = rule(args, node.dim)
+                own = node.record.shape_of(args, node.dim, node.options)
+                shape = broadcast(args) if own is None else own
             except ops.ShapeMisfitError as exc:
                 raise InputError(f"{short(node)}: {exc}") from None
         if len(shape) > limits.MAX_NDIM:

@@ -1,8 +1,9 @@
 """The project's own expression tree: what the parser builds and every evaluator reads.
 
 A :class:`Node` is an operation of the registry (``op``, a name that :func:`backcalc.ops.get` knows)
-on child nodes (``args``), with an optional integer dimension (``sum(x, 0)``) and the span of the
-source text it came from. Leaves are numbers (``text`` is the literal), constants (``pi``, ``e``)
+on child nodes (``args``), with an optional integer dimension (``sum(x, 0)``), the options of the
+call that differ from the record's defaults (``keepdim=True``), and the span of the source text it
+came from. Leaves are numbers (``text`` is the literal), constants (``pi``, ``e``)
 and input variables. Printing back to text and to LaTeX is generic: each record says how it is
 written.
 
@@ -33,6 +34,7 @@ class Node:
     start: int = field(default=0, compare=False)
     end: int = field(default=0, compare=False)
     name: str = field(default="", compare=False)  # the program step this node is the value of
+    options: ops.Options = ()  # a call's options, (name, value) in the record's order, defaults left out
 
     def __eq__(self, other: object) -> bool:
         # Structural, but a program's step is itself (two steps alike are still two steps): the
@@ -43,12 +45,13 @@ class Node:
             return NotImplemented
         if self.name or other.name:
             return False
-        return (self.op, self.text, self.dim, self.args) == (other.op, other.text, other.dim, other.args)
+        mine = (self.op, self.text, self.dim, self.options, self.args)
+        return mine == (other.op, other.text, other.dim, other.options, other.args)
 
     def __hash__(self) -> int:
         if self.name:
             return id(self)
-        return hash((self.op, self.text, self.dim, self.args))
+        return hash((self.op, self.text, self.dim, self.options, self.args))
 
     @property
     def is_leaf(self) -> bool:
@@ -134,8 +137,14 @@ def substitute(tree: Node, replacements: dict[str, Node]) -> Node:
         else:
             args = tuple(done[id(arg)] for arg in node.args)
             same = all(new is old for new, old in zip(args, node.args, strict=True))
-            done[id(node)] = node if same else Node(node.op, args, node.text, node.dim, node.start, node.end, node.name)
+            done[id(node)] = node if same else rebuilt(node, args)
     return done[id(tree)]
+
+
+def rebuilt(node: Node, args: tuple[Node, ...], **changes: object) -> Node:
+    """``node`` on new arguments, everything else (span, step name, options) kept unless changed."""
+    fields = {"text": node.text, "dim": node.dim, "start": node.start, "end": node.end, "name": node.name}
+    return Node(node.op, args, options=node.options, **{**fields, **changes})  # type: ignore[arg-type]
 
 
 def to_text(node: Node, named: bool = False) -> str:
@@ -149,7 +158,8 @@ def to_text(node: Node, named: bool = False) -> str:
     syntax = op.syntax
     if syntax is ops.Syntax.CALL:
         dim = [] if node.dim is None else [str(node.dim)]
-        return f"{op.name}({', '.join([*(to_text(arg, True) for arg in node.args), *dim])})"
+        options = op.option_texts(node.options)
+        return f"{op.name}({', '.join([*(to_text(arg, True) for arg in node.args), *dim, *options])})"
     if syntax is ops.Syntax.POSTFIX:
         # `2.T` would read as `2. T`: a number gets parentheses too.
         child = node.args[0]
@@ -224,6 +234,11 @@ def _latex(node: Node, names: dict[str, str], top: bool = False) -> str:
         if op.syntax is ops.Syntax.CALL or (op.precedence == ops.POWER and index == 1):
             loose = False  # inside the call's own parentheses, or up in the exponent
         parts.append(rf"\left({text}\right)" if loose and op.syntax is not ops.Syntax.CALL else text)
+    latex = op.latex.format(*parts)
     if node.dim is not None:
-        return op.latex.format(*parts) + rf"_{{\text{{dim}} {node.dim}}}"
-    return op.latex.format(*parts)
+        latex += rf"_{{\text{{dim}} {node.dim}}}"
+    if node.options:
+        options = ", ".join(f"{name}={ops.option_text(value)}" for name, value in node.options)
+        escaped = options.replace("_", "\\_")
+        latex += rf"\left[\text{{{escaped}}}\right]"
+    return latex

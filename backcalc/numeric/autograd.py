@@ -44,5 +44,4 @@ def step(node: Node, values: Mapping[int, Any], tensors: Mapping[str, torch.Tens
     args = [values[id(child)] for child in node.args]
     if op.literal_exponent and (exponent := node.args[1].literal()) is not None:
         args[1] = exponent
-    extra = {"dim": node.dim} if op.takes_dim else {}
-    return op.torch(torch, *args, **extra)  # type: ignore[misc]
+    return op.torch(torch, *args, **op.keywords(node.dim, node.options))  # type: ignore[misc]

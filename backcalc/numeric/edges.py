@@ -41,6 +41,6 @@ def find_edges(tree: Node, inputs: Mapping[str, np.ndarray], dtype: type[np.floa
             if node.record.edges is None:
                 continue
             constant = tuple(child.is_constant() for child in node.args)
-            found = node.record.edges(np, args, value, text, constant)
+            found = node.record.edges(np, args, value, text, constant, **node.record.keywords(node.dim, node.options))
             edges.extend(Edge(kind, reason, np.asarray(mask)) for kind, reason, mask in found if np.any(mask))
     return edges

@@ -31,7 +31,7 @@ def evaluate(
             else:
                 op = node.record
                 args = [values[id(child)] for child in node.args]
-                extra = {"dim": node.dim} if op.takes_dim else {}
+                extra = op.keywords(node.dim, node.options)
                 value = np.asarray(op.numpy(np, *args, **extra)).astype(dtype, copy=False)  # type: ignore[misc]
             values[id(node)] = value
     return values[id(tree)]

@@ -3,8 +3,10 @@ package knows about it (see :mod:`.record` for what a record holds). The parser,
 inference, the printers and the three evaluators are generic walkers that look each node's operation
 up here; no other module names an operation.
 
-The records: :mod:`.arithmetic` (operators), :mod:`.functions` (element-wise functions) and
-:mod:`.tensors` (operations that mix elements).
+The records: :mod:`.arithmetic` (operators), :mod:`.functions` (element-wise functions),
+:mod:`.activations` (the activation functions of a network course, with their options),
+:mod:`.tensors` (operations that mix elements), :mod:`.reductions` (max, min, var, std, prod, cumsum)
+and :mod:`.losses` (torch.nn.functional's losses of a float target).
 
 Place in the flow: the floor that every walker stands on (the parser, the evaluators, the printers
 look their operations up here). :mod:`.sympy_functions` holds the sympy classes the records use.
@@ -16,10 +18,17 @@ implementations, when they run.
 from __future__ import annotations
 
 from . import arithmetic, functions, tensors  # noqa: F401  (importing them registers the records)
+
+# isort: split
+from . import activations, losses, reductions  # noqa: F401  (registered last: the list of known functions keeps its order)
 from .record import (
     ATOM,
     Growth,
     Op,
+    Option,
+    OptionError,
+    Options,
+    OptionValue,
     OutOfRangeError,
     Shape,
     ShapeMisfitError,
@@ -33,6 +42,7 @@ from .record import (
     infix,
     infix_at,
     is_constant_name,
+    option_text,
     postfix,
     prefix,
     reserved_names,
@@ -49,6 +59,10 @@ __all__ = [
     "SUM",
     "Growth",
     "Op",
+    "Option",
+    "OptionError",
+    "OptionValue",
+    "Options",
     "OutOfRangeError",
     "Shape",
     "ShapeMisfitError",
@@ -62,6 +76,7 @@ __all__ = [
     "infix",
     "infix_at",
     "is_constant_name",
+    "option_text",
     "postfix",
     "prefix",
     "reserved_names",

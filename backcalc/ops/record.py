@@ -6,7 +6,9 @@ A record (:class:`Op`) holds:
 
 - how it is written: its name and aliases for a call (``log``, ``ln``), or its symbol for an operator
   (``+``, ``**``/``^``, ``.T``), its precedence, and a LaTeX template;
-- its arguments: how many tensors, and whether a trailing integer dimension may follow (``sum(x, 0)``);
+- its arguments: how many tensors, whether a trailing integer dimension may follow (``sum(x, 0)``),
+  and the options it accepts (:class:`Option`: ``keepdim=True``, ``approximate="tanh"``), each a literal
+  of a declared type with its default;
 - whether it is element-wise or mixes elements, and its shape rule;
 - its cost: how a constant folds in floating point, and how exact coefficients grow in sympy;
 - its edge rule: where calculus is delicate (kinks, poles, domain edges), with the reason;
@@ -61,8 +63,65 @@ class Growth(Enum):
     POWER = "power"  #: the base's digits times the constant exponent
 
 
+#: The value of an option: a literal of the language (a number, True or False, a short string).
+OptionValue = bool | int | float | str
+#: The options of one call, as a node holds them: (name, value) pairs in the record's order, defaults left out.
+Options = tuple[tuple[str, OptionValue], ...]
+
+
+class OptionError(ValueError):
+    """Raised when an option's value is not of its type or not among its choices; the parser points at it."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """An option a call accepts, as torch names it: its default gives its type (bool, int, float or str)."""
+
+    name: str
+    default: OptionValue
+    choices: tuple[str, ...] = ()  # the values a string option may take
+    positional: bool = False  # may also be written without its name, after the tensors: leaky_relu(x, 0.1)
+
+    @property
+    def kind(self) -> type:
+        return type(self.default)
+
+    def wanted(self) -> str:
+        """What a value must be, in words."""
+        if self.kind is bool:
+            return "True or False"
+        if self.kind is int:
+            return "an integer"
+        if self.kind is float:
+            return "a number"
+        return "one of " + ", ".join(f'"{choice}"' for choice in self.choices)
+
+    def check(self, value: OptionValue) -> OptionValue:
+        """``value`` as this option holds it (an integer for a float option becomes a float)."""
+        given = type(value)
+        if self.kind is float and given in (int, float):
+            return float(value)
+        if given is not self.kind or (self.choices and value not in self.choices):
+            hint = ""
+            if isinstance(value, str) and self.choices:
+                near = difflib.get_close_matches(value, self.choices, n=1, cutoff=0.5)
+                hint = f'; did you mean "{near[0]}"?' if near else ""
+            raise OptionError(f"{self.name}= must be {self.wanted()}{hint}")
+        return value
+
+
+def option_text(value: OptionValue) -> str:
+    """An option's value as the language writes it: ``True``, ``0.1``, ``-1.0``, ``"tanh"``."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
 # Signatures of the per-record rules (the libraries are passed in, never imported here).
-# An edge rule: (np, args, value, node_text, constant_args) -> [(kind, reason, mask)].
+# An edge rule: (np, args, value, node_text, constant_args, **keywords) -> [(kind, reason, mask)], with the
+# keywords of the implementations (the dimension, if the record takes one, and the options).
 EdgeRule = Callable[..., list[tuple[str, str, Any]]]
 
 
@@ -96,6 +155,13 @@ class Op:
     numpy: Callable[..., Any] | None = None  # (numpy, *arrays, dim=)
     sympy_classes: tuple[str, ...] = ()  # names of sympy classes this op's numpy evaluates (sympy -> numpy)
     literal_exponent: bool = False  # torch: a literal second argument stays a Python number (x**2)
+    # The options a call accepts (keyword arguments, some also positional); every rule and implementation
+    # of a record with options receives their values (defaults filled in) as keyword arguments, and its
+    # local rules are format templates over them: "heaviside(u) + {negative_slope}*heaviside(-u)".
+    options: tuple[Option, ...] = ()
+    # Where a string option chooses another function (gelu's approximate="tanh"): the local rules from
+    # the options' values, instead of the templates of ``local`` (which hold the default's).
+    local_of: Callable[..., tuple[str, ...]] | None = None
 
     @property
     def symbol(self) -> str:
@@ -103,11 +169,65 @@ class Op:
 
     def call_name_count(self) -> str:
         """How many arguments a call takes, in words: "1 argument", "1 or 2 arguments"."""
-        most = self.arity + (1 if self.takes_dim else 0)
+        most = self.arity + (1 if self.takes_dim else 0) + len(self.positional_options())
         if self.needs_dim:
             return f"{most} arguments (the last an integer dimension)"
         plural = "s" if most > 1 else ""
-        return f"{self.arity} or {most} arguments" if self.takes_dim else f"{self.arity} argument{plural}"
+        if most > self.arity:
+            return f"{self.arity} to {most} arguments" if most > self.arity + 1 else f"{self.arity} or {most} arguments"
+        return f"{self.arity} argument{plural}"
+
+    # -- options ---------------------------------------------------------------------------------
+    def option(self, name: str) -> Option | None:
+        return next((option for option in self.options if option.name == name), None)
+
+    def positional_options(self) -> tuple[Option, ...]:
+        return tuple(option for option in self.options if option.positional)
+
+    def canonical(self, given: dict[str, OptionValue]) -> Options:
+        """The options of a call as a node holds them: in the record's order, defaults left out."""
+        return tuple(
+            (option.name, given[option.name])
+            for option in self.options
+            if option.name in given and given[option.name] != option.default
+        )
+
+    def settings(self, given: Options = ()) -> dict[str, OptionValue]:
+        """Every option's value for a call: the given ones, the defaults for the rest."""
+        values = {option.name: option.default for option in self.options}
+        values.update(given)
+        return values
+
+    def keywords(self, dim: int | None, given: Options = ()) -> dict[str, object]:
+        """The keyword arguments of this record's implementations for one node: its dimension, if the
+        record takes one, and its options."""
+        extra: dict[str, object] = {"dim": dim} if self.takes_dim else {}
+        extra.update(self.settings(given))
+        return extra
+
+    def option_texts(self, given: Options) -> list[str]:
+        """A call's options as the language writes them back: the positional ones by position while
+        each is given, the rest by name."""
+        values = dict(given)
+        texts = []
+        by_name = False
+        for option in self.options:
+            if option.name not in values:
+                by_name = by_name or option.positional
+                continue
+            text = option_text(values[option.name])
+            by_name = by_name or not option.positional
+            texts.append(f"{option.name}={text}" if by_name else text)
+        return texts
+
+    def local_rules(self, given: Options = ()) -> tuple[str, ...]:
+        """The local-gradient rules, with the values of the options written in."""
+        if not self.options:
+            return self.local
+        if self.local_of is not None:
+            return self.local_of(**self.settings(given))
+        values = {name: _in_rule(value) for name, value in self.settings(given).items()}
+        return tuple(rule.format(**values) for rule in self.local)
 
     def work_of(self, args: list[Shape], shape: Shape) -> int:
         """Floating-point operations of one evaluation: the result's elements for an element-wise
@@ -118,14 +238,26 @@ class Op:
             return math.prod(shape)
         return sum(math.prod(arg) for arg in args)
 
-    def vjp_templates(self, shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
+    def vjp_templates(self, shapes: list[Shape], dim: int | None, given: Options = ()) -> tuple[str, ...]:
         """The VJP rule of each argument, as text over g, u, v, w and out; NotImplementedError where
         the record has none for these shapes."""
         if self.vjp is not None:
-            return self.vjp(shapes, dim)
+            return self.vjp(shapes, dim, **self.settings(given))
         if self.elementwise:
-            return tuple(f"g*({rule})" for rule in self.local)
+            return tuple(f"g*({rule})" for rule in self.local_rules(given))
         raise NotImplementedError(f"{self.name} has no vector-Jacobian rule")
+
+    def shape_of(self, shapes: list[Shape], dim: int | None, given: Options = ()) -> Shape | None:
+        """The result's shape by the record's own rule, or None when it has none (broadcasting)."""
+        if self.shape is None:
+            return None
+        return self.shape(shapes, dim, **self.settings(given))
+
+
+def _in_rule(value: OptionValue) -> str:
+    """An option's value inside a local rule: a negative number in parentheses."""
+    text = option_text(value)
+    return f"({text})" if text.startswith("-") else text
 
 
 _REGISTRY: dict[str, Op] = {}
@@ -140,6 +272,8 @@ def register(op: Op) -> Op:
     """Add a record; every name and symbol must be new."""
     if op.name in _REGISTRY:
         raise ValueError(f"operation {op.name!r} registered twice")
+    if op.takes_dim and op.positional_options():
+        raise ValueError(f"{op.name}: a positional option after an optional dimension would be ambiguous")
     _REGISTRY[op.name] = op
     table = {Syntax.INFIX: _INFIX, Syntax.PREFIX: _PREFIX, Syntax.POSTFIX: _POSTFIX}.get(op.syntax)
     if table is not None:

@@ -33,13 +33,14 @@ def axis(shape: Shape, dim: int) -> int:
     return dim % len(shape)
 
 
-def reduced(shapes: list[Shape], dim: int | None) -> Shape:
-    """The shape after reducing over all elements (a scalar) or over one dimension."""
-    (shape,) = shapes
+def reduced(shapes: list[Shape], dim: int | None, keepdim: bool = False, **options: object) -> Shape:
+    """The shape after reducing over all elements (a scalar) or over one dimension; with ``keepdim``,
+    the reduced dimensions stay, of size 1."""
+    shape = shapes[0]
     if dim is None:
-        return ()
+        return (1,) * len(shape) if keepdim else ()
     index = axis(shape, dim)
-    return shape[:index] + shape[index + 1 :]
+    return shape[:index] + ((1,) if keepdim else ()) + shape[index + 1 :]
 
 
 def same(shapes: list[Shape], dim: int | None) -> Shape:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .record import Growth, Op, Shape, ShapeMisfitError, Syntax, register
+from .record import Growth, Op, Option, Shape, ShapeMisfitError, Syntax, register
 from .rules import add_along, broadcast, each, reduced, same, scalar, show
 
 
@@ -71,14 +71,15 @@ def _matmul_vjp(shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
 def _reduction_vjp(template: str) -> Any:
     """The rule of a reduction: the upstream gradient put back along the reduced dimension."""
 
-    def rule(shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
+    def rule(shapes: list[Shape], dim: int | None, keepdim: bool = False, **options: Any) -> tuple[str, ...]:
         shape = shapes[0]
         count = 1
         for size in shape if dim is None else (shape[dim],):
             count *= size
-        back = "g" if dim is None else f"unsqueeze(g, {dim})"
-        keep = "out" if dim is None else f"unsqueeze(out, {dim})"
-        return (template.format(g=back, out=keep, n=count),)
+        kept = dim is None or keepdim  # g and out broadcast back as they are
+        back = "g" if kept else f"unsqueeze(g, {dim})"
+        keep = "out" if kept else f"unsqueeze(out, {dim})"
+        return (template.format(g=back, out=keep, n=count, **options),)
 
     return rule
 
@@ -129,13 +130,40 @@ def _sympy_log_softmax(sp: Any, np: Any, x: Any, dim: int | None = None) -> Any:
     return x - each(np, sp.log, totals)
 
 
-def _sympy_mean(sp: Any, np: Any, x: Any, dim: int | None = None) -> Any:
+def _sympy_mean(sp: Any, np: Any, x: Any, dim: int | None = None, keepdim: bool = False) -> Any:
     count = x.size if dim is None else x.shape[dim]
-    return add_along(sp, np, x, dim) * sp.Rational(1, count)
+    return add_along(sp, np, x, dim, keepdims=keepdim) * sp.Rational(1, count)
+
+
+def kept(x: Any, value: Any, dim: int | None, keepdim: bool) -> Any:
+    """A reduction's torch result with the reduced dimensions back, of size 1, under ``keepdim``
+    (over all elements, torch's own methods have no keepdim)."""
+    if not keepdim:
+        return value
+    return value.reshape((1,) * x.dim()) if dim is None else value.unsqueeze(dim)
 
 
 def _torch_reduce(method: str) -> Any:
-    return lambda torch, x, dim=None: getattr(x, method)() if dim is None else getattr(x, method)(dim=dim)
+    def apply(torch: Any, x: Any, dim: int | None = None, keepdim: bool = False) -> Any:
+        return kept(x, getattr(x, method)() if dim is None else getattr(x, method)(dim=dim), dim, keepdim)
+
+    return apply
+
+
+def _numpy_logsumexp_kept(np: Any, x: Any, dim: int | None = None, keepdim: bool = False) -> Any:
+    total = _numpy_logsumexp(np, x, dim)
+    if not keepdim:
+        return total
+    return total.reshape((1,) * x.ndim) if dim is None else np.expand_dims(total, dim)
+
+
+def _torch_logsumexp(torch: Any, x: Any, dim: int | None = None, keepdim: bool = False) -> Any:
+    total = torch.logsumexp(x.reshape(-1), dim=0) if dim is None else torch.logsumexp(x, dim=dim)
+    return kept(x, total, dim, keepdim)
+
+
+#: The option of every reduction that takes a dimension, as torch spells it.
+KEEPDIM = Option("keepdim", False)
 
 
 def _torch_softmax(name: str) -> Any:
@@ -184,45 +212,48 @@ TRANSPOSE = register(
 SUM = register(
     Op(
         "sum",
-        "the sum of all elements, or along dimension d: sum(x), sum(x, d)",
+        "the sum of all elements, or along dimension d: sum(x), sum(x, d), sum(x, d, keepdim=True)",
         takes_dim=True,
+        options=(KEEPDIM,),
         latex=r"\sum {0}",
         elementwise=False,
         shape=reduced,
         vjp=_reduction_vjp("{g}*ones_like(u)"),
-        sympy=lambda sp, np, x, dim=None: add_along(sp, np, x, dim),
+        sympy=lambda sp, np, x, dim=None, keepdim=False: add_along(sp, np, x, dim, keepdims=keepdim),
         torch=_torch_reduce("sum"),
-        numpy=lambda np, x, dim=None: np.sum(x, axis=dim),
+        numpy=lambda np, x, dim=None, keepdim=False: np.asarray(np.sum(x, axis=dim, keepdims=keepdim)),
     )
 )
 register(
     Op(
         "mean",
-        "the mean of all elements, or along dimension d: mean(x), mean(x, d)",
+        "the mean of all elements, or along dimension d: mean(x), mean(x, d), mean(x, d, keepdim=True)",
         takes_dim=True,
+        options=(KEEPDIM,),
         latex=r"\operatorname{{mean}} {0}",
         elementwise=False,
         shape=reduced,
         vjp=_reduction_vjp("{g}*ones_like(u)/{n}"),
         sympy=_sympy_mean,
         torch=_torch_reduce("mean"),
-        numpy=lambda np, x, dim=None: np.asarray(np.mean(x, axis=dim)),
+        numpy=lambda np, x, dim=None, keepdim=False: np.asarray(np.mean(x, axis=dim, keepdims=keepdim)),
     )
 )
 register(
     Op(
         "logsumexp",
-        "log(sum(exp(x))), stably, over all elements or along dimension d",
+        "log(sum(exp(x))), stably, over all elements or along dimension d (keepdim=True keeps it)",
         takes_dim=True,
+        options=(KEEPDIM,),
         latex=r"\operatorname{{logsumexp}}\left({0}\right)",
         elementwise=False,
         shape=reduced,
         vjp=_reduction_vjp("{g}*exp(u - {out})"),
-        sympy=lambda sp, np, x, dim=None: each(np, sp.log, add_along(sp, np, each(np, sp.exp, x), dim)),
-        torch=lambda torch, x, dim=None: (
-            torch.logsumexp(x.reshape(-1), dim=0) if dim is None else torch.logsumexp(x, dim=dim)
+        sympy=lambda sp, np, x, dim=None, keepdim=False: each(
+            np, sp.log, add_along(sp, np, each(np, sp.exp, x), dim, keepdims=keepdim)
         ),
-        numpy=_numpy_logsumexp,
+        torch=_torch_logsumexp,
+        numpy=_numpy_logsumexp_kept,
     )
 )
 SOFTMAX = register(

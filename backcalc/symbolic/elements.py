@@ -67,11 +67,11 @@ def to_sympy_array(tree: Node, cells: Mapping[str, np.ndarray]) -> np.ndarray:
         else:
             op = node.record
             args = [values[id(child)] for child in node.args]
+            extra = op.keywords(node.dim, node.options)
             if op.elementwise:
-                apply = np.frompyfunc(lambda *a, op=op: op.sympy(sympy, *a), op.arity, 1)
+                apply = np.frompyfunc(lambda *a, op=op, extra=extra: op.sympy(sympy, *a, **extra), op.arity, 1)
                 value = apply(*args)
             else:
-                extra = {"dim": node.dim} if op.takes_dim else {}
                 value = op.sympy(sympy, np, *args, **extra)  # type: ignore[misc]
         # numpy turns 0-d object results into bare objects: keep everything an array.
         values[id(node)] = value if isinstance(value, np.ndarray) else _scalar(value)

@@ -51,7 +51,7 @@ def to_sympy(tree: Node, symbols: Mapping[str, sympy.Symbol]) -> sympy.Expr:
             op = node.record
             if not op.elementwise or op.sympy is None:
                 raise SymbolicError(f"{op.name} mixes elements: it has no one-formula sympy form")
-            value = op.sympy(sympy, *(values[id(child)] for child in node.args))
+            value = op.sympy(sympy, *(values[id(child)] for child in node.args), **op.settings(node.options))
         values[id(node)] = value
     return values[id(tree)]
 

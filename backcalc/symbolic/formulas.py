@@ -70,7 +70,7 @@ class Backprop:
             if node.is_leaf or constant[id(node)]:
                 continue
             shapes = [self.simplify.shape(arg) for arg in node.args]
-            templates = node.record.vjp_templates(shapes, node.dim)
+            templates = node.record.vjp_templates(shapes, node.dim, node.options)
             for index, (arg, template) in enumerate(zip(node.args, templates, strict=True)):
                 if constant[id(arg)]:
                     continue

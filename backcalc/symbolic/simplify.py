@@ -67,7 +67,7 @@ class Simplifier:
         if done is not None and done[0] is node:  # formulas share their upstream gradients: once each
             return done[1]
         args = tuple(self(arg) for arg in node.args)
-        result = self._rule(Node(node.op, args, node.text, node.dim))
+        result = self._rule(Node(node.op, args, node.text, node.dim, options=node.options))
         self._done[id(node)] = (node, result)
         self._done[id(result)] = (result, result)
         return result
@@ -96,7 +96,7 @@ class Simplifier:
             return args[0].args[0]
         if op == _SUB and args[1].op == _NEG:  # a - (-b) is a + b
             return self._rule(Node(_ADD, (args[0], args[1].args[0])))
-        if op == _SUM and node.dim is not None and len(self.shape(args[0])) == 1:
+        if op == _SUM and node.dim is not None and not node.options and len(self.shape(args[0])) == 1:
             return self._rule(Node(_SUM, args))  # over the one dimension there is: over everything
         if op == _EXP and args[0].op == _LOG_SOFTMAX:  # exp(log_softmax(u)) is softmax(u)
             return Node(_SOFTMAX, args[0].args, dim=args[0].dim)
@@ -205,7 +205,7 @@ class Simplifier:
             args.append(arg)
         if not scale:
             return node
-        product = Node(node.op, tuple(args), node.text, node.dim)
+        product = Node(node.op, tuple(args), node.text, node.dim, options=node.options)
         for factor, divides in scale:
             product = Node(_DIV if divides else _MUL, (product, factor) if divides else (factor, product))
         return self._product(product)

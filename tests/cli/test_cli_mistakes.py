@@ -29,7 +29,7 @@ import pytest
         (["math.log(x)", "x=4"], "help: try 'log(x)'"),
         (["x.sum()", "x=[1,2]"], "help: try 'sum(x)'"),
         (["sum(x, dim=0)", "x=[1,2]"], "help: try 'sum(x, 0)'"),
-        (["max(x, 0)", "x=4"], "help: try 'relu(x)'"),
+        (["max(0, x)", "x=4"], "help: try 'relu(x)'"),
         (["|x|", "x=4"], "help: try 'abs(x)'"),
         (["x − 1", "x=4"], "help: try 'x - 1'"),
         (["2×x", "x=4"], "help: try '2*x'"),

@@ -19,8 +19,10 @@ FIXES = [
     ("x.sum(dim=0)", "sum(x, 0)"),
     ("sum(x, dim=0)", "sum(x, 0)"),
     ("mean(x, axis=-1)", "mean(x, -1)"),
-    ("max(x, 0)", "relu(x)"),
-    ("min(x, 0)", "-relu(-x)"),
+    ("max(0, x)", "relu(x)"),  # max(x, 0) is torch's max along dimension 0
+    ("min(0, x)", "-relu(-x)"),
+    ("max(x, 0.5)", "maximum(x, 0.5)"),
+    ("np.max(x, axis=1)", "max(x, 1)"),
     ("torch.clamp(x, min=0)", "relu(x)"),
     ("x.clamp(min=0)", "relu(x)"),
     ("np.maximum(0, x)", "relu(x)"),
@@ -64,6 +66,13 @@ FIXES = [
     ("lambda x: x**2", "x**2"),
     ("x₁ + x₂", "x1 + x2"),
     ("½x", "0.5x"),
+    # PyTorch's spellings of the calls with options, kept with their options.
+    ("F.leaky_relu(x, 0.1)", "leaky_relu(x, 0.1)"),
+    ('torch.nn.functional.gelu(x, approximate="tanh")', 'gelu(x, approximate="tanh")'),
+    ("x.amax(1, keepdim=True)", "amax(x, 1, keepdim=True)"),
+    ("torch.var(x, 0, correction=0)", "var(x, 0, correction=0)"),
+    ("np.sum(x, 1, keepdims=True)", "sum(x, 1, keepdim=True)"),
+    ('F.mse_loss(x, y, reduction="sum")', 'mse_loss(x, y, reduction="sum")'),
 ]
 
 
@@ -85,8 +94,8 @@ def test_no_help_without_a_known_fix():
 
 def test_the_help_replaces_a_wrong_did_you_mean():
     with pytest.raises(ParseError) as caught:
-        parse("max(x, 0)")
-    assert caught.value.one_line() == ("unknown function 'max' (at column 1 of the expression); help: try 'relu(x)'")
+        parse("fmax(x, 0)")  # the parser's own guess would be 'max'
+    assert caught.value.one_line() == ("unknown function 'fmax' (at column 1 of the expression); help: try 'relu(x)'")
 
 
 def test_a_long_expression_gets_its_fix_shortened():

@@ -62,7 +62,8 @@ GUARDED = {
     "expm1": "expm1(tanh({0}))",
 }
 # Kinks and ties, by the arguments' values: cases this close to one are discarded.
-KINKS = {"relu", "abs", "sign", "heaviside", "maximum", "minimum", "clamp"}
+KINKS = {"relu", "abs", "sign", "heaviside", "maximum", "minimum", "clamp", "leaky_relu", "hardtanh"}
+KINK_POINTS = {"hardtanh": (-1.0, 1.0)}  # where a one-argument kink is, when not at 0
 MARGIN = 1e-2
 BOUND = 1e3  # how large any intermediate value may be (finite differences lose digits beyond)
 
@@ -116,7 +117,10 @@ def well_conditioned(tree: Node, inputs: dict[str, np.ndarray]) -> bool:
         if node.is_leaf or node.op not in KINKS:
             continue
         args = [np.broadcast_to(values[id(child)], value.shape) for child in node.args]
-        gaps = [args[0]] if len(args) == 1 else [a - b for i, a in enumerate(args) for b in args[i + 1 :]]
+        if len(args) == 1:
+            gaps = [args[0] - point for point in KINK_POINTS.get(node.op, (0.0,))]
+        else:
+            gaps = [a - b for i, a in enumerate(args) for b in args[i + 1 :]]
         if any(np.min(np.abs(gap)) < MARGIN for gap in gaps):
             return False
     return True
@@ -187,6 +191,13 @@ WRAPPERS = [
     "sum(x.mT @ ({0}))",
     "sum(outer(y, sum({0}, 0)))",
     "sum(unsqueeze(y, 0)*({0}))",
+    # Options, and the reductions and losses without kinks (ties, zeros) at the drawn values.
+    "sum(mean({0}, 0, keepdim=True)*x)",
+    "var({0})",
+    "var({0}, 0, correction=0)@y",
+    "sum(cumsum({0}, -1)*y)",
+    "mse_loss({0}, x)",
+    'binary_cross_entropy_with_logits({0}, x*x/(1 + x*x), reduction="sum")',
 ]
 
 

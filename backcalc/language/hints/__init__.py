@@ -1,6 +1,6 @@
 """The fix for a refused expression, in the style of rustc's and ruff's ``help: try ...``.
 
-People arrive with the spellings of Python (``x.pow(2)``, ``max(x, 0)``), NumPy and torch
+People arrive with the spellings of Python (``x.pow(2)``, ``max(0, x)``), NumPy and torch
 (``np.exp(x)``, ``torch.sin(x)``, ``x.sum(dim=0)``), ``math`` (``math.log(x)``), paper (``|x|``,
 ``x²``, ``2·x``, ``√x``, ``−``) and LaTeX (``\\frac{a}{b}``). :func:`suggest` rewrites every such
 spelling it knows into backcalc's language and returns the whole corrected expression, when the
@@ -9,7 +9,7 @@ rewrite parses (the parser passes itself in, and attaches the fix to its error):
     >>> from backcalc.language.parser import parse
     >>> suggest("x.pow(2) + np.exp(x)", parse)
     "try 'x**2 + exp(x)'"
-    >>> suggest("max(x, 0)", parse)
+    >>> suggest("max(0, x)", parse)
     "try 'relu(x)'"
     >>> suggest("|x| − 1", parse)
     "try 'abs(x) - 1'"

@@ -53,7 +53,7 @@ def _arguments(name: str) -> tuple[int, int]:
     record = ops.function(name)
     if record is None:
         return (1, 1)
-    return (record.arity + record.needs_dim, record.arity + record.takes_dim)
+    return (record.arity + record.needs_dim, record.arity + record.takes_dim + len(record.positional_options()))
 
 
 def _atom(text: str) -> str:
@@ -145,11 +145,25 @@ def _call(name: str, arguments: list[str]) -> str | None:
             positional = positional[:1]  # softmax(x, 0), norm(x, 2): the language's takes no dimension
         else:
             return None
-    return f"{canonical}({', '.join(positional)})"
+    return f"{canonical}({', '.join([*positional, *_options(canonical, keywords)])})"
+
+
+def _options(name: str, keywords: dict[str, str]) -> list[str]:
+    """The keyword arguments the function's record declares, kept (NumPy's keepdims as torch's keepdim)."""
+    record = ops.function(name)
+    declared = {option.name for option in record.options} if record is not None else set()
+    renamed = {("keepdim" if key == "keepdims" else key): value for key, value in keywords.items()}
+    return [f"{key}={value}" for key, value in renamed.items() if key in declared]
+
+
+def _bound_not_dimension(name: str, arguments: list[str]) -> bool:
+    """max(0, x), max(x, y), max(x, 0.5): Python's max of two values, which the language's max (a
+    reduction, whose second argument is an integer dimension) refuses; maximum or relu was meant."""
+    return name in ("max", "min") and len(arguments) == 2 and not re.fullmatch(r"\s*-?\d+\s*", arguments[1])
 
 
 def _bounded(name: str, positional: list[str], keywords: dict[str, str]) -> str | None:
-    """max(x, 0) is relu(x); min(x, 0) is -relu(-x); clamp(x, min=0) is relu(x)."""
+    """max(0, x) is relu(x); min(0, x) is -relu(-x); clamp(x, min=0) is relu(x)."""
     functions = known_functions()
     lower = keywords.get("min", keywords.get("a_min"))
     upper = keywords.get("max", keywords.get("a_max"))
@@ -165,8 +179,9 @@ def _bounded(name: str, positional: list[str], keywords: dict[str, str]) -> str 
             return f"clamp({positional[0]}, {lower}, {upper})"
         return None
     if len(positional) == 1 and name in ("max", "min"):
-        # A reduction: the language has no max; logsumexp is its smooth, differentiable stand-in.
-        return f"logsumexp({positional[0]})" if name == "max" else f"-logsumexp(-{_atom(positional[0])})"
+        # A reduction (np.max(x, axis=1)): the language's own, with the dimension as an argument.
+        dim = keywords.get("dim", keywords.get("axis"))
+        return f"{name}({', '.join([positional[0], *([dim] if dim else []), *_options(name, keywords)])})"
     if len(positional) != 2:
         return None
     a, b = positional
@@ -194,7 +209,8 @@ def calls(source: str) -> list[Edit]:
         if close is None:
             continue
         arguments = _split(source[match.end() : close])
-        if not match.group(1) and name in functions and not any(re.match(r"\w+\s*=(?!=)", a) for a in arguments):
+        keywords = any(re.match(r"\w+\s*=(?!=)", a) for a in arguments)
+        if not match.group(1) and name in functions and not keywords and not _bound_not_dimension(name, arguments):
             continue
         replacement = _call(name, arguments)
         if replacement is not None and (match.group(1) or replacement != source[match.start() : close + 1]):
