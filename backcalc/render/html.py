@@ -92,7 +92,8 @@ def _tol(result: Any) -> str:
 
 def gradient_html(result: GradientResult) -> str:
     dtype = result.dtype
-    facts = [["<b>Expression</b>", f"<code>{escape(result.parsed)}</code>", ""]]
+    label = "<b>Program</b>" if result.intermediates else "<b>Expression</b>"
+    facts = [[label, f"<code>{escape(result.parsed)}</code>", ""]]
     for index, (name, value) in enumerate(result.inputs.items()):
         facts.append(
             [
@@ -104,7 +105,7 @@ def gradient_html(result: GradientResult) -> str:
     facts.append(["<b>Output</b>", escape(shape_text(result.output.shape, dtype)), _pre(result.output, dtype)])
     how = f"{result.reduce}(output)" if result.reduce else "output (already a scalar)"
     facts.append(["<b>Loss</b>", escape(how), f'<b class="backcalc-loss">{escape(text(result.loss, dtype))}</b>'])
-    body = [_table(facts, cls="backcalc-facts")]
+    body = [_table(facts, cls="backcalc-facts"), *_steps_html(result)]
     for gradient in result.gradients.values():
         title = f"d loss / d {gradient.name}   {shape_text(gradient.autograd.shape, dtype)}"
         head = ["symbolic (sympy)", "autograd (torch)"]
@@ -128,6 +129,25 @@ def gradient_html(result: GradientResult) -> str:
         body.append(f"<p>{verdict_html(gradient.verdict.word)}{escape(detail)}{edges}{notes}</p>")
     body.append(_final(result.verdict, gradient_message(result)))
     return _wrap("gradient", body)
+
+
+def _steps_html(result: GradientResult) -> list[str]:
+    """A program's steps: each one's value and d loss / d step, the formula beside retain_grad."""
+    if not result.intermediates:
+        return []
+    dtype = result.dtype
+    rows = []
+    for step in result.intermediates.values():
+        formula = f"<code>{escape(step.formula)}</code>" if step.formula else "-"
+        verdict = escape(step.note or "") if step.verdict is None else verdict_html(step.verdict.word)
+        symbolic = "-" if step.symbolic is None else _pre(step.symbolic, dtype)
+        autograd = "-" if step.autograd is None else _pre(step.autograd, dtype)
+        name = f"<code>{escape(step.name)}</code>"
+        rows.append(
+            [name, f"<code>{escape(step.expr)}</code>", _pre(step.value, dtype), formula, symbolic, autograd, verdict]
+        )
+    head = ["step", "expression", "value", "d loss / d step", "symbolic", "autograd (retain_grad)", "verdict"]
+    return ['<p style="margin:0.6em 0 0"><b>Steps</b></p>', _table(rows, head, cls="backcalc-steps")]
 
 
 def _svg_graph(explanation: Explanation) -> str | None:
@@ -280,10 +300,9 @@ def check_html(result: CheckResult) -> str:
 
 def derivatives_html(result: Derivatives) -> str:
     problem, dtype = result.problem, result.problem.dtype
-    from ..language.tree import to_text
-
+    label = "Program" if problem.steps else "Expression"
     body = [
-        f"<p><b>Expression</b> <code>{escape(to_text(problem.tree))}</code> &nbsp; <b>Output</b>"
+        f"<p><b>{label}</b> <code>{escape(problem.parsed)}</code> &nbsp; <b>Output</b>"
         f" {escape(shape_text(result.output.shape, dtype))}</p>"
     ]
     for name, side in result.sides.items():

@@ -172,3 +172,9 @@ def test_a_deep_doubling_program_answers_in_a_bounded_time():
     result = gradient(source, {"x": 1.0}, dtype="float64")
     assert result.intermediates["a0"].autograd == pytest.approx(2.0**39)
     assert result.agree
+
+
+def test_the_notebook_view_shows_the_steps():
+    html = gradient(SEED, {"w": 1.0, "x": 1.0, "y": 2.0})._repr_html_()
+    assert "<b>Program</b>" in html and "<b>Steps</b>" in html
+    assert "<code>2*s</code>" in html and "retain_grad" in html
