@@ -138,6 +138,8 @@ Examples:
   backcalc check "sigmoid(x)" --claim "x=sigmoid(x)*(1 - sigmoid(x))" --json
   backcalc check "sum((A@v - b)**2)" --claim "v=2*A.T@(A@v - b)" \\
       A=@A.npy v=@v.npy b=@b.npy
+  backcalc check "y_hat = w*x; s = y_hat - y; loss = s**2" \\
+      --claim "s=2*s" --claim "y_hat=ds" --claim "w=dy_hat*x" --summary
 
 A claim is the gradient of the sum of the expression with respect to one input. Element-wise, it is
 compared with sympy's derivative symbolically (2 s budget) and numerically at the given inputs and at
@@ -146,6 +148,15 @@ the shapes) and the check is numeric only, against backprop's formula in matrix 
 inputs and at random points of the same shapes. A claim is wrong only with a counterexample, printed
 with the element, the claimed value, the true one and torch's autograd value, or when its shape
 cannot be the input's.
+
+A claim may be for a program's step, and may use the steps and dNAME, the gradient of the loss with
+respect to step or input NAME, as a backward pass is written by hand. Each claim is graded with the
+true dNAME, so one wrong step does not make every later one wrong ("propagated" says whether it is
+also right with your own upstream claims); the claims are listed in backward order, the first wrong
+one named ("first_wrong"), and a wrong claim that one edit makes right gets its "diagnosis": the
+kind of mistake (sign, factor, transpose, swapped, missing_sum, missing_term, extra_term,
+wrong_function), the fix, and a one-line message. --summary prints one tab-separated row: right,
+the first wrong claim, the kind of its mistake.
 """
 _CHECK_EPILOG += exit_statuses("every claim is right", "some claim is wrong") + LIMITS_HINT
 
@@ -166,6 +177,11 @@ _CHECK_EPILOG += exit_statuses("every claim is right", "some claim is wrong") + 
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random points.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option(
+    "--summary",
+    is_flag=True,
+    help="Print one row: right, the first wrong claim, the kind of its mistake (tab-separated).",
+)
 @click.option("--debug", is_flag=True, help="Show a traceback on errors.")
 def check_command(
     expression: str,
@@ -174,6 +190,7 @@ def check_command(
     samples: int,
     seed: int,
     as_json: bool,
+    summary: bool,
     debug: bool,
 ) -> int:
     """Is a hand-derived gradient right? Compare each --claim with the true derivative of EXPRESSION."""
@@ -183,7 +200,11 @@ def check_command(
     inputs = parse_inputs(expression, values)
     expression = read_expression(expression)
     result = check(expression, claimed, inputs or None, samples=samples, seed=seed)
-    if as_json:
+    if summary:
+        from ..render.check_view import summary_row
+
+        click.echo(summary_row(result))
+    elif as_json:
         emit_json(result.to_dict())
     else:
         from ..render.check_view import render_check

@@ -71,6 +71,7 @@ ADD = register(
     Op(
         "add",
         "addition: a + b",
+        confused_with="sub",
         syntax=Syntax.INFIX,
         arity=2,
         symbols=("+",),
@@ -90,6 +91,7 @@ SUB = register(
     Op(
         "sub",
         "subtraction: a - b",
+        confused_with="add",
         syntax=Syntax.INFIX,
         arity=2,
         symbols=("-",),
@@ -108,6 +110,7 @@ MUL = register(
     Op(
         "mul",
         "multiplication, element by element: a * b (also 2x right after a number)",
+        confused_with="div",
         syntax=Syntax.INFIX,
         arity=2,
         symbols=("*",),
@@ -127,6 +130,7 @@ DIV = register(
     Op(
         "div",
         "division: a / b",
+        confused_with="mul",
         syntax=Syntax.INFIX,
         arity=2,
         symbols=("/",),

@@ -154,6 +154,7 @@ class Op:
     torch: Callable[..., Any] | None = None  # (torch, *tensors, dim=)
     numpy: Callable[..., Any] | None = None  # (numpy, *arrays, dim=)
     sympy_classes: tuple[str, ...] = ()  # names of sympy classes this op's numpy evaluates (sympy -> numpy)
+    confused_with: str = ""  # the operation a hand-derived rule is most often given in its place (check's diagnosis)
     literal_exponent: bool = False  # torch: a literal second argument stays a Python number (x**2)
     # The options a call accepts (keyword arguments, some also positional); every rule and implementation
     # of a record with options receives their values (defaults filled in) as keyword arguments, and its

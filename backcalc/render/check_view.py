@@ -29,9 +29,18 @@ def render_check(result: CheckResult, console: Console) -> None:
             grid.add_row("shapes", claim.mismatch)
         if claim.counterexample:
             grid.add_row("counterexample", _counterexample(claim.name, claim.counterexample))
+        if claim.propagated is not None:
+            grid.add_row(
+                "with your dNAME", "right" if claim.propagated else "wrong: an upstream claim it uses is wrong"
+            )
+        if claim.diagnosis is not None:
+            grid.add_row("the mistake", claim.diagnosis.message)
         console.print(grid)
         word = verdict_word("agree" if claim.right else "disagree", rich_output)
         console.print(Text.assemble(word, "  the claim is " + ("right" if claim.right else "wrong")))
+    if any(claim.numbers is not None for claim in result.claims.values()):
+        console.print()
+        console.print(_cmp_lines(result, rich_output))
     console.print()
     right = result.right
     console.print(
@@ -40,6 +49,45 @@ def render_check(result: CheckResult, console: Console) -> None:
             "every claim is right" if right else "some claim is wrong",
         )
     )
+
+
+def _cmp_lines(result: CheckResult, rich_output: bool) -> Table:
+    """The claims in backward order, as the backprop ninja's ``cmp`` prints them, each graded with the
+    true upstream gradients; the first wrong one marked."""
+    table = Table.grid(padding=(0, 2))
+    for index in range(6):
+        table.add_column(no_wrap=index < 5)
+    width = max(len(name) for name in result.claims)
+    first = result.first_wrong
+    for name, claim in result.claims.items():
+        mark = ("✓" if claim.right else "✗") if rich_output else ("right" if claim.right else "wrong")
+        numbers = claim.numbers
+        notes = (
+            [] if numbers is not None else [f"shape {list(claim.claimed_shape or [])}, not {list(claim.shape or [])}"]
+        )
+        notes += ["first wrong"] if name == first else []
+        cells = ["", "", ""] if numbers is None else [
+            f"exact: {numbers.exact}", f"approximate: {numbers.approximate}",
+            f"max_abs_diff: {numbers.max_abs_diff:.6g}",
+        ]  # fmt: skip
+        style = "bold green" if claim.right else "bold red"
+        table.add_row(Text(mark, style=style), name.ljust(width), *cells, "; ".join(notes))
+    return _titled(table)
+
+
+def summary_row(result: CheckResult) -> str:
+    """One row for a teacher's table: right, the first wrong claim, the kind of its mistake."""
+    first = result.first_wrong
+    diagnosis = result.claims[first].diagnosis if first is not None else None
+    kind = diagnosis.kind if diagnosis is not None and diagnosis.kind else "-"
+    return "\t".join(["right" if result.right else "wrong", first or "-", kind])
+
+
+def _titled(table: Table) -> Table:
+    outer = Table.grid()
+    outer.add_row(Text("Backward order, each claim with the true upstream gradients", style="bold"))
+    outer.add_row(table)
+    return outer
 
 
 def _proof(claim: ClaimResult, program: bool) -> str:

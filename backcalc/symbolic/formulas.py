@@ -74,14 +74,15 @@ class Backprop:
             for index, (arg, template) in enumerate(zip(node.args, templates, strict=True)):
                 if constant[id(arg)]:
                     continue
-                contribution = self._apply(template, node, self.grads[id(node)], arg)
+                contribution = self.contribution(template, node, self.grads[id(node)], arg)
                 self.edges.append(Edge(node, index, template, contribution))
                 earlier = self.grads.get(id(arg))
                 self.grads[id(arg)] = (
                     contribution if earlier is None else self.simplify(Node(_ADD, (earlier, contribution)))
                 )
 
-    def _apply(self, template: str, node: Node, upstream: Node, arg: Node) -> Node:
+    def contribution(self, template: str, node: Node, upstream: Node, arg: Node) -> Node:
+        """What ``node`` passes to its argument ``arg`` by ``template``, given its ``upstream`` gradient."""
         names = {"g": upstream, "out": node, **dict(zip(_PLACEHOLDERS, node.args, strict=False))}
         applied = self.simplify(substitute(rule(template), names))
         return self.simplify(self._sum_back(applied, self.simplify.shape(arg)))

@@ -132,6 +132,7 @@ HOMONYMS = {
     "matrix.py": {"mean", "sum"},  # the loss reductions
     "formulas.py": {"mean", "sum"},  # the loss reductions
     "intermediates.py": {"mean", "sum"},  # the loss reductions
+    "diagnose.py": {"sign", "transpose"},  # kinds of mistakes in a claim
     "terminal.py": {"step"},  # a program's step, as a column heading
     "descend_view.py": {"step", "log"},  # a step; matplotlib's log scale
     "graphviz.py": {"dot"},  # Graphviz's dot program

@@ -6,12 +6,13 @@ inputs and at random points of the domain. A claim is wrong only with a countere
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ... import limits
-from ...errors import InputError, LimitError, ParseError
+from ...errors import BackcalcError, InputError, LimitError, ParseError
 from ...language.parser import parse
 from ...language.program import Program, parse_program
 from ...language.tree import Node, substitute, to_text
@@ -19,6 +20,7 @@ from ...limits import deadline, recursion_room, run_budget
 from ...numeric.numpy_eval import evaluate
 from ..problem import backward, prepare
 from .result import ATOL, GIVEN, RTOL, CheckResult, ClaimResult, Counterexample
+from .truth import upstream_of
 
 SAMPLES = 5  # random points a claim is checked at, besides the given inputs
 _CANDIDATES = 200  # random draws to find that many points inside the domain
@@ -43,11 +45,18 @@ def parse_claims(expression_tree: Node, claims: Mapping[str, str], program: Prog
             tree = parse(text)
         except ParseError as exc:
             raise ParseError(f"claim for {name}: {exc.message}", exc.source, exc.start, exc.end, exc.help) from None
-        extra = [v for v in tree.variables() if v not in known]
+        extra = [v for v in tree.variables() if v not in known and upstream_of(v, set(known)) is None]
         if extra:
             raise InputError(f"claim for {name} uses {', '.join(extra)}, which the expression does not have")
         trees[name] = substitute(tree, steps) if steps else tree
     return trees
+
+
+def known_names(tree: Node, program: Program | None) -> set[str]:
+    """The names a claim may use: the inputs, and a program's steps."""
+    if program is None:
+        return set(tree.variables())
+    return {*program.variables(), *(step.name for step in program.named)}
 
 
 @run_budget(limits.SYMBOLIC_SECONDS)
@@ -79,15 +88,47 @@ def check(
             "with @, .T, reductions or softmax the gradient's shape depends on the inputs: "
             f"give their values ({', '.join(f'{name}=VALUE' for name in names)})"
         )
-    if mixes or program is not None:  # a program's steps: by backprop's formulas, at any size
+    upstream = any(
+        upstream_of(v, known_names(tree, program)) for claim in claim_trees.values() for v in claim.variables()
+    )
+    if mixes or program is not None or upstream:  # steps, upstream gradients: by backprop's formulas, at any size
         from .numeric import check_numerically
 
-        shaped = inputs or dict.fromkeys(program.variables() if program is not None else [], 1.0)
+        names = program.variables() if program is not None else tree.variables()
+        shaped = inputs or dict.fromkeys(names, 1.0)
         problem = prepare(expression, shaped, dtype="float64", tree=tree, program=program)
         results = check_numerically(problem, claim_trees, claims, samples, seed, bool(inputs))
         return CheckResult(expression, problem.parsed, results, program=program is not None)
     given = prepare(expression, inputs, dtype="float64", tree=tree).inputs if inputs else None
-    return CheckResult(expression, to_text(tree), _check_symbolically(tree, claim_trees, claims, given, samples, seed))
+    results = _check_symbolically(tree, claim_trees, claims, given, samples, seed)
+    return CheckResult(expression, to_text(tree), _with_numbers(expression, tree, claim_trees, claims, results, inputs))
+
+
+def _with_numbers(
+    expression: str,
+    tree: Node,
+    claim_trees: Mapping[str, Node],
+    claims: Mapping[str, str],
+    results: dict[str, ClaimResult],
+    inputs: Mapping[str, Any] | None,
+) -> dict[str, ClaimResult]:
+    """sympy's verdicts, with the numbers (exact, approximate, max_abs_diff) and the diagnosis of a
+    wrong claim from the numeric grading."""
+    from .numeric import check_numerically
+
+    try:
+        problem = prepare(expression, inputs or dict.fromkeys(tree.variables(), 1.0), dtype="float64", tree=tree)
+        numeric = check_numerically(problem, claim_trees, claims, SAMPLES, 0, bool(inputs))
+    except BackcalcError:
+        return results
+    return {
+        name: replace(
+            result,
+            numbers=numeric[name].numbers,
+            diagnosis=None if result.right else numeric[name].diagnosis,
+        )
+        for name, result in results.items()
+    }
 
 
 def _check_symbolically(

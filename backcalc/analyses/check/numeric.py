@@ -1,89 +1,37 @@
-"""``check`` for expressions, or claims, that mix elements (``@``, ``.T``, reductions, softmax): at any
-size the limits allow, by the numbers.
+"""``check`` by the numbers, at any size the limits allow: for expressions or claims that mix elements
+(``@``, ``.T``, reductions, softmax), for programs of named steps, and for claims written as a backward
+pass (``dNAME``: the gradient of the loss with respect to ``NAME``).
 
 The shapes are those of the given inputs. Each claim is evaluated with NumPy
 (:mod:`backcalc.numeric.numpy_eval`) at the inputs and at random points of the same shapes, against the true
-gradient: the formula in matrix notation that backprop composes (:mod:`backcalc.symbolic.matrix`), or
-sympy's derivative element by element where there is none (a batched ``@``). No symbolic proof is
-attempted (``equivalent`` is None): a claim is right when no point tells it apart from the gradient,
-wrong with a counterexample (torch's gradient there as a third opinion), or wrong when its shape
-cannot be the gradient's.
+gradient (:mod:`.truth`): the formula in matrix notation that backprop composes, or sympy's derivative
+element by element where there is none (a batched ``@``). A claim's ``dNAME`` is given the true
+gradient of ``NAME``, so one wrong step does not make every later one wrong; ``propagated`` says
+whether it is right with the student's own upstream claims instead. No symbolic proof is attempted
+(``equivalent`` is None): a claim is right when no point tells it apart from the gradient, wrong with a
+counterexample (torch's gradient there as a third opinion), or wrong when its shape cannot be the
+gradient's. A wrong claim is searched for the one edit that makes it right (:mod:`.diagnose`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ...errors import InputError, LimitError
 from ...language import workload
-from ...language.shapes import infer, output_shape
-from ...language.tree import Node, printable, to_text
+from ...language.shapes import output_shape
+from ...language.tree import Node, to_text
 from ...numeric.numpy_eval import evaluate
 from ..problem import Problem, backward, prepare
-from .result import ATOL, GIVEN, RTOL, ClaimResult, Counterexample
+from .diagnose import diagnose
+from .result import GIVEN, ClaimResult, Counterexample, Numbers
+from .truth import Point, Truth, first_difference, points, upstream_of
 
-_SCALE_RTOL = 1e-9  # float64 sums of many terms round relative to the largest element, not each one
-
-
-class _Truth:
-    """The true gradient of the problem's loss (its sum), per input, at any point of the same shapes."""
-
-    def __init__(self, problem: Problem) -> None:
-        self.problem = problem
-        from ...symbolic.matrix import MatrixDifferentiator
-
-        try:
-            self.side: Any = MatrixDifferentiator(problem.tree, problem.shapes)
-            self.derivation = "backprop"
-        except NotImplementedError:  # no matrix rule: sympy element by element, within its limits
-            from ...symbolic.elements import ElementDifferentiator
-
-            self.side = ElementDifferentiator(problem.tree, problem.shapes)
-            self.derivation = "sympy element by element"
-
-        self.steps = {step.name: step for step in problem.steps}
-        self._step_formulas: dict[str, Node] | None = None
-
-    def shape(self, name: str) -> tuple[int, ...]:
-        """The shape of an input, or of a program's step."""
-        if name in self.steps:
-            return infer(self.steps[name].node, self.problem.shapes)[id(self.steps[name].node)]
-        return self.problem.shapes[name]
-
-    def step_formula(self, name: str) -> Node:
-        """d loss / d step, by backprop on the program (as ``grad`` gives it)."""
-        if self._step_formulas is None:
-            from ...symbolic.formulas import Backprop
-
-            backprop = Backprop(self.problem.tree, self.problem.shapes)
-            self._step_formulas = {
-                step: formula for step, item in self.steps.items() if (formula := backprop.grads.get(id(item.node)))
-            }
-        if name not in self._step_formulas:
-            raise InputError(f"claim for {name}: the loss does not depend on the step {name}, so it has no gradient")
-        return self._step_formulas[name]
-
-    def formula(self, name: str) -> str:
-        if name in self.steps:
-            return _shown(self.step_formula(name))
-        if self.derivation == "backprop":
-            return _shown(self.side.formula(name, 1))
-        return str(self.side.text(name, 1, False)[0])
-
-    def values(self, name: str, point: Mapping[str, np.ndarray]) -> np.ndarray:
-        if name in self.steps:
-            value = evaluate(self.step_formula(name), point)
-            return np.array(np.broadcast_to(value, self.shape(name)), dtype=np.float64)
-        return np.asarray(self.side.values(name, point, self.problem.output_shape, 1), dtype=np.float64)
-
-
-def _shown(formula: Node) -> str:
-    from ...symbolic.matrix import TOO_LONG
-
-    return to_text(formula, named=True) if printable(formula) else f"({TOO_LONG})"
+ALLCLOSE = (1e-5, 1e-8)  # torch.allclose's rtol and atol: "approximate", as the ninja's cmp says
 
 
 def check_numerically(
@@ -95,28 +43,42 @@ def check_numerically(
     given: bool = True,
 ) -> dict[str, ClaimResult]:
     """Each claim against the true gradient at the problem's inputs (unless they only stand for the
-    shapes: ``given`` False) and at ``samples`` random points."""
-    truth = _Truth(problem)
+    shapes: ``given`` False) and at ``samples`` random points, in backward order."""
+    truth = Truth(problem)
+    at = points(problem, samples, seed, given)
+    order = backward_order(problem, claim_trees)
     with workload.memory_guard():
-        return {
-            name: _check_claim(problem, truth, name, tree, claims[name], samples, seed, given)
-            for name, tree in claim_trees.items()
-        }
+        results = {name: _check_claim(problem, truth, name, claim_trees[name], claims[name], at) for name in order}
+        propagated = _propagated(truth, claim_trees, order, at)
+    return {name: replace(result, propagated=propagated.get(name)) for name, result in results.items()}
+
+
+def backward_order(problem: Problem, claims: Mapping[str, Any]) -> list[str]:
+    """The claimed names in the order a backward pass reaches them: the steps from the loss back, then
+    the inputs (the last used first)."""
+    if not problem.steps and not any(
+        upstream_of(v, set(problem.shapes)) for t in claims.values() for v in t.variables()
+    ):
+        return list(claims)  # an expression's inputs, as given: no backward pass to follow
+    steps = [step.name for step in reversed(problem.steps)]
+    inputs = list(reversed(problem.program.variables() if problem.program is not None else list(problem.shapes)))
+    rank = {name: index for index, name in enumerate([*steps, *inputs])}
+    return sorted(claims, key=lambda name: rank.get(name, len(rank)))
 
 
 def _check_claim(
-    problem: Problem, truth: _Truth, name: str, tree: Node, text: str, samples: int, seed: int, given: bool
+    problem: Problem, truth: Truth, name: str, tree: Node, text: str, at: list[tuple[str, Point]]
 ) -> ClaimResult:
     shape = truth.shape(name)
+    shapes = truth.shapes_for(tree)
 
-    def result(points: int, counterexample: Counterexample | None = None, **shapes: Any) -> ClaimResult:
-        return ClaimResult(
-            name, text, to_text(tree), truth.formula(name), None, points, counterexample, truth.derivation, shape,
-            **shapes,
-        )  # fmt: skip
+    def result(checked: int, counterexample: Counterexample | None = None, **more: Any) -> ClaimResult:
+        base = ClaimResult(name, text, to_text(tree, named=True), truth.formula(name), None, checked, counterexample,
+                           truth.derivation, shape, **more)  # fmt: skip
+        return base if base.right else replace(base, diagnosis=diagnose(truth, name, tree, at))
 
     try:
-        claimed_shape = output_shape(tree, problem.shapes)
+        claimed_shape = output_shape(tree, shapes)
     except LimitError:
         raise
     except InputError as exc:  # the claim's own shapes do not fit: it cannot be the gradient
@@ -128,26 +90,65 @@ def _check_claim(
             mismatch=f"the claim has shape {list(claimed_shape)}, which does not broadcast to "
             f"{name}'s shape {list(shape)}",
         )
-    workload.check(tree, problem.shapes)  # the claim is untrusted text too: refused before any work
+    workload.check(tree, shapes)  # the claim is untrusted text too: refused before any work
     checked = 0
-    for at, point in _points(problem, samples, seed, given):
-        if at != GIVEN and not np.all(np.isfinite(evaluate(problem.tree, point))):
-            continue  # outside the expression's domain: no derivative to compare there
-        actual = truth.values(name, point)
-        claimed = np.broadcast_to(evaluate(tree, point), shape)
-        if at != GIVEN and not (np.isfinite(actual).all() and np.isfinite(claimed).all()):
-            continue  # outside the domain of the expression or of the claim: draw again
+    numbers = None
+    for key, (where, point) in enumerate(at):
+        actual = truth.values(name, point, key)
+        with np.errstate(all="ignore"):
+            claimed = np.broadcast_to(evaluate(tree, truth.bindings(tree, point, key)), shape)
+        if numbers is None:
+            numbers = compared(claimed, actual)
+        if where != GIVEN and not (np.isfinite(actual).all() and np.isfinite(claimed).all()):
+            continue  # outside the domain of the claim or its gradient: the next point
         checked += 1
-        index = _first_difference(claimed, actual)
+        index = first_difference(claimed, actual)
         if index is not None:
             found = Counterexample(
                 dict(point), float(claimed[index]), float(actual[index]), _autograd_at(problem, point, name, index),
-                index, at,
+                index, where,
             )  # fmt: skip
-            return result(checked, found, claimed_shape=claimed_shape)
-        if checked > samples:
-            break
-    return result(checked, claimed_shape=claimed_shape)
+            return result(checked, found, claimed_shape=claimed_shape, numbers=numbers)
+    return result(checked, claimed_shape=claimed_shape, numbers=numbers)
+
+
+def compared(claimed: np.ndarray, actual: np.ndarray) -> Numbers:
+    """The ninja's ``cmp``: exactly equal, ``torch.allclose``, and the largest difference."""
+    with np.errstate(all="ignore"):
+        difference = np.abs(claimed - actual)
+        largest = float(np.max(difference)) if difference.size else 0.0
+    rtol, atol = ALLCLOSE
+    return Numbers(bool(np.array_equal(claimed, actual)), bool(np.allclose(claimed, actual, rtol, atol)), largest)
+
+
+def _propagated(
+    truth: Truth, trees: Mapping[str, Node], order: list[str], at: list[tuple[str, Point]]
+) -> dict[str, bool]:
+    """Whether each claim that uses an upstream gradient is right when that is the student's own claim
+    (evaluated in backward order) instead of the true one."""
+    own: dict[tuple[str, int], np.ndarray] = {}
+
+    def source(name: str, key: int) -> np.ndarray:
+        return own.get((name, key), truth.values(name, at[key][1], key))
+
+    found = {}
+    for name in order:
+        tree = trees[name]
+        uses = any(upstream_of(v, truth.known) for v in tree.variables())
+        right = True
+        for key, (_, point) in enumerate(at):
+            try:
+                with np.errstate(all="ignore"):
+                    value = np.broadcast_to(evaluate(tree, truth.bindings(tree, point, key, source)), truth.shape(name))
+            except ValueError:  # the claim's shape does not fit
+                right = False
+                break
+            own[(name, key)] = np.asarray(value, dtype=np.float64)
+            if first_difference(own[(name, key)], truth.values(name, point, key)) is not None:
+                right = False
+        if uses:
+            found[name] = right
+    return found
 
 
 def _broadcasts(claimed: tuple[int, ...], shape: tuple[int, ...]) -> bool:
@@ -155,33 +156,6 @@ def _broadcasts(claimed: tuple[int, ...], shape: tuple[int, ...]) -> bool:
         return np.broadcast_shapes(claimed, shape) == shape
     except ValueError:
         return False
-
-
-def _points(problem: Problem, samples: int, seed: int, given: bool) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
-    """The given inputs, then random points of their shapes (a bounded number of draws): even draws
-    from (0.1, 3), where logs and roots are defined, odd ones from (-3, 3). Draw K depends only on the
-    seed and K, so that a counterexample can be drawn again."""
-    if given:
-        yield GIVEN, problem.inputs
-    for k in range(2 * samples + 4):
-        rng = np.random.default_rng([seed, k])
-        low = 0.1 if k % 2 == 0 else -3.0
-        yield (
-            f"random point {k} (--seed {seed})",
-            {name: rng.uniform(low, 3.0, size=shape) for name, shape in problem.shapes.items()},
-        )
-
-
-def _first_difference(claimed: np.ndarray, actual: np.ndarray) -> tuple[int, ...] | None:
-    """The first element where the claim is not the gradient, or None."""
-    with np.errstate(all="ignore"):
-        finite = np.abs(actual[np.isfinite(actual)])
-        scale = float(finite.max()) if finite.size else 0.0
-        close = np.abs(claimed - actual) <= ATOL + RTOL * np.abs(actual) + _SCALE_RTOL * scale
-    same = close | (np.isnan(actual) & np.isnan(claimed)) | (actual == claimed)
-    if same.all():
-        return None
-    return tuple(int(i) for i in np.unravel_index(int(np.flatnonzero(~same)[0]), actual.shape))
 
 
 def _autograd_at(problem: Problem, point: Mapping[str, np.ndarray], name: str, index: tuple[int, ...]) -> float | None:

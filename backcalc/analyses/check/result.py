@@ -50,6 +50,37 @@ def _point_dict(point: dict[str, Any]) -> dict[str, Any] | None:
 
 
 @dataclass(frozen=True)
+class Numbers:
+    """The ninja's ``cmp`` of a claim at the given inputs (or the first point): equal bit for bit,
+    close as ``torch.allclose`` says, and the largest difference."""
+
+    exact: bool
+    approximate: bool
+    max_abs_diff: float
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The one edit that makes a wrong claim right (``kind`` and ``fix``), and how far the search went.
+    ``kind`` None: no single edit was found before the search was cut short."""
+
+    kind: str | None  # sign, factor, transpose, swapped, missing_sum, missing_term, extra_term, wrong_function
+    fix: str | None  # the repaired formula, in backcalc's language
+    message: str  # one line
+    edits_tried: int = 0
+    cut_short: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "fix": self.fix,
+            "message": self.message,
+            "edits_tried": self.edits_tried,
+            "cut_short": self.cut_short,
+        }
+
+
+@dataclass(frozen=True)
 class ClaimResult:
     name: str
     claim: str  # as typed
@@ -62,6 +93,9 @@ class ClaimResult:
     shape: tuple[int, ...] | None = None  # the input's shape (matrix claims)
     claimed_shape: tuple[int, ...] | None = None  # the claim's shape at the inputs' shapes (matrix claims)
     mismatch: str | None = None  # why the claim cannot be the gradient at these shapes
+    numbers: Numbers | None = None  # exact / approximate / max_abs_diff at the given inputs
+    propagated: bool | None = None  # right with the student's own upstream claims (None: it uses none)
+    diagnosis: Diagnosis | None = None  # what kind of mistake a wrong claim is
 
     @property
     def right(self) -> bool:
@@ -82,6 +116,14 @@ class ClaimResult:
             data["shape"] = list(self.shape)
             data["claimed_shape"] = None if self.claimed_shape is None else list(self.claimed_shape)
             data["mismatch"] = self.mismatch
+        if self.numbers is not None:
+            data["exact"] = self.numbers.exact
+            data["approximate"] = self.numbers.approximate
+            data["max_abs_diff"] = json_number(self.numbers.max_abs_diff, "float64")
+        if self.propagated is not None:
+            data["propagated"] = self.propagated
+        if not self.right or self.diagnosis is not None:
+            data["diagnosis"] = self.diagnosis.to_dict() if self.diagnosis is not None else None
         return data
 
 
@@ -96,6 +138,11 @@ class CheckResult:
     def right(self) -> bool:
         return all(claim.right for claim in self.claims.values())
 
+    @property
+    def first_wrong(self) -> str | None:
+        """The first claim, in backward order (the order of ``claims``), whose own rule is wrong."""
+        return next((name for name, claim in self.claims.items() if not claim.right), None)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "backcalc": __version__,
@@ -103,4 +150,5 @@ class CheckResult:
             "parsed": self.parsed,
             "claims": {name: claim.to_dict() for name, claim in self.claims.items()},
             "right": self.right,
+            "first_wrong": self.first_wrong,
         }
