@@ -29,7 +29,7 @@ def render_check(result: CheckResult, console: Console) -> None:
             grid.add_row("shapes", claim.mismatch)
         if claim.counterexample:
             grid.add_row("counterexample", _counterexample(claim.name, claim.counterexample))
-        if claim.propagated is not None:
+        if claim.propagated is not None and claim.right:  # a wrong claim is wrong either way
             grid.add_row(
                 "with your dNAME", "right" if claim.propagated else "wrong: an upstream claim it uses is wrong"
             )

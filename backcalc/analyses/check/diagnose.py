@@ -146,6 +146,8 @@ def _factor(tree: Node, search: _Search) -> Iterator[Edit]:
         return
     factor = Fraction(ratios[0]).limit_denominator(1000)
     numerator, denominator = abs(factor.numerator), factor.denominator
+    if numerator != 1 and denominator != 1:
+        return  # a factor forgotten is a whole number (2, the batch size) or one over one; 2/3 is something else
     scaled = tree if numerator == 1 else Node(_MUL, (_number(numerator), tree))
     scaled = scaled if denominator == 1 else Node(_DIV, (scaled, _number(denominator)))
     scaled = Node(_NEG, (scaled,)) if factor < 0 else scaled
