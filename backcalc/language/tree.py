@@ -14,7 +14,7 @@ visit each node once, and a named node below the one printed is written by its n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from .. import limits, ops
@@ -128,15 +128,22 @@ class Node:
 def substitute(tree: Node, replacements: dict[str, Node]) -> Node:
     """``tree`` with each variable named in ``replacements`` replaced by its subtree (a node shared
     in ``tree`` stays shared)."""
+    return rewrite(tree, lambda node: replacements.get(node.text) if node.is_variable else None)
+
+
+def rewrite(tree: Node, replace: Callable[[Node], Node | None]) -> Node:
+    """``tree`` with each node for which ``replace`` gives a node replaced by it (not looked into),
+    the rest rebuilt only where something below changed; a shared node stays shared."""
     done: dict[int, Node] = {}
     for node in tree.postorder():
-        if node.is_variable:
-            done[id(node)] = replacements.get(node.text, node)
+        new = replace(node)
+        if new is not None:
+            done[id(node)] = new
         elif node.is_leaf:
             done[id(node)] = node
         else:
             args = tuple(done[id(arg)] for arg in node.args)
-            same = all(new is old for new, old in zip(args, node.args, strict=True))
+            same = all(a is b for a, b in zip(args, node.args, strict=True))
             done[id(node)] = node if same else rebuilt(node, args)
     return done[id(tree)]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -11,18 +10,9 @@ from ..analyses.explain import Explanation
 from ..formats.numfmt import text
 from .brief import brief
 from .messages import explanation_message
-from .terminal import fancy, verdict_word
+from .terminal import fancy, titled_table, verdict_word
 
-
-def _table(title: str, rich_output: bool) -> Table:
-    return Table(
-        title=Text(title, style="bold"),
-        title_justify="left",
-        box=box.SIMPLE_HEAD if rich_output else None,
-        show_edge=False,
-        pad_edge=False,
-        padding=(0, 2, 0, 0),
-    )
+_table = titled_table
 
 
 def _local_table(explanation: Explanation, rich_output: bool) -> Table:

@@ -117,8 +117,9 @@ def _steps_tables(result: GradientResult, rich_output: bool) -> list[Table]:
     return [forward, backward]
 
 
-def _steps_table(title: str, headings: tuple[str, ...], rich_output: bool) -> Table:
-    table = Table(
+def titled_table(title: str, rich_output: bool) -> Table:
+    """A table with its title on the left, ruled under the headings in a terminal only."""
+    return Table(
         title=Text(title, style="bold"),
         title_justify="left",
         box=box.SIMPLE_HEAD if rich_output else None,
@@ -126,6 +127,10 @@ def _steps_table(title: str, headings: tuple[str, ...], rich_output: bool) -> Ta
         pad_edge=False,
         padding=(0, 2, 0, 0),
     )
+
+
+def _steps_table(title: str, headings: tuple[str, ...], rich_output: bool) -> Table:
+    table = titled_table(title, rich_output)
     for heading in headings:
         table.add_column(heading, overflow="fold", no_wrap=heading in ("step", "shape", "verdict"))
     return table

@@ -23,7 +23,7 @@ import numpy as np
 from ... import ops
 from ...errors import BackcalcError
 from ...language.shapes import output_shape
-from ...language.tree import NUMBER, Node, rebuilt, to_text
+from ...language.tree import NUMBER, Node, rebuilt, rewrite, to_text
 from ...numeric.numpy_eval import evaluate
 from ...ops.arithmetic import ADD, DIV, MUL, NEG, SUB
 from ...ops.tensors import MATMUL, OUTER, SUM, TRANSPOSE
@@ -243,19 +243,7 @@ def _sum_of(terms: list[tuple[Node, bool]]) -> Node:
 
 def _replaced(tree: Node, spot: Node, new: Node) -> Node:
     """``tree`` with the node ``spot`` (by identity) replaced by ``new``."""
-    if tree is spot:
-        return new
-    done: dict[int, Node] = {}
-    for node in tree.postorder():
-        if node is spot:
-            done[id(node)] = new
-        elif node.is_leaf:
-            done[id(node)] = node
-        else:
-            args = tuple(done[id(arg)] for arg in node.args)
-            same = all(a is b for a, b in zip(args, node.args, strict=True))
-            done[id(node)] = node if same else rebuilt(node, args)
-    return done[id(tree)]
+    return rewrite(tree, lambda node: new if node is spot else None)
 
 
 def _number(value: int) -> Node:
