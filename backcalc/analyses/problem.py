@@ -22,6 +22,7 @@ from ..language.hints import missing_name, wrt_hint
 from ..language.parser import parse
 from ..language.tree import Node, to_text
 from ..numeric.compare import DEFAULT_TOLERANCES
+from ..numeric.refusals import refuse_undefined
 
 if TYPE_CHECKING:
     import torch
@@ -138,6 +139,7 @@ def prepare(
     input_shapes = {name: value.shape for name, value in ordered.items()}
     shape = shapes.output_shape(tree, input_shapes)
     workload.check(tree, input_shapes)  # refused before any work
+    refuse_undefined(tree, ordered, cast)  # no value at all (a singular matrix to invert): nothing to compare
     return Problem(expression, tree, ordered, chosen, dtype, reduce, shape)
 
 

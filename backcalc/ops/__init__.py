@@ -3,8 +3,9 @@ package knows about it (see :mod:`.record` for what a record holds). The parser,
 inference, the printers and the three evaluators are generic walkers that look each node's operation
 up here; no other module names an operation.
 
-The records: :mod:`.arithmetic` (operators), :mod:`.functions` (element-wise functions) and
-:mod:`.tensors` (operations that mix elements).
+The records: :mod:`.arithmetic` (operators), :mod:`.functions` (element-wise functions),
+:mod:`.tensors` (operations that mix elements), :mod:`.linalg` (square matrices: trace, det, inv,
+solve, diag, eye) and :mod:`.kron` (the Kronecker product and the block operations of its gradient).
 
 Place in the flow: the floor that every walker stands on (the parser, the evaluators, the printers
 look their operations up here). :mod:`.sympy_functions` holds the sympy classes the records use.
@@ -15,7 +16,7 @@ implementations, when they run.
 
 from __future__ import annotations
 
-from . import arithmetic, functions, tensors  # noqa: F401  (importing them registers the records)
+from . import arithmetic, functions, kron, linalg, tensors  # noqa: F401  (importing them registers the records)
 from .record import (
     ATOM,
     Growth,
