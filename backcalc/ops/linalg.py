@@ -60,12 +60,17 @@ def singular_reason(np: Any, matrix: Any) -> str | None:
     return None
 
 
-def _refuse_singular(np: Any, args: list[Any]) -> str | None:
-    reason = singular_reason(np, args[0])
-    return f"{reason}: it has no inverse" if reason else None
+def _refuse_singular(consequence: str) -> Any:
+    """The refusal rule of an operation whose first argument must be invertible."""
+
+    def rule(np: Any, args: list[Any]) -> str | None:
+        reason = singular_reason(np, args[0])
+        return f"{reason}: {consequence}" if reason else None
+
+    return rule
 
 
-def _nan_if_singular(np: Any, compute: Any, matrix: Any, shape: Shape) -> Any:
+def _nan_if_singular(np: Any, compute: Any, shape: Shape) -> Any:
     try:
         return compute()
     except np.linalg.LinAlgError:
@@ -73,12 +78,12 @@ def _nan_if_singular(np: Any, compute: Any, matrix: Any, shape: Shape) -> Any:
 
 
 def _numpy_inv(np: Any, x: Any) -> Any:
-    return _nan_if_singular(np, lambda: np.linalg.inv(x), x, x.shape)
+    return _nan_if_singular(np, lambda: np.linalg.inv(x), x.shape)
 
 
 def _numpy_solve(np: Any, a: Any, b: Any) -> Any:
     # NumPy 2 reads a 1-D b as a vector (b[..., None] is not needed), as torch.linalg.solve does.
-    return _nan_if_singular(np, lambda: np.linalg.solve(a, b), a, b.shape)
+    return _nan_if_singular(np, lambda: np.linalg.solve(a, b), b.shape)
 
 
 def _numpy_logdet(np: Any, x: Any) -> Any:
@@ -150,11 +155,9 @@ def _sympy_diag(sp: Any, np: Any, x: Any) -> Any:
 # -- shapes of the rest ----------------------------------------------------------------------------------------
 def _solve_shape(shapes: list[Shape], dim: int | None) -> Shape:
     a, b = shapes
-    size = square("solve(A, b): A", a)
+    size = square("solve's A", a)
     if len(b) not in (1, 2) or b[0] != size:
-        raise ShapeMisfitError(
-            f"solve(A, b) needs b a vector or a matrix of {size} rows to fit A {show(a)}, not {show(b)}"
-        )
+        raise ShapeMisfitError(f"solve needs b a vector or a matrix of {size} rows (A is {show(a)}), not {show(b)}")
     return b
 
 
@@ -178,14 +181,6 @@ def _eye_shape(shapes: list[Shape], dim: int | None) -> Shape:
     if dim is None or dim < 1:
         raise ShapeMisfitError(f"eye(n) needs a positive size n, not {dim}")
     return (dim, dim)
-
-
-def _det_edges(np: Any, args: list[Any], value: Any, text: str, constant: tuple[bool, ...]) -> list[Any]:
-    # The derivative of det at a singular matrix is its adjugate (torch computes it); the rule
-    # det(X)*inv(X).T in matrix notation has no value there.
-    singular = np.asarray(singular_reason(np, args[0]) is not None)
-    why = "the rule det(X)*inv(X).T has no value there; the derivative is the adjugate"
-    return [("convention", f"{text} of a singular matrix: {why}", singular)]
 
 
 def _logdet_edges(np: Any, args: list[Any], value: Any, text: str, constant: tuple[bool, ...]) -> list[Any]:
@@ -220,8 +215,9 @@ DET = register(
         shape=_square_shape("det", "scalar"),
         growth=Growth.PRODUCT,
         work=_cubic,
+        # At a singular matrix this rule has no value, while the derivative (the adjugate) exists: sympy's
+        # witness gives it where the matrix is small. torch's backward gives 0 there, which is not it.
         vjp=lambda shapes, dim: ("g*out*inv(u).T",),
-        edges=_det_edges,
         sympy=_sympy_det,
         torch=lambda torch, x: torch.linalg.det(x),
         numpy=lambda np, x: np.asarray(np.linalg.det(x)),
@@ -237,7 +233,7 @@ register(
         work=_cubic,
         vjp=lambda shapes, dim: ("g*inv(u).T",),
         edges=_logdet_edges,
-        refuse=_refuse_singular,
+        refuse=_refuse_singular("its log-determinant is -inf, with no gradient"),
         sympy=_sympy_logdet,
         torch=lambda torch, x: torch.logdet(x),
         numpy=_numpy_logdet,
@@ -252,7 +248,7 @@ register(
         shape=_square_shape("slogdet", "scalar"),
         work=_cubic,
         vjp=lambda shapes, dim: ("g*inv(u).T",),
-        refuse=_refuse_singular,
+        refuse=_refuse_singular("its log-determinant is -inf, with no gradient"),
         sympy=_sympy_slogdet,
         torch=lambda torch, x: torch.linalg.slogdet(x).logabsdet,
         numpy=lambda np, x: np.asarray(np.linalg.slogdet(x)[1]),
@@ -268,7 +264,7 @@ INV = register(
         growth=Growth.PRODUCT,
         work=_cubic,
         vjp=lambda shapes, dim: ("-(out.T @ g @ out.T)",),
-        refuse=_refuse_singular,
+        refuse=_refuse_singular("it has no inverse"),
         sympy=_sympy_inv,
         torch=lambda torch, x: torch.linalg.inv(x),
         numpy=_numpy_inv,
@@ -285,7 +281,7 @@ register(
         growth=Growth.PRODUCT,
         work=lambda args, shape: _cubic(args, shape) + 2 * args[0][0] * args[1][0] * (args[1][1:] or (1,))[0],
         vjp=_solve_vjp,
-        refuse=_refuse_singular,
+        refuse=_refuse_singular("A @ x = b has no unique solution"),
         sympy=_sympy_solve,
         torch=lambda torch, a, b: torch.linalg.solve(a, b),
         numpy=_numpy_solve,
