@@ -187,6 +187,18 @@ WRAPPERS = [
     "sum(x.mT @ ({0}))",
     "sum(outer(y, sum({0}, 0)))",
     "sum(unsqueeze(y, 0)*({0}))",
+    # linear algebra: square matrices around the inner expression; where inverted, a positive definite
+    # part plus a skew-symmetric one made of the inputs (invertible, and not symmetric, so that a transpose
+    # missing from a rule shows), with the inner expression in it only twice (the formulas repeat it)
+    "trace(({0}) @ x.T)",
+    "det(({0}) @ ({0}).T + eye(2) + outer(sum(x, 1), x@y) - outer(x@y, sum(x, 1)))",
+    "logdet(({0}) @ ({0}).T + eye(2))",
+    "slogdet(({0}) @ ({0}).T + eye(2) + outer(sum(x, 1), x@y) - outer(x@y, sum(x, 1)))",
+    "sum(inv(({0}) @ ({0}).T + eye(2) + outer(sum(x, 1), x@y) - outer(x@y, sum(x, 1))))",
+    "sum(solve(({0}) @ ({0}).T + eye(2) + outer(sum(x, 1), x@y) - outer(x@y, sum(x, 1)), x@y))",
+    "sum(diag(({0}) @ x.T))",
+    "sum(diag(sum({0}, 0)) @ y)",
+    "sum(kron({0}, x)*kron(x, {0}))",
 ]
 
 

@@ -112,8 +112,7 @@ def _vjp_inputs(text: str, n: int, rng: np.random.Generator) -> dict[str, np.nda
         inputs["A"], inputs["C"] = rng.normal(size=(2, 3)), rng.normal(size=(2 * n, 3 * n))
     if "sum(inv(X)*C)" in text:
         inputs["C"] = rng.normal(size=(n, n))
-    if "logdet" in text:
-        inputs["X"] = well_conditioned(n, rng) @ well_conditioned(n, rng).T  # a positive determinant
+    assert np.linalg.det(inputs["X"]) > 0  # for logdet; and X is not symmetric, so a missing transpose shows
     return {name: value for name, value in inputs.items() if name in parse(text).variables()}
 
 
@@ -155,9 +154,8 @@ def test_the_rules_read_as_matrix_calculus_writes_them():
 # -- identities of the Matrix Cookbook (Petersen and Pedersen, 2012), section 2: derivatives ----------
 def _cookbook(n: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(n)
-    x = well_conditioned(n, rng)
     return {
-        "X": x @ x.T,
+        "X": well_conditioned(n, rng),  # not symmetric: a transpose missing from a rule would show
         "A": rng.normal(size=(n, n)),
         "B": rng.normal(size=(n, n)),
         "a": rng.normal(size=n),
