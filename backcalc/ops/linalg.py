@@ -45,18 +45,20 @@ def _cubic(args: list[Shape], shape: Shape) -> int:
 
 # -- singular matrices: refused at the inputs, nan inside NumPy ------------------------------------------------
 def singular_reason(np: Any, matrix: Any) -> str | None:
-    """Why ``matrix`` has no inverse in its dtype, or None: its determinant is 0, it is not finite, or its
+    """Why ``matrix`` has no inverse in its dtype, or None: it is not finite, its determinant is 0, or its
     condition number is beyond 1/eps of its dtype (its inverse would be rounding error)."""
     if not np.all(np.isfinite(matrix)):
         return "the matrix has elements that are not finite"
+    wide = matrix.astype(np.float64)
     with np.errstate(all="ignore"):
-        condition = float(np.linalg.cond(matrix.astype(np.float64)))
-    limit = 1.0 / float(np.finfo(matrix.dtype).eps)
-    if not np.isfinite(condition) or condition >= 1.0 / float(np.finfo(np.float64).eps):
+        condition = float(np.linalg.cond(wide))
+    if not np.isfinite(condition) or np.linalg.det(wide) == 0:
         return "the matrix is singular (its determinant is 0)"
-    if condition >= limit:
-        beyond = f"its condition number {condition:.3g} is beyond 1/eps = {limit:.3g}"
-        return f"the matrix is singular in {matrix.dtype} ({beyond})"
+    for dtype, where in ((np.float64, "to float64's precision"), (matrix.dtype, f"in {matrix.dtype}")):
+        limit = 1.0 / float(np.finfo(dtype).eps)
+        if condition >= limit:
+            beyond = f"its condition number {condition:.3g} is beyond 1/eps = {limit:.3g}"
+            return f"the matrix is singular {where} ({beyond})"
     return None
 
 

@@ -303,3 +303,11 @@ def test_eye_is_a_constant_in_the_run_dtype():
         result = backcalc.gradient("sum((eye(2) + X)@X)", X=[[2.0, 1.0], [1.0, 3.0]], dtype=dtype)
         assert result.gradients["X"].verdict.word == "agree"
     assert str(parse("eye(3)@X")) == "eye(3)@X"
+
+
+def test_singular_to_float64_precision_though_its_determinant_is_not_0():
+    x = [[1.0, 1.0], [1.0, 1.0 + 2.0**-52]]  # det 2**-52; its condition number is about 1.8e16
+    with pytest.raises(InputError) as caught:
+        backcalc.gradient("logdet(X)", X=x, dtype="float64")
+    assert caught.value.message.startswith("logdet(X): the matrix is singular to float64's precision")
+    assert caught.value.help is None
