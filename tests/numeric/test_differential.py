@@ -234,6 +234,8 @@ LINALG_WRAPPERS = [
 
 @seed(SEED)
 @_settings(LINALG_CASES)
-@given(st.sampled_from(LINALG_WRAPPERS), st.recursive(_leaves, _grow, max_leaves=4), st.data())
+# Smaller inner expressions than the tensor cases': sympy's witness of an inverse of larger ones may spend its
+# whole time budget, and the rules under test are the linear algebra's, not the inner expression's.
+@given(st.sampled_from(LINALG_WRAPPERS), st.recursive(_leaves, _grow, max_leaves=2), st.data())
 def test_linear_algebra_agrees_three_ways(wrapper, inner, data):
     _check_wrapped(wrapper, inner, data)
