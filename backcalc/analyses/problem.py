@@ -22,6 +22,7 @@ from ..language.hints import missing_name, wrt_hint
 from ..language.program import Program, parse_program
 from ..language.tree import Node, to_text
 from ..numeric.compare import DEFAULT_TOLERANCES
+from ..numeric.refusals import refuse_undefined
 
 if TYPE_CHECKING:
     import torch
@@ -156,6 +157,7 @@ def prepare(
     input_shapes = {name: value.shape for name, value in ordered.items()}
     shape = shapes.output_shape(tree, input_shapes)
     workload.check(tree, input_shapes)  # refused before any work
+    refuse_undefined(tree, ordered, cast)  # no value at all (a singular matrix to invert): nothing to compare
     for step in program.unused() if program is not None else []:  # kept, so checked as well
         shapes.output_shape(step.node, input_shapes)
         workload.check(step.node, input_shapes)

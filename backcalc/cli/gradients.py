@@ -48,8 +48,8 @@ def grad(args: ProblemArgs, check_fd: bool, simplify: bool, full: bool) -> int:
     EXPRESSION uses numbers, names, + - * / ** (or ^), parentheses, implicit products after a number
     (2x, 3(x+1)), the constants pi and e, the element-wise functions exp log ln sqrt abs sin cos
     tan asin acos atan sinh cosh tanh sigmoid relu softplus, and the tensor operations @ (matmul),
-    .T, transpose, sum, mean (each with an optional dim), logsumexp, softmax, dot and norm. Every
-    other name is an input.
+    .T, transpose, sum, mean (each with an optional dim), logsumexp, softmax, dot and norm, and the
+    linear algebra trace det logdet slogdet inv solve diag eye(n) kron. Every other name is an input.
     """
     from ..analyses.gradient import compute
 

@@ -83,7 +83,7 @@ class _Estimator:
         self.value(node)  # a constant subtree must stay in float64's range
         growth = node.record.growth
         if growth is ops.Growth.KEEP:
-            return max(parts)
+            return max(parts, default=0.0)  # an operation without arguments (eye(3)) makes no coefficients
         if growth is ops.Growth.SUM:
             return max(parts) + _LOG2
         if growth is ops.Growth.PRODUCT:

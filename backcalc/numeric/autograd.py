@@ -44,4 +44,7 @@ def step(node: Node, values: Mapping[int, Any], tensors: Mapping[str, torch.Tens
     args = [values[id(child)] for child in node.args]
     if op.literal_exponent and (exponent := node.args[1].literal()) is not None:
         args[1] = exponent
-    return op.torch(torch, *args, **op.keywords(node.dim, node.options))  # type: ignore[misc]
+    extra = op.keywords(node.dim, node.options)
+    if not node.args:  # an operation that makes a tensor from nothing (eye(3)) makes it in the run's dtype
+        extra["dtype"] = dtype
+    return op.torch(torch, *args, **extra)  # type: ignore[misc]

@@ -12,13 +12,15 @@ A record (:class:`Op`) holds:
 - whether it is element-wise or mixes elements, and its shape rule;
 - its cost: how a constant folds in floating point, and how exact coefficients grow in sympy;
 - its edge rule: where calculus is delicate (kinks, poles, domain edges), with the reason;
+- its refusal rule: arguments where it has no value at all (the inverse of a singular matrix), with the
+  reason, for which the inputs are refused before anything runs;
 - its local-gradient rule (d op / d argument, in backcalc's own language, arguments named ``u, v, w``);
 - its three implementations, written separately so that their agreement means something: sympy,
   torch and NumPy. Each receives its library as the first argument, so that this package imports none
   of them (``--help`` stays fast).
 
 This module holds the record type and the tables; the records live in :mod:`.arithmetic`,
-:mod:`.functions` and :mod:`.tensors`, and :mod:`backcalc.ops` gathers them.
+:mod:`.functions`, :mod:`.tensors`, :mod:`.linalg` and :mod:`.kron`, and :mod:`backcalc.ops` gathers them.
 """
 
 from __future__ import annotations
@@ -123,6 +125,8 @@ def option_text(value: OptionValue) -> str:
 # An edge rule: (np, args, value, node_text, constant_args, **keywords) -> [(kind, reason, mask)], with the
 # keywords of the implementations (the dimension, if the record takes one, and the options).
 EdgeRule = Callable[..., list[tuple[str, str, Any]]]
+# A refusal rule: (np, args) -> the reason the operation has no value at these arguments, or None.
+RefusalRule = Callable[..., str | None]
 
 
 @dataclass(frozen=True)
@@ -150,8 +154,9 @@ class Op:
     # Element-wise operations need none: theirs is g times their local rule.
     vjp: Callable[[list[Shape], int | None], tuple[str, ...]] | None = None
     edges: EdgeRule | None = None
+    refuse: RefusalRule | None = None
     sympy: Callable[..., Any] | None = None  # element-wise: (sympy, *scalars); else (sympy, *object arrays, dim=)
-    torch: Callable[..., Any] | None = None  # (torch, *tensors, dim=)
+    torch: Callable[..., Any] | None = None  # (torch, *tensors, dim=); with no tensor argument, also dtype=
     numpy: Callable[..., Any] | None = None  # (numpy, *arrays, dim=)
     sympy_classes: tuple[str, ...] = ()  # names of sympy classes this op's numpy evaluates (sympy -> numpy)
     confused_with: str = ""  # the operation a hand-derived rule is most often given in its place (check's diagnosis)
@@ -172,6 +177,8 @@ class Op:
         """How many arguments a call takes, in words: "1 argument", "1 or 2 arguments"."""
         most = self.arity + (1 if self.takes_dim else 0) + len(self.positional_options())
         if self.needs_dim:
+            if self.arity == 0:
+                return "1 argument, an integer"
             return f"{most} arguments (the last an integer dimension)"
         plural = "s" if most > 1 else ""
         if most > self.arity:

@@ -304,7 +304,7 @@ register(
 register(
     Op(
         "norm",
-        "the 2-norm sqrt(sum(x**2)) of all elements",
+        "the 2-norm sqrt(sum(x**2)) of all elements (of a matrix, its Frobenius norm): norm(x)",
         latex=r"\left\lVert {0} \right\rVert",
         elementwise=False,
         shape=scalar,

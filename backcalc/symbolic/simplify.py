@@ -1,7 +1,7 @@
 """Light simplification of formula trees in backcalc's own language, as backprop composes them: constant
-folding, the neutral elements (``1*e``, ``e + 0``, ``e**1``), numbers gathered in front of a product,
-scalars pulled out of ``@`` and ``outer``, and ``ones_like(u)`` dropped from a product that already
-has its shape. Every rule keeps the value and the shape of the tree; shapes come from the inputs'.
+folding, the neutral elements (``1*e``, ``e + 0``, ``e**1``, ``eye_like(u) @ e``), numbers gathered in
+front of a product, scalars pulled out of ``@`` and ``outer``, and ``ones_like(u)`` dropped from a
+product that already has its shape. Every rule keeps the value and the shape of the tree; shapes come from the inputs'.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from ..language.shapes import infer
 from ..language.tree import NUMBER, Node
 from ..ops.arithmetic import ADD, DIV, MUL, NEG, POW, SUB
 from ..ops.functions import EXP, ONES_LIKE
+from ..ops.linalg import EYE, EYE_LIKE
 from ..ops.rules import broadcast
 from ..ops.tensors import LOG_SOFTMAX, MATMUL, OUTER, SOFTMAX, SUM, TRANSPOSE, UNSQUEEZE
 
@@ -23,6 +24,7 @@ Shape = tuple[int, ...]
 _MUL, _DIV, _ADD, _SUB, _POW, _NEG = (op.name for op in (MUL, DIV, ADD, SUB, POW, NEG))
 _MATMUL, _ONES, _OUTER, _TRANSPOSE, _UNSQUEEZE = (op.name for op in (MATMUL, ONES_LIKE, OUTER, TRANSPOSE, UNSQUEEZE))
 _SUM, _EXP, _SOFTMAX, _LOG_SOFTMAX = (op.name for op in (SUM, EXP, SOFTMAX, LOG_SOFTMAX))
+_IDENTITIES = (EYE.name, EYE_LIKE.name)
 
 
 def number(value: float) -> Node:
@@ -92,8 +94,10 @@ class Simplifier:
             return args[0].args[0]
         if op == _POW and _value(args[1]) == 1:
             return args[0]
-        if op == _TRANSPOSE and args[0].op == _TRANSPOSE:
-            return args[0].args[0]
+        if op == _TRANSPOSE and args[0].op in (_TRANSPOSE, *_IDENTITIES):
+            return args[0] if args[0].op in _IDENTITIES else args[0].args[0]
+        if op == _MATMUL and (args[0].op in _IDENTITIES or args[1].op in _IDENTITIES):
+            return args[1] if args[0].op in _IDENTITIES else args[0]  # the shape rule made them fit: I @ e is e
         if op == _SUB and args[1].op == _NEG:  # a - (-b) is a + b
             return self._rule(Node(_ADD, (args[0], args[1].args[0])))
         if op == _SUM and node.dim is not None and not node.options and len(self.shape(args[0])) == 1:

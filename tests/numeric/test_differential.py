@@ -8,7 +8,8 @@ values too large for finite differences are still discarded.
 
 The seed is fixed (so CI is repeatable) and printed in the test header; ``BACKCALC_FUZZ_SEED=random``
 draws a new one, ``BACKCALC_FUZZ_SEED=N`` reruns one. ``BACKCALC_FUZZ_CASES`` sets the number of
-element-wise cases (default 150) and ``BACKCALC_FUZZ_TENSOR_CASES`` that of tensor cases (default 150).
+element-wise cases (default 150), ``BACKCALC_FUZZ_TENSOR_CASES`` that of tensor cases (default 150) and
+``BACKCALC_FUZZ_LINALG_CASES`` that of linear-algebra cases (default 60).
 The oracle is cheap: every case is a float64 gradient of an expression on a 2x3 input, plus two finite
 differences per input (one per element for the tensor cases).
 
@@ -41,6 +42,7 @@ SEED = random.randrange(2**32) if _chosen == "random" else int(_chosen)
 CASES = int(os.environ.get("BACKCALC_FUZZ_CASES", "150"))
 TERMS = 3  # drawn expressions summed into one element-wise case
 TENSOR_CASES = int(os.environ.get("BACKCALC_FUZZ_TENSOR_CASES", "150"))
+LINALG_CASES = int(os.environ.get("BACKCALC_FUZZ_LINALG_CASES", "60"))
 
 NAMES = ("x", "y", "w")
 SHAPES = {"x": (2, 3), "y": (3,), "w": ()}  # broadcast together to (2, 3)
@@ -205,6 +207,10 @@ WRAPPERS = [
 @_settings(TENSOR_CASES)
 @given(st.sampled_from(WRAPPERS), st.recursive(_leaves, _grow, max_leaves=4), st.data())
 def test_tensor_operations_agree_three_ways(wrapper, inner, data):
+    _check_wrapped(wrapper, inner, data)
+
+
+def _check_wrapped(wrapper: str, inner: str, data: st.DataObject) -> None:
     from backcalc.errors import InputError
     from backcalc.language import shapes
 
@@ -218,3 +224,29 @@ def test_tensor_operations_agree_three_ways(wrapper, inner, data):
     if tree.op == "norm":
         assume(float(evaluate(tree, inputs)) > MARGIN)  # the 2-norm has a kink at the zero vector
     _check_three_ways(str(tree), inputs)
+
+
+# -- linear algebra, in a test of its own so that it runs beside the others (sympy's witness is slower for an
+# inverse than for a product): square matrices around the inner expression; where inverted, x@x.T + eye(2)
+# plus the skew-symmetric P - P.T of P = ({0}) @ x.T: invertible with a positive determinant, not
+# symmetric (a transpose missing from a rule shows), and linear in the inner expression (cheaper for sympy)
+LINALG_WRAPPERS = [
+    "trace(({0}) @ x.T)",
+    "det(x@x.T + eye(2) + ({0}) @ x.T - x @ ({0}).T)",
+    "logdet(x@x.T + eye(2) + ({0}) @ x.T - x @ ({0}).T)",
+    "slogdet(x@x.T + eye(2) + ({0}) @ x.T - x @ ({0}).T)",
+    "sum(inv(x@x.T + eye(2) + ({0}) @ x.T - x @ ({0}).T))",
+    "sum(solve(x@x.T + eye(2) + ({0}) @ x.T - x @ ({0}).T, ({0}) @ y))",
+    "sum(diag(({0}) @ x.T))",
+    "sum(diag(sum({0}, 0)) @ y)",
+    "sum(kron({0}, x)*kron(x, {0}))",
+]
+
+
+@seed(SEED)
+@_settings(LINALG_CASES)
+# Smaller inner expressions than the tensor cases': sympy's witness of an inverse of larger ones may spend its
+# whole time budget, and the rules under test are the linear algebra's, not the inner expression's.
+@given(st.sampled_from(LINALG_WRAPPERS), st.recursive(_leaves, _grow, max_leaves=2), st.data())
+def test_linear_algebra_agrees_three_ways(wrapper, inner, data):
+    _check_wrapped(wrapper, inner, data)

@@ -80,7 +80,13 @@ def test_mixing_operations_agree_three_ways(op):
         args = [a[0], a[1]]
     if op.name == "binary_cross_entropy":  # of probabilities
         args = [0.05 + 0.9 * np.abs(x) for x in args]
+    if op.name in ("logdet", "slogdet"):
+        args = [a @ a.T + np.eye(3)]  # a positive determinant: logdet is real
+    if op.name in ("blockdot", "blocksum"):
+        args = [RNG.uniform(-1, 1, size=(6, 9)), RNG.uniform(-1, 1, size=(2, 3))]
     dims = [0, -1] if op.needs_dim else [None, 0, -1] if op.takes_dim else [None]
+    if op.arity == 0:
+        dims = [1, 3]  # eye(n): the dimension slot is its size
     for dim in dims:
         extra = {"dim": dim} if op.takes_dim else {}
         numpy_value = np.asarray(op.numpy(np, *args, **extra))

@@ -33,6 +33,10 @@ _SYNONYMS = {
     "inner": "dot",
     "vdot": "dot",
     "special_expit": "sigmoid",
+    "inverse": "inv",
+    "determinant": "det",
+    "diagonal": "diag",
+    "identity": "eye",
 }
 
 
