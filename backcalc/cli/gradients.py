@@ -22,6 +22,12 @@ Examples:
   backcalc "tanh(x)*log(x)" x=@data.npy --reduce mean
   echo "x**2 + y" | backcalc - x=3 y=1
   echo "[[1, 2], [3, 4]]" | backcalc "sum(x**2)" x=@-
+  backcalc "y_hat = w*x; s = y_hat - y; loss = s**2" w=1 x=1 y=2
+  backcalc @net.bc W=@W.npy x=@x.npy --json | jq .intermediates.h.autograd
+
+EXPRESSION may be a program of named steps (NAME = EXPRESSION, separated by newlines or ;, the
+last one the output; # comments), from a file with @FILE, or from standard input with -: every
+step then gets d loss / d step too, backprop's formula beside torch's retain_grad.
 
 Values: NAME=4, NAME=[[1,2],[3,4]] (JSON or Python list syntax), NAME=@file.json, NAME=@file.npy,
 NAME=@- (JSON from standard input). Integers become floats of --dtype; booleans, strings and nulls
@@ -69,6 +75,9 @@ Examples:
   backcalc explain "w*x + w" w=2 x=3 --json | jq '.nodes[] | {id, grad}'
   backcalc explain "tanh(w*x + b)" w=0.5 x=2 b=0.1 --dot g.dot --svg g.svg
   backcalc explain "x**3 + x**2" x=2 --latex
+  backcalc explain "y_hat = w*x; s = y_hat - y; loss = s**2" w=1 x=1 y=2
+
+In a program of named steps, a step's node is named by the step (inner nodes stay n1, n2, ...).
 """
 _EXPLAIN_EPILOG += (
     exit_statuses(
