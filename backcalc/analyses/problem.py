@@ -144,6 +144,11 @@ def prepare(
 
     chosen = list(dict.fromkeys(variables if wrt is None else wrt))
     for name in chosen:
+        if program is not None and program.step(name) is not None:
+            raise InputError(
+                f"--wrt {name}: {name} is a step of the program, not an input; every step's gradient is "
+                "given anyway (intermediates)"
+            )
         if name not in arrays:
             known = ", ".join(variables) or "none"
             raise InputError(

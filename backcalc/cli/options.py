@@ -240,7 +240,7 @@ def read_expression(expression: str) -> str:
     text = sys.stdin.read(limits.MAX_EXPRESSION_LENGTH + 2)
     if not text.strip():
         raise InputError("the expression is - (standard input), but standard input is empty")
-    return text.rstrip("\r\n")
+    return text.removeprefix("\ufeff").rstrip("\r\n")  # a byte-order mark, as a program file may have
 
 
 def emit_json(data: dict[str, Any]) -> None:

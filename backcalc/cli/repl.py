@@ -124,8 +124,13 @@ class Session:
         return 0
 
     def argv(self, line: str) -> list[str]:
-        """The command line that ``line`` stands for, with the session's inputs added."""
+        """The command line that ``line`` stands for, with the session's inputs added. An unquoted
+        program (``a=w*x;loss=a**2``) runs up to the first --option."""
         command, expression, tail = split_command_line(line)
+        if _ASSIGNMENT.match(expression + " ".join(tail)) and ";" in line and line.strip()[:1] not in "\"'":
+            body = line.strip().removeprefix(command[0]).strip() if command else line.strip()
+            expression, _, options = body.partition(" --")
+            tail = shlex.split("--" + options) if options else []
         given = set(_values_given(command[0] if command else "grad", tail))
         added = [f"{name}={self.values[name]}" for name in self._variables(expression) if name not in given]
         return [*command, expression, *tail, *added]

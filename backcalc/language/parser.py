@@ -251,7 +251,11 @@ class _Parser:
         count = 0  # the arguments without a name so far (tensors, dimension, positional options)
         named = False  # an option was given by name: no argument without one may follow
         while True:
-            if self._keyword_ahead():
+            if self._keyword_ahead() and self.token.text == "dim" and op.takes_dim and op.option("dim") is None:
+                arguments.append(self._dim_keyword(name, op, count))  # dim=1, as torch writes it
+                count += 1
+                named = True
+            elif self._keyword_ahead():
                 key, value = self.keyword(name, op, given)
                 given[key] = value
                 named = True
@@ -287,6 +291,15 @@ class _Parser:
                 )
         options = op.canonical(given)
         return Node(op.name, tuple(arguments), "", dim, name.start, close.end, options=options)
+
+    def _dim_keyword(self, name: Token, op: ops.Op, count: int) -> Node:
+        """``dim=d``: the dimension argument, given by name after the tensors."""
+        key = self.advance()
+        if count != op.arity:
+            given = "twice" if count > op.arity else "before the tensors"
+            raise self.error(f"{name.text}() is given its dimension {given}", key)
+        self.advance()  # "="
+        return self.sum()
 
     def _keyword_ahead(self) -> bool:
         return self.token.kind == "name" and self.tokens[self.pos + 1].text == "="

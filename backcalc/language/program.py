@@ -103,8 +103,20 @@ def parse_program(source: str) -> Program:
         tree = parse(source)  # one expression: the parser's own checks and messages, unchanged
         return Program(source, (Step("", tree, 1, 0, len(source)),))
     if len(source) > limits.MAX_EXPRESSION_LENGTH:
-        parse(source)  # the parser's own message for the length
-    return _Builder(source).build()
+        raise ParseError(
+            f"the program is {len(source):,} characters long (comments too); the limit is "
+            f"{limits.MAX_EXPRESSION_LENGTH:,}",
+            source[:200],
+            0,
+            1,
+            program=True,
+        )
+    builder = _Builder(source)
+    if len(builder.statements) == 1 and _assignment(builder.clean) is None:  # one expression (an option's =)
+        start, end = builder.statements[0]
+        tree = parse(builder.clean.rstrip() if "#" in source else source)
+        return Program(source, (Step("", tree, 1, start, end),))
+    return builder.build()
 
 
 def line_column(source: str, offset: int) -> tuple[int, int]:
@@ -143,10 +155,15 @@ class _Builder:
                 output.start,
                 output.end,
             )
-        check_size(output.node, self.source, self.count, output.start, output.end)
+        program = Program(self.source, tuple(self.steps))
+        for root in [output, *program.unused()]:  # a step the loss does not use is kept: bounded too
+            check_size(root.node, self.source, self.count, root.start, root.end)
         for step in self.steps:
-            check_cost(step.node, self.source)  # constants that grow from step to step
-        return Program(self.source, tuple(self.steps))
+            try:
+                check_cost(step.node, self.source)  # constants that grow from step to step
+            except ParseError as exc:
+                raise self.error(exc.message, exc.start, exc.end, exc.help) from None
+        return program
 
     def statement(self, start: int, end: int, last: bool) -> None:
         text = self.clean[start:end]
@@ -240,7 +257,7 @@ def _blank_comments(source: str) -> str:
     comment = False
     for position, char in enumerate(source):
         if comment:
-            if char == "\n":
+            if char in "\r\n":  # a line ends at either (old Mac files end their lines with \r alone)
                 comment = False
             else:
                 out[position] = " "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 from .. import limits, ops
 from ..errors import InputError, LimitError
@@ -15,29 +16,47 @@ from .tree import Node, to_text
 Shape = ops.Shape
 
 
-def infer(tree: Node, inputs: Mapping[str, Shape]) -> dict[int, Shape]:
-    """The shape of every node, keyed by ``id(node)``; raises :class:`InputError` on a misfit."""
+def infer(tree: Node, inputs: Mapping[str, Shape], known: dict[int, Any] | None = None) -> dict[int, Shape]:
+    """The shape of every node, keyed by ``id(node)``; raises :class:`InputError` on a misfit. ``known``
+    (``id -> (node, shape)``) holds shapes found before: the walk stops at them, and adds the new ones."""
     shapes: dict[int, Shape] = {}
-    for node in tree.postorder():
-        if node.is_variable:
-            shape = tuple(inputs[node.text])
-        elif node.is_leaf:
-            shape = ()
-        else:
-            args = [shapes[id(child)] for child in node.args]
-            try:
-                own = node.record.shape_of(args, node.dim, node.options)
-                shape = broadcast(args) if own is None else own
-            except ops.ShapeMisfitError as exc:
-                raise InputError(f"{short(node)}: {exc}") from None
-        if len(shape) > limits.MAX_NDIM:
-            raise LimitError(f"{short(node)} would have {len(shape)} dimensions; the limit is {limits.MAX_NDIM}")
-        if math.prod(shape) > limits.MAX_ELEMENTS:
-            raise LimitError(
-                f"{short(node)} would have {math.prod(shape):,} elements; the limit is {limits.MAX_ELEMENTS:,}"
-            )
-        shapes[id(node)] = shape
+    stack: list[tuple[Node, bool]] = [(tree, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in shapes:
+            continue
+        if known is not None and (seen := known.get(id(node))) is not None and seen[0] is node:
+            shapes[id(node)] = seen[1]
+            continue
+        if not expanded and node.args:
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(node.args) if id(child) not in shapes)
+            continue
+        shapes[id(node)] = shape = _shape(node, [shapes[id(child)] for child in node.args], inputs)
+        if known is not None:
+            known[id(node)] = (node, shape)
     return shapes
+
+
+def _shape(node: Node, args: list[Shape], inputs: Mapping[str, Shape]) -> Shape:
+    """One node's shape from its arguments', by its record's rule, within the limits."""
+    if node.is_variable:
+        shape = tuple(inputs[node.text])
+    elif node.is_leaf:
+        shape = ()
+    else:
+        try:
+            own = node.record.shape_of(args, node.dim, node.options)
+            shape = broadcast(args) if own is None else own
+        except ops.ShapeMisfitError as exc:
+            raise InputError(f"{short(node)}: {exc}") from None
+    if len(shape) > limits.MAX_NDIM:
+        raise LimitError(f"{short(node)} would have {len(shape)} dimensions; the limit is {limits.MAX_NDIM}")
+    if math.prod(shape) > limits.MAX_ELEMENTS:
+        raise LimitError(
+            f"{short(node)} would have {math.prod(shape):,} elements; the limit is {limits.MAX_ELEMENTS:,}"
+        )
+    return shape
 
 
 def output_shape(tree: Node, inputs: Mapping[str, Shape]) -> Shape:

@@ -58,8 +58,8 @@ class Simplifier:
     def shape(self, node: Node) -> Shape:
         cached = self._shapes.get(id(node))
         if cached is None or cached[0] is not node:
-            shapes = infer(node, self.input_shapes)
-            self._shapes[id(node)] = cached = (node, shapes[id(node)])
+            # Every shape found is kept: a new formula node costs its own rule, not its whole subgraph.
+            return infer(node, self.input_shapes, self._shapes)[id(node)]
         return cached[1]
 
     def __call__(self, node: Node) -> Node:

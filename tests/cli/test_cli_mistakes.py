@@ -28,7 +28,7 @@ import pytest
         (["torch.sin(x)", "x=4"], "help: try 'sin(x)'"),
         (["math.log(x)", "x=4"], "help: try 'log(x)'"),
         (["x.sum()", "x=[1,2]"], "help: try 'sum(x)'"),
-        (["sum(x, dim=0)", "x=[1,2]"], "help: try 'sum(x, 0)'"),
+        (["x.sum(dim=0)", "x=[1,2]"], "help: try 'sum(x, 0)'"),
         (["max(0, x)", "x=4"], "help: try 'relu(x)'"),
         (["|x|", "x=4"], "help: try 'abs(x)'"),
         (["x − 1", "x=4"], "help: try 'x - 1'"),

@@ -134,3 +134,23 @@ def test_the_live_session_runs_a_program_on_one_line():
     session.handle("x = 1")
     assert session.values == {"w": "1", "x": "1"}
     assert session.argv("y_hat = w*x; loss = (y_hat - 2)**2") == ["y_hat = w*x; loss = (y_hat - 2)**2", "w=1", "x=1"]
+
+
+def test_a_byte_order_mark_on_standard_input(run):
+    result = run("-", "w=1", "x=2", "--json", input="\ufeffa = w*x\nloss = a**2\n")
+    assert result.exit_code == 0 and json.loads(result.stdout)["parsed"] == "a = w*x; loss = a**2"
+
+
+def test_wrt_a_step_says_it_is_a_step(run):
+    result = run("a = w*x; loss = a**2", "w=1", "x=2", "--wrt", "a")
+    assert result.exit_code == 2 and "a is a step of the program, not an input" in result.stderr
+
+
+def test_an_unquoted_program_without_spaces_in_the_session():
+    session = Session(echo=lambda _: None)
+    session.handle("w = 1")
+    session.handle("x = 2")
+    assert session.argv("a0=x*w;loss=a0*w") == ["a0=x*w;loss=a0*w", "x=2", "w=1"]
+    assert session.argv("explain a0=x*w;loss=a0*w --dtype float64") == [
+        "explain", "a0=x*w;loss=a0*w", "--dtype", "float64", "x=2", "w=1",
+    ]  # fmt: skip

@@ -17,7 +17,6 @@ FIXES = [
     ("math.log(x)", "log(x)"),
     ("x.sum()", "sum(x)"),
     ("x.sum(dim=0)", "sum(x, 0)"),
-    ("sum(x, dim=0)", "sum(x, 0)"),
     ("mean(x, axis=-1)", "mean(x, -1)"),
     ("max(0, x)", "relu(x)"),  # max(x, 0) is torch's max along dimension 0
     ("min(0, x)", "-relu(-x)"),

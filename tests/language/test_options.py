@@ -44,7 +44,7 @@ def test_latex_names_the_options():
     ("source", "message", "column"),
     [
         ("sum(x, 1, keepdims=True)", "no option keepdims=", 11),
-        ("sum(x, dim=1)", "no option dim=", 8),
+        ("sum(x, axis=1)", "no option axis=", 8),
         ("sin(x=1)", "sin() takes no options", 5),
         ("sum(x, 1, keepdim=1)", "keepdim= must be True or False", 19),
         ("sum(x, 1, keepdim=x)", "must be a literal: True or False", 19),

@@ -102,3 +102,29 @@ def test_a_doubling_program_stays_linear():
     program = parse_program(source)
     assert sum(1 for _ in program.output.walk()) == 62  # x, x, then one node a step
     assert len(program.text()) < 1000
+
+
+def test_a_comment_ends_at_a_bare_carriage_return():
+    # Old Mac files end their lines with \r alone: the comment ends there, the next step is kept.
+    program = parse_program("a = w*x  # first step\rloss = (a - 2)**2\r")
+    assert program.text() == "a = w*x; loss = (a - 2)**2"
+
+
+def test_a_step_the_loss_does_not_use_is_bounded_too():
+    deep = "a0 = x*w; " + "".join(f"a{i} = sin(a{i - 1}); " for i in range(1, 300)) + "loss = x*w"
+    with pytest.raises(ParseError, match="the program nests 101 levels deep"):
+        parse_program(deep)
+
+
+def test_the_limits_speak_of_the_program():
+    with pytest.raises(ParseError) as caught:
+        parse_program("a = 10**200; b = a*a*x; b")
+    assert "(at line 1, column 18 of the program)" in caught.value.one_line()
+    with pytest.raises(ParseError, match=r"the program is 10,0\d\d characters long"):
+        parse_program("a = x\n# " + "c" * 10_000 + "\na")
+
+
+def test_dim_by_name_as_torch_writes_it():
+    assert to_text(parse_program("sum(x, dim=1, keepdim=True)").output) == "sum(x, 1, keepdim=True)"
+    with pytest.raises(ParseError, match="given its dimension twice"):
+        parse_program("sum(x, 0, dim=1)")

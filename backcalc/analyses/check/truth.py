@@ -79,6 +79,10 @@ class Truth:
                 step: formula for step, item in self.steps.items() if (formula := backprop.grads.get(id(item.node)))
             }
         if name not in self._step_formulas:
+            if self.steps[name].node.is_constant():
+                raise InputError(
+                    f"claim for {name}: {name} is a constant of the program: no gradient is derived for it"
+                )
             raise InputError(f"claim for {name}: the loss does not depend on the step {name}, so it has no gradient")
         return self._step_formulas[name]
 
