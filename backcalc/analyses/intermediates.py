@@ -30,6 +30,8 @@ def step_gradients(problem: Problem, passed: Backward, witness: Any) -> dict[str
     formulas, note = _formulas(problem)
     unused = {step.name for step in problem.program.unused()} if problem.program is not None else set()
     result = {}
+    values: dict[int, Any] = {}  # the formulas share their nodes: each is evaluated and counted once
+    sizes: dict[int, Any] = {}
     for step in problem.steps:
         value = passed.steps[step.name]
         auto = passed.step_gradients[step.name]
@@ -43,9 +45,10 @@ def step_gradients(problem: Problem, passed: Backward, witness: Any) -> dict[str
             result[step.name] = StepGradient(**base, autograd=auto, verdict=UNCHECKED, note=note)
             continue
         with np.errstate(all="ignore"):
-            symbolic = np.array(np.broadcast_to(evaluate(formula, problem.inputs), value.shape), dtype=np.float64)
+            found = evaluate(formula, problem.inputs, known=values)
+            symbolic = np.array(np.broadcast_to(found, value.shape), dtype=np.float64)
         comparison = compare(symbolic, auto, witness.tolerance)
-        shown = printable(formula)
+        shown = printable(formula, sizes)
         result[step.name] = StepGradient(
             **base,
             formula=to_text(formula, named=True) if shown else None,

@@ -199,18 +199,22 @@ def _wrap(node: Node, parens: bool) -> str:
     return f"({text})" if parens and not node.name else text
 
 
-def printed_size(node: Node) -> int:
+def printed_size(node: Node, known: dict[int, tuple[Node, int]] | None = None) -> int:
     """The nodes :func:`to_text` writes for ``node`` (with ``named``): a program's step counts one,
-    and a node shared within a formula counts once per use. Counted on the graph, without writing."""
-    counts: dict[int, int] = {}
+    and a node shared within a formula counts once per use. Counted on the graph, without writing;
+    ``known`` keeps the counts for the next formula that shares nodes with this one."""
+    counts: dict[int, tuple[Node, int]] = {} if known is None else known
     for item in node.postorder():
-        counts[id(item)] = 1 if item.name else 1 + sum(counts[id(arg)] for arg in item.args)
-    return counts[id(node)]
+        seen = counts.get(id(item))
+        if seen is None or seen[0] is not item:
+            size = 1 if item.name else 1 + sum(counts[id(arg)][1] for arg in item.args)
+            counts[id(item)] = (item, size)
+    return counts[id(node)][1]
 
 
-def printable(node: Node) -> bool:
+def printable(node: Node, known: dict[int, tuple[Node, int]] | None = None) -> bool:
     """True when the formula is small enough to write out (:data:`~backcalc.limits.MAX_FORMULA_NODES`)."""
-    return printed_size(node) <= limits.MAX_FORMULA_NODES
+    return printed_size(node, known) <= limits.MAX_FORMULA_NODES
 
 
 def precedence(node: Node) -> int:

@@ -18,12 +18,18 @@ def evaluate(
     inputs: Mapping[str, np.ndarray],
     dtype: type[np.floating] = np.float64,
     record: dict[int, np.ndarray] | None = None,
+    known: dict[int, tuple[Node, np.ndarray]] | None = None,
 ) -> np.ndarray:
     """The value of ``tree`` in ``dtype``; with ``record``, also the value of every node, keyed by
-    ``id(node)``. Overflow, division by zero and domain errors give inf and nan, as in torch."""
+    ``id(node)``. ``known`` (``id -> (node, value)``, at the same inputs) holds values found before,
+    for formulas that share their nodes: each is computed once. Overflow, division by zero and domain
+    errors give inf and nan, as in torch."""
     values: dict[int, np.ndarray] = {} if record is None else record
     with np.errstate(all="ignore"):
         for node in tree.postorder():
+            if known is not None and (seen := known.get(id(node))) is not None and seen[0] is node:
+                values[id(node)] = seen[1]
+                continue
             if node.is_variable:
                 value = np.asarray(inputs[node.text], dtype=dtype)
             elif node.is_leaf:
@@ -34,4 +40,6 @@ def evaluate(
                 extra = op.keywords(node.dim, node.options)
                 value = np.asarray(op.numpy(np, *args, **extra)).astype(dtype, copy=False)  # type: ignore[misc]
             values[id(node)] = value
+            if known is not None:
+                known[id(node)] = (node, value)
     return values[id(tree)]

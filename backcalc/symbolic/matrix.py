@@ -36,6 +36,7 @@ class MatrixDifferentiator:
         self.tree = tree
         self.shapes = dict(shapes)
         self._formulas: dict[tuple[str, int], Node] = {}
+        self._backprops: dict[int, Backprop] = {}
         self._witness: Any = None
         self._witness_note: str | None = None
         small = sum(math.prod(shape) for shape in self.shapes.values()) <= limits.MAX_SYMBOLIC_ELEMENTS
@@ -45,8 +46,9 @@ class MatrixDifferentiator:
     def formula(self, name: str, count: int) -> Node:
         key = (name, count)
         if key not in self._formulas:
-            backprop = Backprop(self.tree, self.shapes, "mean" if count > 1 else "sum")
-            gradient = backprop.gradient(name)
+            if count not in self._backprops:  # one backward pass gives every input's formula
+                self._backprops[count] = Backprop(self.tree, self.shapes, "mean" if count > 1 else "sum")
+            gradient = self._backprops[count].gradient(name)
             self._formulas[key] = gradient if gradient is not None else Node("number", (), "0")
         return self._formulas[key]
 
