@@ -127,3 +127,11 @@ def test_summary_row_and_batch_lines(run):
     assert first["right"] and first["first_wrong"] is None
     assert second["first_wrong"] == "s" and second["claims"]["s"]["diagnosis"]["kind"] == "factor"
     assert "exact" in second["claims"]["w"] and second["claims"]["w"]["propagated"] is False
+
+
+def test_a_sum_over_the_wrong_dimension():
+    rng = np.random.default_rng(3)
+    inputs = {"W": rng.normal(size=(4, 4)), "X": rng.normal(size=(4, 3)), "b": rng.normal(size=(4, 1))}
+    result = check("Y = W@X + b; loss = sum(tanh(Y))", {"b": "sum(dY, 0)"}, inputs)
+    diagnosis = result.claims["b"].diagnosis
+    assert diagnosis.kind == "missing_sum" and diagnosis.fix == "sum(dY, 1, keepdim=True)"

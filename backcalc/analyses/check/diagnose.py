@@ -190,6 +190,16 @@ def _missing_sums(tree: Node, search: _Search) -> Iterator[Edit]:
         yield "missing_sum", summed, f"a broadcast dimension is not summed: sum over dimension {dim}{how}"
     if shape:
         yield "missing_sum", Node(_SUM, (tree,)), "a broadcast dimension is not summed: sum over every element"
+    for spot in list(tree.walk()):  # summed, but over the wrong dimension
+        inner = search.shape_of(spot.args[0]) if spot.op == _SUM and not spot.name else None
+        for dim in range(len(inner or ())):
+            for keep in (True, False):
+                options = (("keepdim", True),) if keep else ()
+                if (dim, options) == (spot.dim, spot.options):
+                    continue
+                summed = Node(_SUM, spot.args, dim=dim, options=options)
+                what = f"{_quote(spot)} sums over the wrong dimension: {_quote(summed)}"
+                yield "missing_sum", _replaced(tree, spot, summed), what
 
 
 def _missing_terms(tree: Node, search: _Search) -> Iterator[Edit]:
