@@ -57,12 +57,14 @@ class ParseError(BackcalcError):
         end: int | None = None,
         help: str | None = None,
         program: bool = False,
+        subject: str = "expression",
     ) -> None:
         super().__init__(message, help)
         self.source = source
         self.start = start
         self.end = max(end if end is not None else start + 1, start + 1)
         self.program = program  #: in a program of several statements: point at the line and column
+        self.subject = subject  #: what the source is: the expression, or a claim's formula
 
     def with_help(self, help: str | None) -> ParseError:
         """This error with the fix to type (``backcalc.language.hints`` finds it; the parser attaches it)."""
@@ -78,7 +80,7 @@ class ParseError(BackcalcError):
             line = self.source.count("\n", 0, self.start) + 1
             column = self.start - (self.source.rfind("\n", 0, self.start) + 1) + 1
             return f"{message} (at line {line}, column {column} of the program){self._help()}"
-        return f"{message} (at column {self.start + 1} of the expression){self._help()}"
+        return f"{message} (at column {self.start + 1} of the {self.subject}){self._help()}"
 
     def details(self) -> str:
         # A window of the expression (of the error's line, in a program) around the error, with carets

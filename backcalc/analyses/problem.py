@@ -175,7 +175,7 @@ def _no_value_for_steps(program: Program, arrays: Mapping[str, np.ndarray]) -> N
         step = program.step(name)
         if step is not None:
             raise InputError(
-                f"{name} is a step of the program ({program.position(step.start)}), and a step may not take "
+                f"{name} is a step of the program ({program.position(step.at)}), and a step may not take "
                 f"an input's name: give no value for {name}, or rename the step"
             )
 

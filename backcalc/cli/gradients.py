@@ -52,10 +52,15 @@ def grad(args: ProblemArgs, check_fd: bool, simplify: bool, full: bool) -> int:
     """Gradient of EXPRESSION's loss, symbolic (sympy) beside autograd (torch).
 
     EXPRESSION uses numbers, names, + - * / ** (or ^), parentheses, implicit products after a number
-    (2x, 3(x+1)), the constants pi and e, the element-wise functions exp log ln sqrt abs sin cos
-    tan asin acos atan sinh cosh tanh sigmoid relu softplus, and the tensor operations @ (matmul),
-    .T, transpose, sum, mean (each with an optional dim), logsumexp, softmax, dot and norm, and the
-    linear algebra trace det logdet slogdet inv solve diag eye(n) kron. Every other name is an input.
+    (2x, 3(x+1)), the constants pi and e, the element-wise functions exp log ln log1p expm1 sqrt abs
+    sign heaviside sin cos tan asin acos atan sinh cosh tanh sigmoid relu softplus maximum minimum
+    clamp, the activations erf gelu silu leaky_relu elu softsign hardtanh, the tensor operations @
+    (matmul), .T, transpose, outer, unsqueeze, dot, norm, softmax, log_softmax, logsumexp and the
+    reductions sum mean max min amax amin var std prod cumsum (each with an optional dim, and
+    keepdim=True), the losses mse_loss l1_loss smooth_l1_loss huber_loss binary_cross_entropy
+    binary_cross_entropy_with_logits (reduction="mean"|"sum"|"none"), and the linear algebra trace
+    det logdet slogdet inv solve diag eye(n) kron. Every other name is an input. `backcalc repl`'s
+    help lists every function.
     """
     from ..analyses.gradient import compute
 
@@ -77,7 +82,9 @@ Examples:
   backcalc explain "x**3 + x**2" x=2 --latex
   backcalc explain "y_hat = w*x; s = y_hat - y; loss = s**2" w=1 x=1 y=2
 
-In a program of named steps, a step's node is named by the step (inner nodes stay n1, n2, ...).
+EXPRESSION may be a program of named steps (NAME = EXPRESSION, separated by newlines or ;, the last
+one the output; # comments), from a file with @FILE, or from standard input with -. A step's node is
+named by the step (inner nodes stay n1, n2, ...), and the local gradients are written in the names.
 """
 _EXPLAIN_EPILOG += (
     exit_statuses(

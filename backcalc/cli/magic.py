@@ -27,7 +27,7 @@ import click
 
 from ..errors import InputError
 from .group import cli, run
-from .options import parse_inputs
+from .options import parse_inputs, read_expression
 from .repl import refuse_stdin, split_command_line
 
 COMMANDS = ("grad", "explain", "descend", "check", "jacobian", "hessian")
@@ -81,6 +81,8 @@ def compute(words: Sequence[str], namespace: Mapping[str, Any]) -> Any:
             params = ctx.params
     except click.exceptions.Exit:  # --help was shown
         return None
+    if params["expression"].startswith("@"):  # a program file: the notebook is the user's, as a shell is
+        params = {**params, "expression": read_expression(params["expression"])}
     given = parse_inputs(params["expression"], params["values"])
     inputs = {**_namespace_inputs(params["expression"], given, namespace), **given}
     result = _COMPUTE[name](params, inputs)
@@ -223,8 +225,10 @@ def load_ipython_extension(ipython: Any) -> None:
                 return None
             if is_program(cell):
                 result = run_words(program_words(cell, extra), namespace)
+                if result is not None:
+                    display(result)
                 namespace["_backcalc"] = [result]
-                return result
+                return None
             results = []
             for case in cases(cell):
                 words = _words_or_none(case, split_line)

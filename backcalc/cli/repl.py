@@ -119,7 +119,12 @@ class Session:
         refuse_stdin([f"{name}={text}"])
         check_name(name)
         # The session is the user's own terminal, as the command line is: @FILE reads where they say.
-        parse_value(text, name, ANYWHERE)  # refuse a bad value now rather than at every use
+        try:
+            parse_value(text, name, ANYWHERE)  # refuse a bad value now rather than at every use
+        except InputError as exc:
+            if _is_expression(text):  # h = tanh(x): a program of one step, not a value
+                exc.help = f"to run the one-step program, type a command first: grad {name} = {text}"
+            raise
         self.values[name] = text
         return 0
 
@@ -149,6 +154,16 @@ class Session:
         argv = self.argv(line)
         refuse_stdin(argv)
         return cli.main(argv, prog_name="backcalc", standalone_mode=False)
+
+
+def _is_expression(text: str) -> bool:
+    from ..errors import BackcalcError
+    from ..language.program import parse_program
+
+    try:
+        return not parse_program(text).output.is_constant()
+    except (BackcalcError, RecursionError):
+        return False
 
 
 def split_command_line(line: str) -> tuple[list[str], str, list[str]]:

@@ -149,8 +149,10 @@ inputs and at random points of the same shapes. A claim is wrong only with a cou
 with the element, the claimed value, the true one and torch's autograd value, or when its shape
 cannot be the input's.
 
+EXPRESSION may be a program of named steps, from a file with @FILE or from standard input with -.
 A claim may be for a program's step, and may use the steps and dNAME, the gradient of the loss with
-respect to step or input NAME, as a backward pass is written by hand. Each claim is graded with the
+respect to step NAME (a step after the claim's own, that uses it), as a backward pass is written by
+hand. Each claim is graded with the
 true dNAME, so one wrong step does not make every later one wrong ("propagated" says whether it is
 also right with your own upstream claims); the claims are listed in backward order, the first wrong
 one named ("first_wrong"), and a wrong claim that one edit makes right gets its "diagnosis": the

@@ -40,6 +40,7 @@ class Step:
     line: int
     start: int  # offset of the expression in the program's source
     end: int
+    at: int = 0  # offset of the step's name (of the expression, for a bare one)
 
     @property
     def expression(self) -> str:
@@ -169,6 +170,7 @@ class _Builder:
         text = self.clean[start:end]
         equals = _assignment(text)
         name = ""
+        name_at = start + _indent(text)
         if equals is not None:
             name = self.target(text[:equals], start)
             start = start + equals + 1
@@ -187,7 +189,7 @@ class _Builder:
         self.count += sum(1 for _ in tree.walk())
         node = self.link(tree, name)
         line = self.source.count("\n", 0, offset) + 1
-        self.steps.append(Step(name, node, line, offset, offset + len(stripped)))
+        self.steps.append(Step(name, node, line, offset, offset + len(stripped), name_at if name else offset))
         if name:
             self.nodes[name] = node
 
@@ -212,14 +214,11 @@ class _Builder:
         for node in tree.walk():
             if node.is_variable and node.text not in self.nodes and node.text in self.assigned:
                 index = self.assigned[node.text]
-                where = "in its own definition" if index == len(self.steps) else "before it is defined"
+                own = index == len(self.steps)
                 line = self.source.count("\n", 0, self.statements[index][0]) + 1
-                raise self.error(
-                    f"{node.text} is used {where} (line {line} assigns it): a step may use the inputs and "
-                    "earlier steps, and may not take an input's name",
-                    node.start,
-                    node.end,
-                )
+                why = "a step may not take an input's name" if own else "a step may use the inputs and earlier steps"
+                where = "in its own definition" if own else "before it is defined"
+                raise self.error(f"{node.text} is used {where} (line {line} assigns it): {why}", node.start, node.end)
         linked = substitute(tree, self.nodes) if self.nodes else tree
         if not name:
             return linked

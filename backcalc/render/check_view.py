@@ -56,7 +56,7 @@ def _cmp_lines(result: CheckResult, rich_output: bool) -> Table:
     true upstream gradients; the first wrong one marked."""
     table = Table.grid(padding=(0, 2))
     for index in range(6):
-        table.add_column(no_wrap=index < 5)
+        table.add_column(no_wrap=index in (0, 2, 3, 4), overflow="fold")
     width = max(len(name) for name in result.claims)
     first = result.first_wrong
     for name, claim in result.claims.items():

@@ -135,3 +135,18 @@ def test_a_sum_over_the_wrong_dimension():
     result = check("Y = W@X + b; loss = sum(tanh(Y))", {"b": "sum(dY, 0)"}, inputs)
     diagnosis = result.claims["b"].diagnosis
     assert diagnosis.kind == "missing_sum" and diagnosis.fix == "sum(dY, 1, keepdim=True)"
+
+
+@pytest.mark.parametrize("claim", ["w=dw", "s=dy_hat", "y_hat=dy_hat*2", "loss=dloss"])
+def test_a_claim_cannot_use_its_own_or_a_later_gradient(run, claim):
+    result = run("check", SEED, "--claim", claim)
+    assert result.exit_code == 2 and "which does not come after" in result.stderr
+
+
+def test_a_claim_named_by_its_gradient_is_told_the_node(run):
+    result = run("check", SEED, "--claim", "dw=2*s*x")
+    assert result.exit_code == 2 and "help: the left of = names the node: --claim w=..." in result.stderr
+    typo = run("check", SEED, "--claim", "w=dyhat*x")
+    assert typo.exit_code == 2 and "did you mean dy_hat?" in typo.stderr
+    bad = run("check", SEED, "--claim", "s=2*s +")
+    assert "(at column 6 of the claim)" in bad.stderr

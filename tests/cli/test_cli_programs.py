@@ -154,3 +154,15 @@ def test_an_unquoted_program_without_spaces_in_the_session():
     assert session.argv("explain a0=x*w;loss=a0*w --dtype float64") == [
         "explain", "a0=x*w;loss=a0*w", "--dtype", "float64", "x=2", "w=1",
     ]  # fmt: skip
+
+
+def test_the_line_magic_reads_a_program_file(seed_file):
+    result = compute(["explain", f"@{seed_file}", "y=2"], {"w": 1.0, "x": 1.0})
+    assert [item.node.id for item in result.nodes] == ["w", "x", "y_hat", "y", "s", "c1", "loss"]
+
+
+def test_a_one_step_program_in_the_session_is_told_how(capsys):
+    session = Session()
+    session.handle("x = 2")
+    session.handle("h = tanh(x)")
+    assert "help: to run the one-step program, type a command first: grad h = tanh(x)" in capsys.readouterr().err

@@ -5,6 +5,7 @@ inputs and at random points of the domain. A claim is wrong only with a countere
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -30,7 +31,8 @@ __all__ = ["ATOL", "RTOL", "CheckResult", "ClaimResult", "Counterexample", "chec
 
 def parse_claims(expression_tree: Node, claims: Mapping[str, str], program: Program | None = None) -> dict[str, Node]:
     """Parse every claimed formula; each names an input of the expression (or a step of the program)
-    and uses only its inputs and steps. A step named in a claim stands for the step's own node."""
+    and uses only its inputs and steps, and ``dNAME`` of the steps after it. A step named in a claim
+    stands for the step's own node."""
     variables = expression_tree.variables() if program is None else program.variables()
     steps = {step.name: step.node for step in program.named} if program is not None else {}
     known = [*variables, *steps]
@@ -40,16 +42,43 @@ def parse_claims(expression_tree: Node, claims: Mapping[str, str], program: Prog
     for name, text in claims.items():
         if name not in known:
             what, listed = ("input or step", "inputs and steps") if steps else ("input", "inputs")
-            raise InputError(f"claim for {name}: the expression has no {what} {name!r} ({listed}: {', '.join(known)})")
+            help = f"the left of = names the node: --claim {name[1:]}=..." if upstream_of(name, set(known)) else None
+            raise InputError(
+                f"claim for {name}: the expression has no {what} {name!r} ({listed}: {', '.join(known)})", help=help
+            )
         try:
             tree = parse(text)
         except ParseError as exc:
-            raise ParseError(f"claim for {name}: {exc.message}", exc.source, exc.start, exc.end, exc.help) from None
-        extra = [v for v in tree.variables() if v not in known and upstream_of(v, set(known)) is None]
-        if extra:
-            raise InputError(f"claim for {name} uses {', '.join(extra)}, which the expression does not have")
+            message = f"claim for {name}: {exc.message}"
+            raise ParseError(message, exc.source, exc.start, exc.end, exc.help, subject="claim") from None
+        _check_names(name, tree, known, steps)
         trees[name] = substitute(tree, steps) if steps else tree
     return trees
+
+
+def _check_names(name: str, tree: Node, known: list[str], steps: Mapping[str, Node]) -> None:
+    """A claim uses the inputs, the steps, and dM only for a step M after ``name`` (one that uses it):
+    the gradients a backward pass has when it reaches ``name``, never its own."""
+    for variable in tree.variables():
+        if variable in known:
+            continue
+        upstream = upstream_of(variable, set(known))
+        if upstream is None:
+            near = difflib.get_close_matches(variable, [*known, *(f"d{k}" for k in known)], n=1, cutoff=0.6)
+            raise InputError(
+                f"claim for {name} uses {variable}, which the expression does not have",
+                help=f"did you mean {near[0]}?" if near else None,
+            )
+        uses = upstream in steps and any(
+            node.text == name if node.is_variable else node.name == name
+            for node in steps[upstream].walk()
+            if node is not steps[upstream]
+        )
+        if not uses:
+            raise InputError(
+                f"claim for {name} uses {variable}, the gradient of {upstream}, which does not come after {name}: "
+                f"a claim may use dM only for a step M that uses {name} (its gradient is known before {name}'s)"
+            )
 
 
 def known_names(tree: Node, program: Program | None) -> set[str]:
