@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .record import Op, Option, register
+from .functions import unary
+from .record import Op, Option
 
 _GELU_TANH = "sqrt(2/pi)*(u + 0.044715*u**3)"  # torch's tanh approximation: 0.5*u*(1 + tanh(this))
 _GELU_LOCAL = {
@@ -66,9 +67,10 @@ def _hardtanh_edges(
 
 
 def activation(name: str, doc: str, local: str, **fields: Any) -> Op:
+    """An element-wise function's record (:func:`.functions.unary`), its LaTeX name escaped."""
     escaped = name.replace("_", r"\_")
     fields.setdefault("latex", rf"\operatorname{{{{{escaped}}}}}\left({{0}}\right)")
-    return register(Op(name, doc, local=(local,), **fields))
+    return unary(name, doc, local, **fields)
 
 
 ERF = activation(
