@@ -200,7 +200,7 @@ class _Run:
         self.optimizer = _Optimizer(optimizer, [self.tensors[name] for name in problem.wrt], lr)
         self.skipped = ""
         try:
-            self.differentiator: Any = differentiator_for(problem.tree, problem.shapes)
+            self.differentiator: Any = differentiator_for(problem.tree, problem.shapes, problem.labels)
         except SymbolicSizeError as exc:
             self.differentiator = None  # autograd alone; said in the message
             self.skipped = f"; symbolic side skipped: {exc.one_line()}"

@@ -6,7 +6,8 @@ up here; no other module names an operation.
 The records: :mod:`.arithmetic` (operators), :mod:`.functions` (element-wise functions),
 :mod:`.activations` (the activation functions of a network course, with their options),
 :mod:`.tensors` (operations that mix elements), :mod:`.reductions` (max, min, var, std, prod, cumsum)
-and :mod:`.losses` (torch.nn.functional's losses of a float target).
+and :mod:`.losses` (torch.nn.functional's losses of a float target), :mod:`.classes` (integer class
+labels: one_hot, embedding and the losses of labels).
 
 Place in the flow: the floor that every walker stands on (the parser, the evaluators, the printers
 look their operations up here). :mod:`.sympy_functions` holds the sympy classes the records use.
@@ -21,6 +22,9 @@ from . import arithmetic, functions, tensors  # noqa: F401  (importing them regi
 
 # isort: split
 from . import activations, losses, reductions  # noqa: F401  (registered last: the list of known functions keeps its order)
+
+# isort: split
+from . import classes  # noqa: F401  (labels: one_hot, embedding, cross_entropy, nll_loss, multi_margin_loss)
 from .record import (
     ATOM,
     Growth,

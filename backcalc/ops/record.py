@@ -162,6 +162,16 @@ class Op:
     # Where a string option chooses another function (gelu's approximate="tanh"): the local rules from
     # the options' values, instead of the templates of ``local`` (which hold the default's).
     local_of: Callable[..., tuple[str, ...]] | None = None
+    # Integer (index) arguments: class labels, indices. (shapes, **options) -> the positions of the
+    # arguments that must hold whole numbers (cross_entropy's target is labels at one shape, class
+    # probabilities at another); None: no integer arguments. Such an argument has no gradient: its VJP
+    # template is "".
+    integer_args: Callable[..., tuple[int, ...]] | None = None
+    # The range each integer argument's values must lie in, checked before any work:
+    # (shapes, dim, **options) -> {position: (low, high)} (high excluded).
+    index_range: Callable[..., dict[int, tuple[int, int]]] | None = None
+    integer_output: bool = False  # the result holds whole numbers that may index (arange)
+    keeps_integers: bool = False  # a subscript or reshaping: of whole numbers, its result is whole numbers
 
     @property
     def symbol(self) -> str:
@@ -228,6 +238,18 @@ class Op:
             return self.local_of(**self.settings(given))
         values = {name: _in_rule(value) for name, value in self.settings(given).items()}
         return tuple(rule.format(**values) for rule in self.local)
+
+    def integers(self, shapes: list[Shape], given: Options = ()) -> tuple[int, ...]:
+        """The positions of this record's integer (index) arguments at these shapes."""
+        if self.integer_args is None:
+            return ()
+        return self.integer_args(shapes, **self.settings(given))
+
+    def ranges(self, shapes: list[Shape], dim: int | None, given: Options = ()) -> dict[int, tuple[int, int]]:
+        """The range of each integer argument's values: {position: (low, high)}, high excluded."""
+        if self.index_range is None:
+            return {}
+        return self.index_range(shapes, dim, **self.settings(given))
 
     def work_of(self, args: list[Shape], shape: Shape) -> int:
         """Floating-point operations of one evaluation: the result's elements for an element-wise

@@ -45,6 +45,8 @@ def element_values(cells: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndar
     env: dict[Any, float] = {}
     for name, value in inputs.items():
         array = np.asarray(value)
+        if array.dtype.kind == "i":
+            continue  # a label: its values are in the expressions already
         for index in np.ndindex(*array.shape):
             env[cells[name][index]] = float(array[index])
     return env
@@ -82,7 +84,9 @@ class ElementDifferentiator(SympySide):
     """sympy's side, element by element, for expressions that mix elements. Same interface as
     :class:`Differentiator`; the formula shown is the derivative with respect to the first element."""
 
-    def __init__(self, tree: Node, shapes: Mapping[str, tuple[int, ...]]) -> None:
+    def __init__(
+        self, tree: Node, shapes: Mapping[str, tuple[int, ...]], labels: Mapping[str, np.ndarray] | None = None
+    ) -> None:
         total = sum(math.prod(shape) for shape in shapes.values())
         if total > limits.MAX_SYMBOLIC_ELEMENTS:
             raise SymbolicSizeError(
@@ -92,7 +96,9 @@ class ElementDifferentiator(SympySide):
         self.shapes = dict(shapes)
         self.tree = tree
         with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "symbolic conversion"):
-            self.cells = element_symbols(shapes)
+            # A label is data, not a variable: its whole numbers index the symbols of the others.
+            self.cells = element_symbols({name: shape for name, shape in shapes.items() if name not in (labels or {})})
+            self.cells.update({name: np.asarray(value) for name, value in (labels or {}).items()})
             self.output = to_sympy_array(tree, self.cells)
             self.loss = sympy.Add(*self.output.flat)
         self._derivatives: dict[str, tuple[np.ndarray, list[Compiled]]] = {}

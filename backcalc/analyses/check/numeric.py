@@ -36,12 +36,12 @@ class _Truth:
         from ...symbolic.matrix import MatrixDifferentiator
 
         try:
-            self.side: Any = MatrixDifferentiator(problem.tree, problem.shapes)
+            self.side: Any = MatrixDifferentiator(problem.tree, problem.shapes, problem.labels)
             self.derivation = "backprop"
         except NotImplementedError:  # no matrix rule: sympy element by element, within its limits
             from ...symbolic.elements import ElementDifferentiator
 
-            self.side = ElementDifferentiator(problem.tree, problem.shapes)
+            self.side = ElementDifferentiator(problem.tree, problem.shapes, problem.labels)
             self.derivation = "sympy element by element"
 
         self.steps = {step.name: step for step in problem.steps}
