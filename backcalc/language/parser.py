@@ -46,6 +46,7 @@ from ..errors import ParseError
 from ..limits import recursion_room
 from . import hints
 from .cost import check_cost
+from .subscripts import SubscriptRules
 from .tokens import BOOLEANS, Token, tokenize
 from .tree import CONSTANT, NUMBER, VARIABLE, Node
 
@@ -92,7 +93,7 @@ _IMPLICIT = ops.infix_at(ops.PRODUCT)["*"]  # 2x is 2*x
 _PREFIX = {symbol: op for symbol in "-" if (op := ops.prefix(symbol)) is not None}
 
 
-class _Parser:
+class _Parser(SubscriptRules):
     def __init__(self, source: str, tokens: list[Token]) -> None:
         self.source = source
         self.tokens = tokens
@@ -185,7 +186,10 @@ class _Parser:
 
     def postfix(self) -> Node:
         node = self.atom()
-        while self.token.kind == "op" and ops.postfix(self.token.text):
+        while self.token.kind == "op" and (ops.postfix(self.token.text) or self.at("[")):
+            if self.at("["):
+                node = self.subscript(node)
+                continue
             close = self.advance()
             node = Node(ops.postfix(close.text).name, (node,), start=node.start, end=close.end)  # type: ignore[union-attr]
         return node
@@ -221,6 +225,8 @@ class _Parser:
         token = self.advance()
         name = token.text
         calls = self.at("(")
+        if name == "range":
+            raise self.error("range(n) is only for a subscript (x[range(3), y]); elsewhere write arange(n)", token)
         record = ops.function(name)
         if record is not None:
             if not calls:
@@ -235,12 +241,15 @@ class _Parser:
             raise self.error(f"unknown function {name!r}{suggestion}", token)
         if name in BOOLEANS:
             raise self.error(f"Python keyword {name!r} is not allowed (only as an option's value)", token)
+        if name == "None":
+            raise self.error("Python keyword 'None' is not allowed (only in a subscript: x[None])", token)
+
         kind = CONSTANT if ops.is_constant_name(name) else VARIABLE
         return Node(kind, (), name, start=token.start, end=token.end)
 
     def call(self, name: Token, op: ops.Op) -> Node:
         wanted = op.call_name_count()
-        tensors = op.arity + (1 if op.takes_dim else 0)  # the tensors, then the dimension
+        tensors = op.arity + op.extra_tensors + (1 if op.takes_dim else 0)  # the tensors, then the dimension
         positional = op.positional_options()
         self.advance()  # "("
         if self.at(")"):
@@ -278,7 +287,7 @@ class _Parser:
         if len(arguments) < op.arity or (op.needs_dim and len(arguments) == op.arity):
             raise self.error(f"{name.text}() needs {wanted}", close)
         dim = None
-        if len(arguments) > op.arity:
+        if len(arguments) > op.arity + op.extra_tensors or (op.takes_dim and len(arguments) > op.arity):
             last = arguments.pop()
             dim = _dimension(last)
             if dim is None:
@@ -310,6 +319,8 @@ class _Parser:
     def literal(self, name: Token, option: ops.Option) -> ops.OptionValue:
         """The value of an option: a (negated) number, True or False, or a quoted word."""
         first = self.token
+        if option.kind is tuple:
+            return self.integers(name, option)
         negative = self.at("-")
         if negative:
             self.advance()

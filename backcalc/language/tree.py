@@ -160,6 +160,12 @@ def to_text(node: Node, named: bool = False) -> str:
         dim = [] if node.dim is None else [str(node.dim)]
         options = op.option_texts(node.options)
         return f"{op.name}({', '.join([*(to_text(arg, True) for arg in node.args), *dim, *options])})"
+    if syntax is ops.Syntax.SUBSCRIPT:
+        child, *tensors = node.args
+        key = str(op.settings(node.options)["at"])
+        items = iter(to_text(tensor, True) for tensor in tensors)
+        inner = ", ".join(next(items) if part.strip() == "#" else part.strip() for part in key.split(","))
+        return _wrap(child, not child.name and (precedence(child) < ops.ATOM or child.op == NUMBER)) + f"[{inner}]"
     if syntax is ops.Syntax.POSTFIX:
         # `2.T` would read as `2. T`: a number gets parentheses too.
         child = node.args[0]
@@ -227,6 +233,11 @@ def _latex(node: Node, names: dict[str, str], top: bool = False) -> str:
     if node.op == NUMBER:
         return node.text
     op = node.record
+    if op.syntax is ops.Syntax.SUBSCRIPT:  # x_{[0, 1:3]}, its tensor indices by their LaTeX
+        tensors = iter(_latex(arg, names) for arg in node.args[1:])
+        key = str(op.settings(node.options)["at"]).split(",")
+        inner = ", ".join(next(tensors) if part.strip() == "#" else part.strip() for part in key)
+        return rf"{{{_latex(node.args[0], names)}}}_{{\left[{inner}\right]}}"
     parts = []
     for index, child in enumerate(node.args):
         text = _latex(child, names)
@@ -239,6 +250,6 @@ def _latex(node: Node, names: dict[str, str], top: bool = False) -> str:
         latex += rf"_{{\text{{dim}} {node.dim}}}"
     if node.options:
         options = ", ".join(f"{name}={ops.option_text(value)}" for name, value in node.options)
-        escaped = options.replace("_", "\\_")
+        escaped = options.replace("_", "\\_").replace("#", "\\#")
         latex += rf"\left[\text{{{escaped}}}\right]"
     return latex

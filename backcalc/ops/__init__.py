@@ -7,7 +7,8 @@ The records: :mod:`.arithmetic` (operators), :mod:`.functions` (element-wise fun
 :mod:`.activations` (the activation functions of a network course, with their options),
 :mod:`.tensors` (operations that mix elements), :mod:`.reductions` (max, min, var, std, prod, cumsum)
 and :mod:`.losses` (torch.nn.functional's losses of a float target), :mod:`.classes` (integer class
-labels: one_hot, embedding and the losses of labels).
+labels: one_hot, embedding and the losses of labels), :mod:`.subscripts` (``x[...]``, its backward
+``put_at``, and ``arange``) and :mod:`.shaping` (reshape, flatten, squeeze, permute).
 
 Place in the flow: the floor that every walker stands on (the parser, the evaluators, the printers
 look their operations up here). :mod:`.sympy_functions` holds the sympy classes the records use.
@@ -24,7 +25,7 @@ from . import arithmetic, functions, tensors  # noqa: F401  (importing them regi
 from . import activations, losses, reductions  # noqa: F401  (registered last: the list of known functions keeps its order)
 
 # isort: split
-from . import classes  # noqa: F401  (labels: one_hot, embedding, cross_entropy, nll_loss, multi_margin_loss)
+from . import classes, shaping, subscripts  # noqa: F401  (labels and their losses; reshaping; subscripts)
 from .record import (
     ATOM,
     Growth,

@@ -44,6 +44,7 @@ class Syntax(Enum):
     INFIX = "infix"  #: ``a + b``
     PREFIX = "prefix"  #: ``-a``
     POSTFIX = "postfix"  #: ``a.T``
+    SUBSCRIPT = "subscript"  #: ``a[0, 1:3]``, its key an option
 
 
 class ShapeMisfitError(ValueError):
@@ -63,8 +64,9 @@ class Growth(Enum):
     POWER = "power"  #: the base's digits times the constant exponent
 
 
-#: The value of an option: a literal of the language (a number, True or False, a short string).
-OptionValue = bool | int | float | str
+#: The value of an option: a literal of the language (a number, True or False, a short string, a tuple
+#: of integers: a shape).
+OptionValue = bool | int | float | str | tuple[int, ...]
 #: The options of one call, as a node holds them: (name, value) pairs in the record's order, defaults left out.
 Options = tuple[tuple[str, OptionValue], ...]
 
@@ -81,6 +83,7 @@ class Option:
     default: OptionValue
     choices: tuple[str, ...] = ()  # the values a string option may take
     positional: bool = False  # may also be written without its name, after the tensors: leaky_relu(x, 0.1)
+    valid: Callable[[Any], bool] | None = None  # a further check of a value (raises OptionError to refuse it)
 
     @property
     def kind(self) -> type:
@@ -94,12 +97,16 @@ class Option:
             return "an integer"
         if self.kind is float:
             return "a number"
+        if self.kind is tuple:
+            return "a tuple of integers, as (2, -1)"
+        if not self.choices:
+            return "a quoted text"
         return "one of " + ", ".join(f'"{choice}"' for choice in self.choices)
 
     def check(self, value: OptionValue) -> OptionValue:
         """``value`` as this option holds it (an integer for a float option becomes a float)."""
         given = type(value)
-        if self.kind is float and given in (int, float):
+        if self.kind is float and isinstance(value, int | float) and given is not bool:
             return float(value)
         if given is not self.kind or (self.choices and value not in self.choices):
             hint = ""
@@ -107,6 +114,8 @@ class Option:
                 near = difflib.get_close_matches(value, self.choices, n=1, cutoff=0.5)
                 hint = f'; did you mean "{near[0]}"?' if near else ""
             raise OptionError(f"{self.name}= must be {self.wanted()}{hint}")
+        if self.valid is not None:
+            self.valid(value)
         return value
 
 
@@ -116,6 +125,8 @@ def option_text(value: OptionValue) -> str:
         return f'"{value}"'
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, tuple):
+        return "(" + ", ".join(map(str, value)) + ("," if len(value) == 1 else "") + ")"
     return str(value)
 
 
@@ -133,6 +144,7 @@ class Op:
     doc: str
     syntax: Syntax = Syntax.CALL
     arity: int = 1  # tensor arguments
+    extra_tensors: int = 0  # ... and up to this many more (put_at's tensor indices)
     takes_dim: bool = False  # a trailing integer dimension may follow: sum(x, 0)
     needs_dim: bool = False  # ... and must: unsqueeze(x, 0)
     symbols: tuple[str, ...] = ()  # operator tokens, the first one printed: ("**", "^")

@@ -18,8 +18,16 @@ from backcalc.symbolic.elementwise import symbols_for, to_sympy
 PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "backcalc"
 RNG = np.random.default_rng(0)
 ELEMENTWISE = [op for op in ops.all_ops() if op.elementwise]
-# Of float arguments: the operations of integer labels have their own tests (tests/ops/test_classes.py).
-MIXING = [op for op in ops.all_ops() if not op.elementwise and op.integer_args is None and not op.integer_output]
+# Of float arguments at their defaults: the operations of integer labels and of subscripts and shapes
+# have their own tests (tests/ops/test_classes.py, test_subscripts.py).
+MIXING = [
+    op
+    for op in ops.all_ops()
+    if not op.elementwise
+    and op.integer_args is None
+    and not op.integer_output
+    and not any(option.kind is tuple for option in op.options)
+]
 
 
 def _points(op: ops.Op, count: int = 7) -> list[np.ndarray]:
