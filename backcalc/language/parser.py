@@ -3,14 +3,16 @@
 Grammar (``^`` and ``**`` are both power; power is right-associative and binds tighter than unary
 minus, so ``-x**2`` is ``-(x**2)`` and ``2**-1`` is allowed)::
 
-    expression := sum EOF
+    expression := comparison EOF
+    comparison := sum (("<" | "<=" | ">" | ">=") sum)?        (a mask of 0 and 1; no chains)
     sum        := product (("+" | "-") product)*
     product    := unary (("*" | "/" | "@") unary | <implicit> power)*
     unary      := ("-" | "+") unary | power
     power      := postfix (("**" | "^") unary)?
-    postfix    := atom (".T")*
-    atom       := NUMBER | CONSTANT | VARIABLE | FUNCTION "(" arguments ")" | "(" sum ")"
-    arguments  := sum ("," sum)* ("," OPTION "=" LITERAL)*  |  OPTION "=" LITERAL ("," OPTION "=" LITERAL)*
+    postfix    := atom (".T" | subscript)*          (subscript: see :mod:`.subscripts`)
+    atom       := NUMBER | CONSTANT | VARIABLE | FUNCTION "(" arguments ")" | "(" comparison ")"
+    arguments  := comparison ("," comparison)* ("," OPTION "=" LITERAL)*
+                | OPTION "=" LITERAL ("," OPTION "=" LITERAL)*
 
     NUMBER     := digits ["." digits] [("e" | "E") ["+" | "-"] digits]   (also "2." and ".5")
     CONSTANT   := "pi" | "e"
@@ -90,6 +92,7 @@ def _dimension(node: Node) -> int | None:
 _STRAY = {"=": "assignments and comparisons are not allowed", "string": "strings are not allowed"}
 
 _IMPLICIT = ops.infix_at(ops.PRODUCT)["*"]  # 2x is 2*x
+_COMPARISONS = ops.infix_at(min(op.precedence for op in ops.all_ops() if op.syntax is ops.Syntax.INFIX))
 _PREFIX = {symbol: op for symbol in "-" if (op := ops.prefix(symbol)) is not None}
 
 
@@ -125,7 +128,7 @@ class _Parser(SubscriptRules):
 
     # -- grammar ---------------------------------------------------------------------------------
     def parse(self) -> Node:
-        node = self.sum()
+        node = self.comparison()
         token = self.token
         if token.kind != "end":
             if self.at(")"):
@@ -155,6 +158,17 @@ class _Parser(SubscriptRules):
             else:
                 return node
             node = Node(op.name, (node, right), start=node.start, end=right.end)
+
+    def comparison(self) -> Node:
+        """A sum, or one comparison of two sums (a mask): they do not chain as Python's do."""
+        node = self.sum()
+        if not self.at(*_COMPARISONS):
+            return node
+        op = _COMPARISONS[self.advance().text]
+        right = self.sum()
+        if self.at(*_COMPARISONS):
+            raise self.error("comparisons do not chain: write (a < b)*(b < c)")
+        return Node(op.name, (node, right), start=node.start, end=right.end)
 
     def sum(self) -> Node:
         return self.binary(ops.SUM, self.product)
@@ -204,7 +218,7 @@ class _Parser(SubscriptRules):
         if self.at("("):
             self.advance()
             self.enter()
-            inner = self.sum()
+            inner = self.comparison()
             self.depth -= 1
             if not self.at(")"):
                 raise self.error(
@@ -267,7 +281,7 @@ class _Parser(SubscriptRules):
             elif named:
                 raise self.error(f"{name.text}(): an argument without a name cannot follow an option")
             elif count < tensors:
-                arguments.append(self.sum())
+                arguments.append(self.comparison())
                 count += 1
                 if self.at("="):
                     raise self.error(_STRAY["="])

@@ -186,7 +186,7 @@ def to_text(node: Node, named: bool = False) -> str:
     right_mixed = mine == ops.PRODUCT and _MATMUL in (op.name, right.op) and right.op != op.name
     right_text = _wrap(right, precedence(right) <= mine or (right_mixed and precedence(right) == mine))
     # Sums are spaced, products are not: `2*x + 3*y`, `W@x`.
-    sep = f" {op.symbol} " if mine == ops.SUM else op.symbol
+    sep = f" {op.symbol} " if mine <= ops.SUM else op.symbol
     return f"{left_text}{sep}{right_text}"
 
 

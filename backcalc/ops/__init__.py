@@ -5,10 +5,11 @@ up here; no other module names an operation.
 
 The records: :mod:`.arithmetic` (operators), :mod:`.functions` (element-wise functions),
 :mod:`.activations` (the activation functions of a network course, with their options),
-:mod:`.tensors` (operations that mix elements), :mod:`.reductions` (max, min, var, std, prod, cumsum)
-and :mod:`.losses` (torch.nn.functional's losses of a float target), :mod:`.classes` (integer class
+:mod:`.tensors` (operations that mix elements), :mod:`.reductions` (max, min, var, std, prod, cumsum),
+:mod:`.losses` (torch.nn.functional's losses of a float target), :mod:`.classes` (integer class
 labels: one_hot, embedding and the losses of labels), :mod:`.subscripts` (``x[...]``, its backward
-``put_at``, and ``arange``) and :mod:`.shaping` (reshape, flatten, squeeze, permute).
+``put_at``, and ``arange``), :mod:`.shaping` (reshape, flatten, squeeze, permute) and
+:mod:`.comparisons` (``<``, ``<=``, ``>``, ``>=`` as masks, and ``where``).
 
 Place in the flow: the floor that every walker stands on (the parser, the evaluators, the printers
 look their operations up here). :mod:`.sympy_functions` holds the sympy classes the records use.
@@ -25,7 +26,7 @@ from . import arithmetic, functions, tensors  # noqa: F401  (importing them regi
 from . import activations, losses, reductions  # noqa: F401  (registered last: the list of known functions keeps its order)
 
 # isort: split
-from . import classes, shaping, subscripts  # noqa: F401  (labels and their losses; reshaping; subscripts)
+from . import classes, comparisons, shaping, subscripts  # noqa: F401  (labels, masks, reshaping, subscripts)
 from .record import (
     ATOM,
     Growth,

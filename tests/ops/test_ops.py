@@ -18,8 +18,9 @@ from backcalc.symbolic.elementwise import symbols_for, to_sympy
 PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "backcalc"
 RNG = np.random.default_rng(0)
 ELEMENTWISE = [op for op in ops.all_ops() if op.elementwise]
-# Of float arguments at their defaults: the operations of integer labels and of subscripts and shapes
-# have their own tests (tests/ops/test_classes.py, test_subscripts.py).
+# Of one or two float arguments at their defaults: the operations of integer labels, of subscripts and
+# shapes, and where, have their own tests (tests/ops/test_classes.py, test_subscripts.py,
+# test_comparisons.py).
 MIXING = [
     op
     for op in ops.all_ops()
@@ -27,6 +28,7 @@ MIXING = [
     and op.integer_args is None
     and not op.integer_output
     and not any(option.kind is tuple for option in op.options)
+    and op.arity <= 2
 ]
 
 
