@@ -245,7 +245,7 @@ class _Parser(SubscriptRules):
         if record is not None:
             if not calls:
                 raise self.error(f"{name!r} is a function: write {name}(...)", token)
-            return self.call(token, record)
+            return self.listed_call(token, record) if record.listed else self.call(token, record)
         if calls:
             if ops.is_constant_name(name):
                 raise self.error(f"{name!r} is a constant, not a function: write {name}*(...)", token)

@@ -8,7 +8,8 @@
 A subscript node is the registry's subscript record on the tensor and its tensor indices (an item
 that is an expression: an integer input, ``arange(n)``), its key the option ``at`` in the language's own
 text, a tensor index written ``#``. Here too: a tuple of integers, the literal of a shape option
-(``reshape(x, (2, -1))``). No dependencies beyond the standard library.
+(``reshape(x, (2, -1))``), and a list of tensors, the first argument of ``cat`` and ``stack``
+(``cat([a, b], 0)``). No dependencies beyond the standard library.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ _SUBSCRIPT = next(op for op in ops.all_ops() if op.syntax is ops.Syntax.SUBSCRIP
 #: range(n) and arange(n) in a subscript: the integers 0 to n-1, a static part of the key.
 _RANGES = ("range", *(op.name for op in ops.all_ops() if op.integer_output))
 SUBSCRIPT_TENSOR = "#"  # a tensor index in a subscript's key
+MAX_LISTED = 16  # tensors in the list of cat([a, b], 0)
 
 
 class SubscriptRules:
@@ -50,6 +52,37 @@ class SubscriptRules:
 
     def sum(self) -> Node:
         raise NotImplementedError
+
+    def comparison(self) -> Node:
+        raise NotImplementedError
+
+    def listed_call(self, name: Token, op: ops.Op) -> Node:
+        """``cat([a, b], d)``: a list of tensors, then an optional integer dimension (or ``dim=d``)."""
+        self.advance()  # "("
+        self.enter()
+        if not self.at("["):
+            raise self.error(f"{name.text}() takes a list of tensors first: {name.text}([a, b], 0)")
+        self.advance()
+        tensors = [self.comparison()]
+        while self.at(","):
+            self.advance()
+            tensors.append(self.comparison())
+        if not self.at("]"):
+            raise self.error("expected ']'" if self.token.kind == "end" else f"expected ']' before {self.token.text!r}")
+        self.advance()
+        if len(tensors) > MAX_LISTED:
+            raise self.error(f"{name.text}() takes at most {MAX_LISTED} tensors")
+        dim = None
+        if self.at(","):
+            self.advance()
+            if self.token.text == "dim" and self.tokens[self.pos + 1].text == "=":
+                self.pos += 2
+            dim = self.integer()
+        self.depth -= 1
+        if not self.at(")"):
+            raise self.error("expected ')'" if self.token.kind == "end" else f"expected ')' before {self.token.text!r}")
+        close = self.advance()
+        return Node(op.name, tuple(tensors), "", dim, name.start, close.end)
 
     def subscript(self, node: Node) -> Node:
         """``x[item, ...]``: the items as the key of a subscript node, its tensor indices as arguments."""

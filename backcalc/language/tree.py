@@ -156,6 +156,9 @@ def to_text(node: Node, named: bool = False) -> str:
         return node.text
     op = node.record
     syntax = op.syntax
+    if syntax is ops.Syntax.CALL and op.listed:  # cat([a, b], 0)
+        given = "" if node.dim is None else f", {node.dim}"
+        return f"{op.name}([{', '.join(to_text(arg, True) for arg in node.args)}]{given})"
     if syntax is ops.Syntax.CALL:
         dim = [] if node.dim is None else [str(node.dim)]
         options = op.option_texts(node.options)
@@ -182,7 +185,11 @@ def to_text(node: Node, named: bool = False) -> str:
     # Left-associative: `a - (b - c)` and `a / (b * c)` keep their parentheses; `@` beside `*` or `/`
     # gets them too, for the reader: `(g@W.T)*h`, not `g@W.T*h`.
     mixed = mine == ops.PRODUCT and _MATMUL in (op.name, left.op)
-    left_text = _wrap(left, precedence(left) < mine or (mixed and left.op != op.name and precedence(left) == mine))
+    # Comparisons do not chain: (a < b) < c keeps its parentheses.
+    chained = mine < ops.SUM and precedence(left) == mine
+    left_text = _wrap(
+        left, chained or precedence(left) < mine or (mixed and left.op != op.name and precedence(left) == mine)
+    )
     right_mixed = mine == ops.PRODUCT and _MATMUL in (op.name, right.op) and right.op != op.name
     right_text = _wrap(right, precedence(right) <= mine or (right_mixed and precedence(right) == mine))
     # Sums are spaced, products are not: `2*x + 3*y`, `W@x`.

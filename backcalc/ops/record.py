@@ -145,6 +145,7 @@ class Op:
     syntax: Syntax = Syntax.CALL
     arity: int = 1  # tensor arguments
     extra_tensors: int = 0  # ... and up to this many more (put_at's tensor indices)
+    listed: bool = False  # the tensors come as a list, then the dimension: cat([a, b], 0)
     takes_dim: bool = False  # a trailing integer dimension may follow: sum(x, 0)
     needs_dim: bool = False  # ... and must: unsqueeze(x, 0)
     symbols: tuple[str, ...] = ()  # operator tokens, the first one printed: ("**", "^")

@@ -138,3 +138,79 @@ register(
         numpy=lambda np, x, dims=(): np.transpose(x, dims),
     )
 )
+
+
+# -- cat, stack -------------------------------------------------------------------------------------
+def _cat_shape(shapes: list[Shape], dim: int | None) -> Shape:
+    first = shapes[0]
+    index = axis(first, 0 if dim is None else dim)
+    for shape in shapes[1:]:
+        if len(shape) != len(first) or any(
+            a != b for i, (a, b) in enumerate(zip(shape, first, strict=True)) if i != index
+        ):
+            raise ShapeMisfitError(
+                f"cat along {index} needs shapes alike but there, not {show(first)} and {show(shape)}"
+            )
+    return (*first[:index], sum(shape[index] for shape in shapes), *first[index + 1 :])
+
+
+def _cat_vjp(shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
+    # Each tensor gets its own stretch of g along the dimension: g[:, a:b] for the second of a cat along 1.
+    index = axis(shapes[0], 0 if dim is None else dim)
+    rules, start = [], 0
+    for shape in shapes:
+        rules.append("g[" + ":, " * index + f"{start}:{start + shape[index]}]")
+        start += shape[index]
+    return tuple(rules)
+
+
+def _stack_shape(shapes: list[Shape], dim: int | None) -> Shape:
+    first = shapes[0]
+    if any(shape != first for shape in shapes):
+        raise ShapeMisfitError(f"stack needs tensors of one shape, not {' and '.join(show(s) for s in shapes)}")
+    index = _stack_axis(first, dim)
+    return (*first[:index], len(shapes), *first[index:])
+
+
+def _stack_axis(shape: Shape, dim: int | None) -> int:
+    given = 0 if dim is None else dim
+    if not -len(shape) - 1 <= given <= len(shape):
+        raise ShapeMisfitError(f"dimension {given} is out of range to stack tensors of shape {show(shape)}")
+    return given % (len(shape) + 1)
+
+
+def _stack_vjp(shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
+    index = _stack_axis(shapes[0], dim)
+    return tuple("g[" + ":, " * index + f"{i}]" for i in range(len(shapes)))
+
+
+register(
+    Op(
+        "cat",
+        "tensors joined along dimension d (0 unless given), as torch.cat: cat([a, b], 1)",
+        takes_dim=True,
+        listed=True,
+        latex=r"\operatorname{{cat}}\left({0}, \ldots\right)",
+        elementwise=False,
+        shape=_cat_shape,
+        vjp=_cat_vjp,
+        sympy=lambda sp, np, *xs, dim=None: np.concatenate(xs, axis=0 if dim is None else dim),
+        torch=lambda torch, *xs, dim=None: torch.cat(xs, 0 if dim is None else dim),
+        numpy=lambda np, *xs, dim=None: np.concatenate(xs, axis=0 if dim is None else dim),
+    )
+)
+register(
+    Op(
+        "stack",
+        "tensors of one shape stacked along a new dimension d (0 unless given), as torch.stack: stack([a, b], 1)",
+        takes_dim=True,
+        listed=True,
+        latex=r"\operatorname{{stack}}\left({0}, \ldots\right)",
+        elementwise=False,
+        shape=_stack_shape,
+        vjp=_stack_vjp,
+        sympy=lambda sp, np, *xs, dim=None: np.stack(xs, axis=0 if dim is None else dim),
+        torch=lambda torch, *xs, dim=None: torch.stack(xs, 0 if dim is None else dim),
+        numpy=lambda np, *xs, dim=None: np.stack(xs, axis=0 if dim is None else dim),
+    )
+)

@@ -33,6 +33,10 @@ CASES = [
     ("sum(squeeze(x, 1)**3)", lambda x, y: (x.squeeze(1) ** 3).sum(), (3, 1, 2), None),
     ("sum(squeeze(x)**3)", lambda x, y: (x.squeeze() ** 3).sum(), (1, 3, 1), None),
     ("sum(permute(x, (2, 0, 1))[0]**3)", lambda x, y: (x.permute(2, 0, 1)[0] ** 3).sum(), (2, 3, 4), None),
+    ("sum(cat([x, x**2], 1)**2)", lambda x, y: (torch.cat([x, x**2], 1) ** 2).sum(), (2, 3), None),
+    ("sum(cat([x[0], 2*x[-1]])**3)", lambda x, y: (torch.cat([x[0], 2 * x[-1]]) ** 3).sum(), (3, 2), None),
+    ("sum(stack([x, exp(x)], -1)**2)", lambda x, y: (torch.stack([x, torch.exp(x)], -1) ** 2).sum(), (2, 3), None),
+    ("sum(stack([x[0], x[1]], 1)**3)", lambda x, y: (torch.stack([x[0], x[1]], 1) ** 3).sum(), (2, 4), None),
 ]
 
 
@@ -52,7 +56,20 @@ def test_gradients_agree_with_torch_autograd(run, text, reference, shape, labels
 
 
 @pytest.mark.parametrize(
-    "text", ["x[0]", "x[-1, 1:]", "x[::2, None]", "x[..., 0]", "x[y, :2]", "x[range(2), y]", "(x + 1)[0][1:]"]
+    "text",
+    [
+        "x[0]",
+        "x[-1, 1:]",
+        "x[::2, None]",
+        "x[..., 0]",
+        "x[y, :2]",
+        "x[range(2), y]",
+        "(x + 1)[0][1:]",
+        "cat([x, y], -1)",
+        "stack([x, y + 1])",
+        "reshape(x, (2, -1))",
+        "permute(x, (1, 0))",
+    ],
 )
 def test_subscripts_round_trip(text):
     tree = parse(text)
@@ -75,6 +92,9 @@ def test_subscripts_round_trip(text):
         ("sum(x, None)", ["x=[1, 2, 3]"], "only in a subscript"),
         ("sum(reshape(x, (4, -1)))", ["x=[1, 2, 3]"], "invalid for [3]"),
         ("sum(permute(x, (0, 0)))", ["x=[[1, 2], [3, 4]]"], "needs each of its 2 dimensions once"),
+        ("sum(cat([x, x[0]]))", ["x=[[1, 2], [3, 4]]"], "needs shapes alike"),
+        ("sum(stack([x, x[0]]))", ["x=[[1, 2], [3, 4]]"], "stack needs tensors of one shape"),
+        ("sum(cat(x, 0))", ["x=[[1, 2], [3, 4]]"], "takes a list of tensors first"),
     ],
 )
 def test_bad_subscripts_are_status_2_and_one_line(run, text, values, words):
