@@ -11,6 +11,7 @@ minus, so ``-x**2`` is ``-(x**2)`` and ``2**-1`` is allowed)::
     power      := postfix (("**" | "^") unary)?
     postfix    := atom (".T" | subscript)*          (subscript: see :mod:`.subscripts`)
     atom       := NUMBER | CONSTANT | VARIABLE | FUNCTION "(" arguments ")" | "(" comparison ")"
+                | LISTED "(" "[" comparison ("," comparison)* "]" ["," ["dim" "="] INTEGER] ")"
     arguments  := comparison ("," comparison)* ("," OPTION "=" LITERAL)*
                 | OPTION "=" LITERAL ("," OPTION "=" LITERAL)*
 
@@ -21,7 +22,9 @@ minus, so ``-x**2`` is ``-(x**2)`` and ``2**-1`` is allowed)::
                   follow, an integer literal (``sum(x, 0)``, ``softmax(x, -1)``); then the record's
                   positional options (``leaky_relu(x, 0.1)``)
     OPTION     := a name among the options the record declares (``keepdim``, ``approximate``)
-    LITERAL    := ["-"] NUMBER | "True" | "False" | a short quoted word (``"tanh"``), of the option's type
+    LITERAL    := ["-"] NUMBER | "True" | "False" | a short quoted word (``"tanh"``)
+                | "(" INTEGER ("," INTEGER)* ")" (a shape), of the option's type
+    LISTED     := a call name whose record takes a list of tensors (``cat``, ``stack``)
     VARIABLE   := any other ASCII identifier that is not a Python keyword
 
 The operator symbols, their precedence levels and the postfix ``.T`` (the only attribute there is) come
@@ -31,10 +34,10 @@ from the registry too; this module knows only the shape of the grammar.
 Scientific notation wins over it: ``2e3`` is 2000, while ``2e`` is ``2*e``. Implicit products sit at
 the level of ``*`` and ``/``, so ``1/2x`` is ``(1/2)*x``.
 
-Anything else (attributes, subscripts, strings outside an option, comparisons, keywords, unknown
-functions and options) is refused
-with a :class:`~backcalc.errors.ParseError` that points at the offending characters. Tokens carry their
-start and end offsets. Every bound in :mod:`backcalc.limits` that concerns the text is checked here.
+Anything else (attributes, strings outside an option, ``==`` and chained comparisons, keywords but
+``None`` in a subscript, negative slice steps, unknown functions and options) is refused with a
+:class:`~backcalc.errors.ParseError` that points at the offending characters. Tokens carry their start
+and end offsets. Every bound in :mod:`backcalc.limits` that concerns the text is checked here.
 """
 
 from __future__ import annotations
@@ -92,7 +95,6 @@ def _dimension(node: Node) -> int | None:
 _STRAY = {"=": "assignments and comparisons are not allowed", "string": "strings are not allowed"}
 
 _IMPLICIT = ops.infix_at(ops.PRODUCT)["*"]  # 2x is 2*x
-_COMPARISONS = ops.infix_at(min(op.precedence for op in ops.all_ops() if op.syntax is ops.Syntax.INFIX))
 _PREFIX = {symbol: op for symbol in "-" if (op := ops.prefix(symbol)) is not None}
 
 
@@ -158,17 +160,6 @@ class _Parser(SubscriptRules):
             else:
                 return node
             node = Node(op.name, (node, right), start=node.start, end=right.end)
-
-    def comparison(self) -> Node:
-        """A sum, or one comparison of two sums (a mask): they do not chain as Python's do."""
-        node = self.sum()
-        if not self.at(*_COMPARISONS):
-            return node
-        op = _COMPARISONS[self.advance().text]
-        right = self.sum()
-        if self.at(*_COMPARISONS):
-            raise self.error("comparisons do not chain: write (a < b)*(b < c)")
-        return Node(op.name, (node, right), start=node.start, end=right.end)
 
     def sum(self) -> Node:
         return self.binary(ops.SUM, self.product)

@@ -1,4 +1,5 @@
-"""The grammar of a subscript, a part of the whitelist parser (:mod:`.parser`)::
+"""The grammar of comparisons (``a < b``, one per expression part) and of a subscript, a part of the
+whitelist parser (:mod:`.parser`)::
 
     postfix    := atom (".T" | "[" item ("," item)* "]")*
     item       := INTEGER | [INTEGER] ":" [INTEGER] [":" [STEP]] | "None" | "..." | "range(" N ")"
@@ -23,6 +24,7 @@ _SUBSCRIPT = next(op for op in ops.all_ops() if op.syntax is ops.Syntax.SUBSCRIP
 #: range(n) and arange(n) in a subscript: the integers 0 to n-1, a static part of the key.
 _RANGES = ("range", *(op.name for op in ops.all_ops() if op.integer_output))
 SUBSCRIPT_TENSOR = "#"  # a tensor index in a subscript's key
+_COMPARISONS = ops.infix_at(min(op.precedence for op in ops.all_ops() if op.syntax is ops.Syntax.INFIX))
 MAX_LISTED = 16  # tensors in the list of cat([a, b], 0)
 
 
@@ -54,7 +56,15 @@ class SubscriptRules:
         raise NotImplementedError
 
     def comparison(self) -> Node:
-        raise NotImplementedError
+        """A sum, or one comparison of two sums (a mask): they do not chain as Python's do."""
+        node = self.sum()
+        if not self.at(*_COMPARISONS):
+            return node
+        op = _COMPARISONS[self.advance().text]
+        right = self.sum()
+        if self.at(*_COMPARISONS):
+            raise self.error("comparisons do not chain: write (a < b)*(b < c)")
+        return Node(op.name, (node, right), start=node.start, end=right.end)
 
     def listed_call(self, name: Token, op: ops.Op) -> Node:
         """``cat([a, b], d)``: a list of tensors, then an optional integer dimension (or ``dim=d``)."""
