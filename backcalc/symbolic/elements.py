@@ -24,14 +24,21 @@ from .derived import SympySide
 from .elementwise import Compiled, leaf, present
 
 
-def element_symbols(shapes: Mapping[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
-    """An object array of real symbols per input: ``W_0_1`` for ``W[0, 1]``, ``x`` for a scalar."""
+def element_symbols(
+    shapes: Mapping[str, tuple[int, ...]], labels: Mapping[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
+    """An object array of real symbols per input: ``W_0_1`` for ``W[0, 1]``, ``x`` for a scalar. A
+    label is data, not a variable: its own whole numbers, which index the symbols of the others."""
+    labels = labels or {}
     taken = set(shapes)
     result = {}
     for name, shape in shapes.items():
         sep = "_"
         while any(f"{name}{sep}" in other for other in taken if other != name):
             sep += "_"  # an input called W_0 must not collide with element W[0]
+        if name in labels:
+            result[name] = np.asarray(labels[name])
+            continue
         cells = np.empty(shape, dtype=object)
         for index in np.ndindex(*shape):
             label = name if not shape else name + sep + sep.join(map(str, index))
@@ -96,9 +103,7 @@ class ElementDifferentiator(SympySide):
         self.shapes = dict(shapes)
         self.tree = tree
         with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "symbolic conversion"):
-            # A label is data, not a variable: its whole numbers index the symbols of the others.
-            self.cells = element_symbols({name: shape for name, shape in shapes.items() if name not in (labels or {})})
-            self.cells.update({name: np.asarray(value) for name, value in (labels or {}).items()})
+            self.cells = element_symbols(shapes, labels)
             self.output = to_sympy_array(tree, self.cells)
             self.loss = sympy.Add(*self.output.flat)
         self._derivatives: dict[str, tuple[np.ndarray, list[Compiled]]] = {}

@@ -4,6 +4,8 @@ is refused, and a program of steps with cross_entropy gives its intermediates ag
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -84,3 +86,28 @@ def test_the_library_reads_labels_as_int64():
     result = api.gradient("nll_loss(z, y)", z=[[1.0, 2.0]], y=[0])
     assert list(result.gradients) == ["z"]
     np.testing.assert_allclose(result.gradients["z"].autograd, [[-1.0, 0.0]])
+
+
+def test_batch_reads_each_lines_labels(run):
+    lines = [
+        '{"expression": "cross_entropy(z, y)", "inputs": {"z": [[1, 2, 3]], "y": [2]}}',
+        '{"expression": "cross_entropy(z, y)", "inputs": {"z": [[1, 2, 3]], "y": [1]}}',
+        '{"expression": "cross_entropy(z, y)", "inputs": {"z": [[1, 2, 3]], "y": [5]}}',
+    ]
+    result = run("batch", input="\n".join(lines) + "\n")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    for record, label in zip(records[:2], (2, 1), strict=True):
+        zt = torch.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+        F.cross_entropy(zt, torch.tensor([label])).backward()
+        np.testing.assert_allclose(record["gradients"]["z"]["autograd"], zt.grad.numpy(), rtol=1e-6)
+    assert records[2]["error"]["kind"] == "input" and "label 5 is out of range" in records[2]["error"]["message"]
+
+
+def test_check_jacobian_and_descend_keep_the_labels(run):
+    values = [Z, "y=[2, 0]"]
+    right = run("check", "cross_entropy(z, y)", "--claim", "z=(softmax(z, -1) - one_hot(y, 3))/2", *values)
+    wrong = run("check", "cross_entropy(z, y)", "--claim", "z=softmax(z, -1) - one_hot(y, 3)", *values)
+    assert right.exit_code == 0 and wrong.exit_code == 1
+    assert run.json("jacobian", "softmax(z, 1)[range(2), y]", *values, "--dtype", "float64")["verdict"] == "agree"
+    descent = run.json("descend", "cross_entropy(z, y)", *values, "--wrt", "z", "--steps", "3")
+    assert descent["agree"] and list(descent["steps"][0]["params"]) == ["z"]

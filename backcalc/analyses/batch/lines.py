@@ -330,6 +330,8 @@ class Batch:
         known = self._prepared.get(key)
         if known is None:
             problem = prepare(expression, arrays, wrt, dtype, reduce, tree=tree)
+            if problem.labels:  # each line's labels are read and range-checked by prepare itself
+                return problem
             self._prepared[key] = (list(problem.inputs), problem.wrt, problem.output_shape)
             if len(self._prepared) > 4 * CACHE_SIZE:
                 self._prepared.popitem(last=False)

@@ -160,15 +160,19 @@ def _broadcasts(claimed: tuple[int, ...], shape: tuple[int, ...]) -> bool:
 def _points(problem: Problem, samples: int, seed: int, given: bool) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
     """The given inputs, then random points of their shapes (a bounded number of draws): even draws
     from (0.1, 3), where logs and roots are defined, odd ones from (-3, 3). Draw K depends only on the
-    seed and K, so that a counterexample can be drawn again."""
+    seed and K, so that a counterexample can be drawn again. Labels keep their given values."""
     if given:
         yield GIVEN, problem.inputs
+    labels = problem.labels  # data, the same at every point
     for k in range(2 * samples + 4):
         rng = np.random.default_rng([seed, k])
         low = 0.1 if k % 2 == 0 else -3.0
         yield (
             f"random point {k} (--seed {seed})",
-            {name: rng.uniform(low, 3.0, size=shape) for name, shape in problem.shapes.items()},
+            {
+                name: labels[name] if name in labels else rng.uniform(low, 3.0, size=shape)
+                for name, shape in problem.shapes.items()
+            },
         )
 
 
