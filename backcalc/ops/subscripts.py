@@ -142,6 +142,12 @@ def _sympy_put_at(sp: Any, np: Any, g: Any, like: Any, *tensors: Any, at: str = 
     return cells.reshape(np.shape(like))
 
 
+def _sympy_subscript(sp: Any, np: Any, x: Any, *tensors: Any, at: str = ":") -> Any:
+    cells = np.asarray(x)  # a label's whole numbers stay integers, to index with
+    cells = cells if cells.dtype.kind == "i" else np.asarray(x, dtype=object)
+    return cells[python_key(np, at, [np.asarray(t) for t in tensors])]
+
+
 def _put_vjp(shapes: list[Shape], dim: int | None, at: str = ":") -> tuple[str, ...]:
     # put_at is linear in g: its rule is g read back at the same subscript (the rest have none).
     return ("g[" + text_of(at, ["v", "w"][: len(shapes) - 2]) + "]", *[""] * (len(shapes) - 1))
@@ -171,9 +177,7 @@ SUBSCRIPT = register(
         integer_args=lambda shapes, at=":": tuple(range(1, len(shapes))),
         index_range=_ranges,
         keeps_integers=True,
-        sympy=lambda sp, np, x, *tensors, at=":": np.asarray(x, dtype=object)[
-            python_key(np, at, [np.asarray(t) for t in tensors])
-        ],
+        sympy=_sympy_subscript,
         torch=lambda torch, x, *tensors, at=":": x[python_key(torch, at, list(tensors))],
         numpy=lambda np, x, *tensors, at=":": np.asarray(x)[python_key(np, at, list(tensors))],
     )

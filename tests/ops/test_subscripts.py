@@ -28,6 +28,8 @@ CASES = [
         [4, 0, 1, 1],
     ),
     ("sum(x[arange(3), y]**2)", lambda x, y: (x[torch.arange(3), y] ** 2).sum(), (3, 2), [1, 0, 1]),
+    ("sum(x[y[0:2]]**2)", lambda x, y: (x[y[0:2]] ** 2).sum(), (3, 2), [2, 0, 1]),
+    ("sum(x[reshape(y, (2, 1))]**3)", lambda x, y: (x[y.reshape(2, 1)] ** 3).sum(), (3,), [2, 2]),
     ("sum(reshape(x, (2, -1))[1]**2)", lambda x, y: (x.reshape(2, -1)[1] ** 2).sum(), (3, 4), None),
     ("sum(flatten(x, 1)**3)", lambda x, y: (x.flatten(1) ** 3).sum(), (2, 3, 2), None),
     ("sum(squeeze(x, 1)**3)", lambda x, y: (x.squeeze(1) ** 3).sum(), (3, 1, 2), None),
