@@ -134,3 +134,35 @@ def test_a_program_of_the_ninja_steps(run):
     for name, tensor in tensors.items():
         np.testing.assert_allclose(data["gradients"][name]["symbolic"], tensor.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(data["intermediates"]["logprobs"]["autograd"], logprobs.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("command", ["grad", "explain"])
+def test_the_ninja_forward_pass_as_a_program(run, command):
+    rng = np.random.default_rng(0)
+    weights = {
+        "C": rng.normal(size=(5, 2)),
+        "W1": rng.normal(size=(6, 4)),
+        "b1": rng.normal(size=4),
+        "W2": rng.normal(size=(4, 5)),
+        "b2": rng.normal(size=5),
+    }
+    xb, yb = rng.integers(0, 5, size=(4, 3)), rng.integers(0, 5, size=4)
+    program = (
+        "emb = C[Xb]; embcat = reshape(emb, (4, -1)); hpre = embcat @ W1 + b1; h = tanh(hpre); "
+        "logits = h @ W2 + b2; logprobs = log_softmax(logits, 1); loss = -mean(logprobs[range(4), Yb])"
+    )
+    values = [f"{name}={value.tolist()}" for name, value in weights.items()] + [
+        f"Xb={xb.tolist()}",
+        f"Yb={yb.tolist()}",
+    ]
+    data = run.json(command, program, *values, "--dtype", "float64")
+    tensors = {name: torch.tensor(value, requires_grad=True) for name, value in weights.items()}
+    embcat = tensors["C"][torch.tensor(xb)].reshape(4, -1)
+    logits = torch.tanh(embcat @ tensors["W1"] + tensors["b1"]) @ tensors["W2"] + tensors["b2"]
+    loss = torch.nn.functional.cross_entropy(logits, torch.tensor(yb))
+    loss.backward()
+    assert data["verdict"] == "agree" and data["loss"] == pytest.approx(loss.item(), rel=1e-13)
+    assert sorted(data["gradients"]) == sorted(weights)  # Xb and Yb are labels
+    for name, tensor in tensors.items():
+        found = data["gradients"][name]["symbolic"] if command == "grad" else data["gradients"][name]
+        np.testing.assert_allclose(found, tensor.grad.numpy(), rtol=1e-12, atol=1e-15)
