@@ -117,7 +117,7 @@ def _symbolic_setup(problem: Problem) -> tuple[Any, dict[str, np.ndarray], np.nd
             f"the inputs have {total:,} elements; sympy works element by element up to {limits.MAX_SYMBOLIC_ELEMENTS:,}"
         )
     with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "symbolic conversion"):
-        cells = element_symbols(shapes)
+        cells = element_symbols(shapes, problem.labels)
         output = to_sympy_array(problem.tree, cells)
     return sympy, cells, output
 

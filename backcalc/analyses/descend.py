@@ -200,7 +200,7 @@ class _Run:
         self.optimizer = _Optimizer(optimizer, [self.tensors[name] for name in problem.wrt], lr)
         self.skipped = ""
         try:
-            self.differentiator: Any = differentiator_for(problem.tree, problem.shapes)
+            self.differentiator: Any = differentiator_for(problem.tree, problem.shapes, problem.labels)
         except SymbolicSizeError as exc:
             self.differentiator = None  # autograd alone; said in the message
             self.skipped = f"; symbolic side skipped: {exc.one_line()}"
@@ -218,7 +218,7 @@ class _Run:
     def record(self, number: int, value: float) -> Step:
         """The step just computed, with the symbolic gradient at the same parameters beside autograd's."""
         problem = self.problem
-        current = {name: t.detach().numpy().astype(np.float64) for name, t in self.tensors.items()}
+        current = {name: _float64(t.detach().numpy()) for name, t in self.tensors.items()}
         grads = {name: self.tensors[name].grad.numpy().copy() for name in problem.wrt}  # type: ignore[union-attr]
         exact = {}
         if self.differentiator is not None:
@@ -311,3 +311,8 @@ class _Optimizer:
                     self.params, grads, self.buffers,
                     momentum=self.momentum, dampening=0.0, nesterov=False, **common,
                 )  # fmt: skip
+
+
+def _float64(value: np.ndarray) -> np.ndarray:
+    """A parameter as float64 for the symbolic side; a label stays int64."""
+    return value if value.dtype.kind == "i" else value.astype(np.float64)

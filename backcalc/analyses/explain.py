@@ -147,7 +147,7 @@ class Explanation:
 def explain(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Explanation:
     """Every step of the backward pass of ``problem``'s loss, checked node by node against torch."""
     tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
-    graph, ids = build_graph(problem.tree)
+    graph, ids = build_graph(problem.tree, problem.labels)
     with recursion_room(limits.RECURSION_LIMIT):
         # Forward values in float64 at the dtype-rounded inputs: what the chain rule works with.
         record: dict[int, np.ndarray] = {}

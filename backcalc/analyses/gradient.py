@@ -84,7 +84,7 @@ def _symbolic_side(problem: Problem, differentiator: Any, simplify: bool) -> tup
 
     try:
         if differentiator is None:
-            differentiator = symbolic.differentiator_for(problem.tree, problem.shapes)
+            differentiator = symbolic.differentiator_for(problem.tree, problem.shapes, problem.labels)
         derived = differentiator.derive(problem.inputs, problem.wrt, problem.output_shape, problem.count, simplify)
     except LimitError as exc:  # too many elements for sympy, or its time budget spent: autograd answers alone
         return {}, f"symbolic side skipped: {exc.one_line()}"

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InputError
-from ..inputs.values import check_name, check_range, to_array
+from ..inputs.values import check_name, check_range, to_array, to_labels
 from ..language import shapes, workload
 from ..language.hints import missing_name, wrt_hint
+from ..language.labels import check_ranges, integer_inputs
 from ..language.program import Program, parse_program
 from ..language.tree import Node, to_text
 from ..numeric.compare import DEFAULT_TOLERANCES
@@ -39,7 +40,7 @@ class Problem:
 
     expression: str
     tree: Node
-    inputs: dict[str, np.ndarray]  # float64 arrays holding values exactly representable in the dtype
+    inputs: dict[str, np.ndarray]  # float64 arrays holding values exactly representable in the dtype; int64 labels
     wrt: list[str]
     dtype: str
     reduce: str
@@ -75,9 +76,17 @@ class Problem:
         """What the summed output is divided by to give the loss: N for a mean of N elements, else 1."""
         return math.prod(self.output_shape) if self.reduction == "mean" else 1
 
+    @property
+    def labels(self) -> dict[str, np.ndarray]:
+        """The integer inputs (class labels, indices), int64: they have no gradient."""
+        return {name: value for name, value in self.inputs.items() if value.dtype.kind == "i"}
+
     def cast_inputs(self) -> dict[str, np.ndarray]:
-        """The inputs as arrays of the dtype, for showing them."""
-        return {name: value.astype(self.numpy_dtype) for name, value in self.inputs.items()}
+        """The inputs as arrays of the dtype (labels as int64), for showing them."""
+        return {
+            name: value if value.dtype.kind == "i" else value.astype(self.numpy_dtype)
+            for name, value in self.inputs.items()
+        }
 
     def leaves(self, requires_grad: Iterable[str] | None = None) -> dict[str, torch.Tensor]:
         """A torch tensor per input, of the dtype; those in ``requires_grad`` (default: ``wrt``) are
@@ -89,7 +98,10 @@ class Problem:
         wanted = set(self.wrt if requires_grad is None else requires_grad)
         dtype = DTYPES[self.dtype]
         return {
-            name: torch.tensor(value, dtype=dtype, requires_grad=name in wanted) for name, value in self.inputs.items()
+            name: torch.tensor(value, dtype=torch.int64)
+            if value.dtype.kind == "i"
+            else torch.tensor(value, dtype=dtype, requires_grad=name in wanted)
+            for name, value in self.inputs.items()
         }
 
     def forward(
@@ -142,31 +154,45 @@ def prepare(
         where = f"the program {program.text()!r}" if program is not None else f"the expression {to_text(tree)!r}"
         raise InputError(f"{', '.join(unused)} given but not used in {where}")
 
-    chosen = list(dict.fromkeys(variables if wrt is None else wrt))
-    for name in chosen:
+    input_shapes = {name: arrays[name].shape for name in variables}
+    roots = [tree, *(step.node for step in (program.unused() if program is not None else []))]
+    node_shapes = [shapes.infer(root, input_shapes) for root in roots]  # the unused steps are kept, so checked
+    label_names = {name for root, found in zip(roots, node_shapes, strict=True) for name in integer_inputs(root, found)}
+    for name in [] if wrt is None else wrt:
         if program is not None and program.step(name) is not None:
             raise InputError(
                 f"--wrt {name}: {name} is a step of the program, not an input; every step's gradient is "
                 "given anyway (intermediates)"
             )
-        if name not in arrays:
+    chosen = _chosen(variables if wrt is None else wrt, variables, label_names, wrt is None)
+
+    # Keep the expression's order of first appearance; cast once, so both sides see the same numbers.
+    cast = NUMPY_DTYPES[dtype]
+    check_range({name: array for name, array in arrays.items() if name not in label_names}, dtype)
+    ordered = {
+        name: to_labels(arrays[name], name) if name in label_names else arrays[name].astype(cast).astype(np.float64)
+        for name in variables
+    }
+    labels = {name: ordered[name] for name in label_names}
+    for root, found in zip(roots, node_shapes, strict=True):
+        check_ranges(root, found, labels)  # status 2 before any work, never an IndexError
+        workload.check(root, input_shapes)  # refused before any work
+    refuse_undefined(tree, ordered, cast)  # no value at all (a singular matrix to invert): nothing to compare
+    return Problem(expression, tree, ordered, chosen, dtype, reduce, node_shapes[0][id(tree)], program)
+
+
+def _chosen(wanted: Iterable[str], variables: list[str], labels: set[str], default: bool) -> list[str]:
+    """The inputs to differentiate: those asked for (by default every input but the labels)."""
+    chosen = [name for name in dict.fromkeys(wanted) if not (default and name in labels)]
+    for name in chosen:
+        if name not in variables:
             known = ", ".join(variables) or "none"
             raise InputError(
                 f"--wrt {name}: no input is called {name!r} (inputs: {known})", help=wrt_hint(name, variables)
             )
-
-    # Keep the expression's order of first appearance; cast once, so both sides see the same numbers.
-    cast = NUMPY_DTYPES[dtype]
-    check_range(arrays, dtype)
-    ordered = {name: arrays[name].astype(cast).astype(np.float64) for name in variables}
-    input_shapes = {name: value.shape for name, value in ordered.items()}
-    shape = shapes.output_shape(tree, input_shapes)
-    workload.check(tree, input_shapes)  # refused before any work
-    refuse_undefined(tree, ordered, cast)  # no value at all (a singular matrix to invert): nothing to compare
-    for step in program.unused() if program is not None else []:  # kept, so checked as well
-        shapes.output_shape(step.node, input_shapes)
-        workload.check(step.node, input_shapes)
-    return Problem(expression, tree, ordered, chosen, dtype, reduce, shape, program)
+        if name in labels:
+            raise InputError(f"--wrt {name}: {name} is an integer input (an index or class label) and has no gradient")
+    return chosen
 
 
 def _no_value_for_steps(program: Program, arrays: Mapping[str, np.ndarray]) -> None:

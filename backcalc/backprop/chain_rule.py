@@ -129,7 +129,7 @@ def _vjp_rules(
     names.update(zip(_PLACEHOLDERS, tree.args, strict=False))
     result: dict[str, Local] = {}
     for index, child in enumerate(node.inputs):
-        if not tree.args[index].is_variable:
+        if not tree.args[index].is_variable or not templates[index]:  # "": a label, with no gradient
             continue
         rule = substitute(_rule(templates[index]), names)
         if child in result:  # used twice (x@x): both rules add up

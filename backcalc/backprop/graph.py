@@ -9,6 +9,7 @@ node with two parents.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from ..language.tree import Node, to_text
@@ -28,9 +29,10 @@ class GraphNode:
         return list(dict.fromkeys(self.inputs))
 
 
-def build_graph(tree: Node) -> tuple[list[GraphNode], dict[int, str]]:
+def build_graph(tree: Node, labels: Collection[str] = ()) -> tuple[list[GraphNode], dict[int, str]]:
     """The graph's nodes in forward (topological) order, the output last, and the id of every tree
-    node (keyed by ``id(tree_node)``)."""
+    node (keyed by ``id(tree_node)``). ``labels``, the integer inputs, are not differentiable, nor is
+    what depends on nothing else (``one_hot(y, 3)``)."""
     taken = set(tree.variables()) | {node.name for node in tree.walk() if node.name}
     counters = {"n": 0, "c": 0}
     nodes: list[GraphNode] = []
@@ -50,9 +52,9 @@ def build_graph(tree: Node) -> tuple[list[GraphNode], dict[int, str]]:
             ids[id(node)] = node.text
             if node.text not in inputs_seen:
                 inputs_seen.add(node.text)
-                nodes.append(GraphNode(node.text, "input", node.text, (), node, True))
+                nodes.append(GraphNode(node.text, "input", node.text, (), node, node.text not in labels))
             continue
-        constant = node.is_constant()
+        constant = all(item.text in labels for item in node.walk() if item.is_variable)
         if node.is_leaf:
             node_id, op = node.name or fresh("c"), "const"
         else:

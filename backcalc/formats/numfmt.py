@@ -36,8 +36,11 @@ def json_number(value: float, dtype: str) -> float | str:
 
 
 def json_nested(array: np.ndarray, dtype: str) -> Any:
-    """A nested list (or a bare number for a 0-d array) of :func:`json_number` values."""
+    """A nested list (or a bare number for a 0-d array) of :func:`json_number` values; whole
+    numbers (an int64 label) as integers."""
     array = np.asarray(array)
+    if array.dtype.kind in "iu":
+        return array.tolist()
     flat: list[Any]
     with np.errstate(over="ignore"):  # beyond float32's range is inf, written as text below
         shown = array.astype(np.float32 if dtype == "float32" else np.float64)
@@ -61,7 +64,10 @@ def _reshape(flat: list[Any], shape: tuple[int, ...]) -> Any:
 
 
 def text(value: float, dtype: str) -> str:
-    """One number for people: the shortest round-trip decimal in the dtype."""
+    """One number for people: the shortest round-trip decimal in the dtype (a whole number of a label
+    as it is)."""
+    if isinstance(value, (int, np.integer)):
+        return str(value)
     number = json_number(value, dtype)
     return number if isinstance(number, str) else repr(number)
 

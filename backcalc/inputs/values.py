@@ -4,7 +4,8 @@ checked and turned into a float64 numpy array (the caller casts it to the workin
 ``@FILE`` reads only what the caller's :class:`~backcalc.inputs.files.FileAccess` allows: anywhere on the
 command line, nothing by default in the library and in ``batch``.
 
-Integers are converted to floats; booleans, strings, nulls, complex numbers and objects are refused,
+Integers are converted to floats (an input used as a label or an index is made int64 again by
+:func:`to_labels`, once the expression says so); booleans, strings, nulls, complex numbers and objects are refused,
 as are ragged lists, empty tensors and anything over the bounds in :mod:`backcalc.limits`.
 """
 
@@ -137,6 +138,19 @@ def check_range(arrays: Mapping[str, np.ndarray], dtype: str) -> None:
         if beyond.any():
             value = array[beyond].flat[0]
             raise InputError(f"{name}: {value:g} is beyond {dtype}'s range (±{largest:.4g}); use --dtype float64")
+
+
+def to_labels(array: np.ndarray, name: str) -> np.ndarray:
+    """An input used as a class label or an index, as int64: refused unless every value is a whole
+    number (``2.0`` is 2; ``2.5``, nan and inf are refused, naming the input)."""
+    import numpy as np
+
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(array) & (np.floor(array) == array) & (np.abs(array) < 2.0**53)
+    if not whole.all():
+        value = array[~whole].flat[0]
+        raise InputError(f"{name} is used as an index or class label and must hold whole numbers, not {value:g}")
+    return array.astype(np.int64)
 
 
 def to_array(obj: Any, name: str = "value", *, trusted: bool = False, files: FileAccess | None = None) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Refuse expressions whose exact constants would make sympy do unbounded big-integer arithmetic.
+"""Refuse expressions whose exact constants would make sympy do unbounded big-integer arithmetic, and
+trees beyond the node count and the depth the limits allow (:func:`check_size`).
 
 sympy evaluates integer and rational arithmetic eagerly: ``9**9**9`` is computed digit by digit and
 ``(2*x)**100000`` distributes into ``2**100000 * x**100000``. Both are estimated here in floating point,
@@ -98,3 +99,28 @@ class _Estimator:
                 f"(the limit is {limits.MAX_COEFFICIENT_DIGITS:,})",
             )
         return result
+
+
+def check_size(tree: Node, source: str) -> None:
+    """Bound the node count and the depth of the finished tree (long chains like a+b+c+... nest too)."""
+    count = 0
+    depth_of: dict[int, int] = {}
+    stack: list[tuple[Node, bool]] = [(tree, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            depth_of[id(node)] = 1 + max((depth_of[id(c)] for c in node.args), default=0)
+            continue
+        count += 1
+        if count > limits.MAX_NODES:
+            raise ParseError(f"expression has more than {limits.MAX_NODES:,} nodes", source, node.start, node.end)
+        stack.append((node, True))
+        stack.extend((child, False) for child in node.args)
+    depth = depth_of[id(tree)]
+    if depth > limits.MAX_DEPTH:
+        raise ParseError(
+            f"expression is nested too deeply ({depth} levels; the limit is {limits.MAX_DEPTH})",
+            source,
+            tree.start,
+            tree.end,
+        )

@@ -3,14 +3,17 @@
 Grammar (``^`` and ``**`` are both power; power is right-associative and binds tighter than unary
 minus, so ``-x**2`` is ``-(x**2)`` and ``2**-1`` is allowed)::
 
-    expression := sum EOF
+    expression := comparison EOF
+    comparison := sum (("<" | "<=" | ">" | ">=") sum)?        (a mask of 0 and 1; no chains)
     sum        := product (("+" | "-") product)*
     product    := unary (("*" | "/" | "@") unary | <implicit> power)*
     unary      := ("-" | "+") unary | power
     power      := postfix (("**" | "^") unary)?
-    postfix    := atom (".T")*
-    atom       := NUMBER | CONSTANT | VARIABLE | FUNCTION "(" arguments ")" | "(" sum ")"
-    arguments  := sum ("," sum)* ("," OPTION "=" LITERAL)*  |  OPTION "=" LITERAL ("," OPTION "=" LITERAL)*
+    postfix    := atom (".T" | subscript)*          (subscript: see :mod:`.subscripts`)
+    atom       := NUMBER | CONSTANT | VARIABLE | FUNCTION "(" arguments ")" | "(" comparison ")"
+                | LISTED "(" "[" comparison ("," comparison)* "]" ["," ["dim" "="] INTEGER] ")"
+    arguments  := comparison ("," comparison)* ("," OPTION "=" LITERAL)*
+                | OPTION "=" LITERAL ("," OPTION "=" LITERAL)*
 
     NUMBER     := digits ["." digits] [("e" | "E") ["+" | "-"] digits]   (also "2." and ".5")
     CONSTANT   := "pi" | "e"
@@ -19,7 +22,9 @@ minus, so ``-x**2`` is ``-(x**2)`` and ``2**-1`` is allowed)::
                   follow, an integer literal (``sum(x, 0)``, ``softmax(x, -1)``); then the record's
                   positional options (``leaky_relu(x, 0.1)``)
     OPTION     := a name among the options the record declares (``keepdim``, ``approximate``)
-    LITERAL    := ["-"] NUMBER | "True" | "False" | a short quoted word (``"tanh"``), of the option's type
+    LITERAL    := ["-"] NUMBER | "True" | "False" | a short quoted word (``"tanh"``)
+                | "(" INTEGER ("," INTEGER)* ")" (a shape), of the option's type
+    LISTED     := a call name whose record takes a list of tensors (``cat``, ``stack``)
     VARIABLE   := any other ASCII identifier that is not a Python keyword
 
 The operator symbols, their precedence levels and the postfix ``.T`` (the only attribute there is) come
@@ -29,10 +34,10 @@ from the registry too; this module knows only the shape of the grammar.
 Scientific notation wins over it: ``2e3`` is 2000, while ``2e`` is ``2*e``. Implicit products sit at
 the level of ``*`` and ``/``, so ``1/2x`` is ``(1/2)*x``.
 
-Anything else (attributes, subscripts, strings outside an option, comparisons, keywords, unknown
-functions and options) is refused
-with a :class:`~backcalc.errors.ParseError` that points at the offending characters. Tokens carry their
-start and end offsets. Every bound in :mod:`backcalc.limits` that concerns the text is checked here.
+Anything else (attributes, strings outside an option, ``==`` and chained comparisons, keywords but
+``None`` in a subscript, negative slice steps, unknown functions and options) is refused with a
+:class:`~backcalc.errors.ParseError` that points at the offending characters. Tokens carry their start
+and end offsets. Every bound in :mod:`backcalc.limits` that concerns the text is checked here.
 """
 
 from __future__ import annotations
@@ -45,7 +50,8 @@ from .. import limits, ops
 from ..errors import ParseError
 from ..limits import recursion_room
 from . import hints
-from .cost import check_cost
+from .cost import check_cost, check_size
+from .subscripts import SubscriptRules
 from .tokens import BOOLEANS, Token, tokenize
 from .tree import CONSTANT, NUMBER, VARIABLE, Node
 
@@ -66,7 +72,7 @@ def parse(source: str) -> Node:
     try:
         with recursion_room(limits.RECURSION_LIMIT):
             tree = _Parser(source, tokenize(source)).parse()
-        _check_size(tree, source)
+        check_size(tree, source)
         check_cost(tree, source)
     except ParseError as exc:
         # Every refusal passes here, so the fix to type is found in one place (backcalc.language.hints).
@@ -92,7 +98,7 @@ _IMPLICIT = ops.infix_at(ops.PRODUCT)["*"]  # 2x is 2*x
 _PREFIX = {symbol: op for symbol in "-" if (op := ops.prefix(symbol)) is not None}
 
 
-class _Parser:
+class _Parser(SubscriptRules):
     def __init__(self, source: str, tokens: list[Token]) -> None:
         self.source = source
         self.tokens = tokens
@@ -124,7 +130,7 @@ class _Parser:
 
     # -- grammar ---------------------------------------------------------------------------------
     def parse(self) -> Node:
-        node = self.sum()
+        node = self.comparison()
         token = self.token
         if token.kind != "end":
             if self.at(")"):
@@ -185,7 +191,10 @@ class _Parser:
 
     def postfix(self) -> Node:
         node = self.atom()
-        while self.token.kind == "op" and ops.postfix(self.token.text):
+        while self.token.kind == "op" and (ops.postfix(self.token.text) or self.at("[")):
+            if self.at("["):
+                node = self.subscript(node)
+                continue
             close = self.advance()
             node = Node(ops.postfix(close.text).name, (node,), start=node.start, end=close.end)  # type: ignore[union-attr]
         return node
@@ -200,7 +209,7 @@ class _Parser:
         if self.at("("):
             self.advance()
             self.enter()
-            inner = self.sum()
+            inner = self.comparison()
             self.depth -= 1
             if not self.at(")"):
                 raise self.error(
@@ -221,11 +230,13 @@ class _Parser:
         token = self.advance()
         name = token.text
         calls = self.at("(")
+        if name == "range":
+            raise self.error("range(n) is only for a subscript (x[range(3), y]); elsewhere write arange(n)", token)
         record = ops.function(name)
         if record is not None:
             if not calls:
                 raise self.error(f"{name!r} is a function: write {name}(...)", token)
-            return self.call(token, record)
+            return self.listed_call(token, record) if record.listed else self.call(token, record)
         if calls:
             if ops.is_constant_name(name):
                 raise self.error(f"{name!r} is a constant, not a function: write {name}*(...)", token)
@@ -235,12 +246,15 @@ class _Parser:
             raise self.error(f"unknown function {name!r}{suggestion}", token)
         if name in BOOLEANS:
             raise self.error(f"Python keyword {name!r} is not allowed (only as an option's value)", token)
+        if name == "None":
+            raise self.error("Python keyword 'None' is not allowed (only in a subscript: x[None])", token)
+
         kind = CONSTANT if ops.is_constant_name(name) else VARIABLE
         return Node(kind, (), name, start=token.start, end=token.end)
 
     def call(self, name: Token, op: ops.Op) -> Node:
         wanted = op.call_name_count()
-        tensors = op.arity + (1 if op.takes_dim else 0)  # the tensors, then the dimension
+        tensors = op.arity + op.extra_tensors + (1 if op.takes_dim else 0)  # the tensors, then the dimension
         positional = op.positional_options()
         self.advance()  # "("
         if self.at(")"):
@@ -262,7 +276,7 @@ class _Parser:
             elif named:
                 raise self.error(f"{name.text}(): an argument without a name cannot follow an option")
             elif count < tensors:
-                arguments.append(self.sum())
+                arguments.append(self.comparison())
                 count += 1
                 if self.at("="):
                     raise self.error(_STRAY["="])
@@ -282,7 +296,7 @@ class _Parser:
         if len(arguments) < op.arity or (op.needs_dim and len(arguments) == op.arity):
             raise self.error(f"{name.text}() needs {wanted}", close)
         dim = None
-        if len(arguments) > op.arity:
+        if len(arguments) > op.arity + op.extra_tensors or (op.takes_dim and len(arguments) > op.arity):
             last = arguments.pop()
             dim = _dimension(last)
             if dim is None:
@@ -323,6 +337,8 @@ class _Parser:
     def literal(self, name: Token, option: ops.Option) -> ops.OptionValue:
         """The value of an option: a (negated) number, True or False, or a quoted word."""
         first = self.token
+        if option.kind is tuple:
+            return self.integers(name, option)
         negative = self.at("-")
         if negative:
             self.advance()
@@ -360,28 +376,3 @@ class _Parser:
         if value == 0.0 and any(c in "123456789" for c in text.split("e")[0].split("E")[0]):
             raise self.error(f"number {text} underflows float64 to 0", token)
         return repr(value)
-
-
-def _check_size(tree: Node, source: str) -> None:
-    """Bound the node count and the depth of the finished tree (long chains like a+b+c+... nest too)."""
-    count = 0
-    depth_of: dict[int, int] = {}
-    stack: list[tuple[Node, bool]] = [(tree, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            depth_of[id(node)] = 1 + max((depth_of[id(c)] for c in node.args), default=0)
-            continue
-        count += 1
-        if count > limits.MAX_NODES:
-            raise ParseError(f"expression has more than {limits.MAX_NODES:,} nodes", source, node.start, node.end)
-        stack.append((node, True))
-        stack.extend((child, False) for child in node.args)
-    depth = depth_of[id(tree)]
-    if depth > limits.MAX_DEPTH:
-        raise ParseError(
-            f"expression is nested too deeply ({depth} levels; the limit is {limits.MAX_DEPTH})",
-            source,
-            tree.start,
-            tree.end,
-        )

@@ -1,7 +1,7 @@
 """The tokens of backcalc's expression language: numbers, names, the registry's operator symbols, the
-punctuation of calls (``(``, ``)``, ``,`` and the ``=`` of an option), and short strings (an option's
-value, ``"tanh"``). Every other character is refused here, with what a user most likely meant by it.
-No dependencies beyond the standard library.
+punctuation of calls (``(``, ``)``, ``,`` and the ``=`` of an option) and of subscripts (``[``, ``]``,
+``:``, ``...`` and ``None``), and short strings (an option's value, ``"tanh"``). Every other character
+is refused here, with what a user most likely meant by it. No dependencies beyond the standard library.
 """
 
 from __future__ import annotations
@@ -17,11 +17,14 @@ from ..errors import ParseError
 BOOLEANS = {"True": True, "False": False}
 #: The longest string an option's value may be (the choices are short words: "tanh", "mean").
 MAX_STRING = 30
+#: A subscript's key as an option (put_at's at=": , #"): its characters, and its longest length.
+_KEY = r"[A-Za-z_0-9:,. #()\-]"
+MAX_KEY = 80
 
 
 def _operator_pattern() -> str:
     """Every operator symbol of the registry, longest first (``**`` before ``*``), and the punctuation."""
-    symbols = {"(", ")", ",", "+"}  # "+" is also the unary plus, which is no operation
+    symbols = {"(", ")", ",", "+", "[", "]", ":", "..."}  # "+" is also the unary plus, which is no operation
     for op in ops.all_ops():
         symbols.update(op.symbols)
     ordered = sorted(symbols, key=len, reverse=True)
@@ -30,7 +33,8 @@ def _operator_pattern() -> str:
 
 
 _TOKEN = re.compile(
-    rf"(?P<string>\"[A-Za-z_0-9]{{1,{MAX_STRING}}}\"|'[A-Za-z_0-9]{{1,{MAX_STRING}}}')"
+    rf"(?P<string>\"[A-Za-z_0-9]{{1,{MAX_STRING}}}\"|'[A-Za-z_0-9]{{1,{MAX_STRING}}}'"
+    rf"|\"{_KEY}{{1,{MAX_KEY}}}\"|'{_KEY}{{1,{MAX_KEY}}}')"
     r"|(?P<number>(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?)"  # ASCII digits: int("١٢") is 12
     r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)"
     rf"|(?P<op>{_operator_pattern()})"
@@ -40,8 +44,6 @@ _TOKEN = re.compile(
 # Characters that are never part of the language, with what a user most likely meant by them.
 _FORBIDDEN = {
     ".": "attribute access is not allowed (only .T, the transpose)",
-    "[": "subscripts and lists are not allowed",
-    "]": "subscripts and lists are not allowed",
     "{": "sets and dictionaries are not allowed",
     "}": "sets and dictionaries are not allowed",
     "'": "strings are not allowed",
@@ -54,7 +56,6 @@ _FORBIDDEN = {
     "|": "bitwise operators are not allowed",
     "~": "bitwise operators are not allowed",
     "%": "'%' (modulo) is not supported",
-    ":": "statements and slices are not allowed",
     ";": "statements are not allowed",
     "#": "comments are not allowed",
     "\\": "backslashes are not allowed",
@@ -84,7 +85,13 @@ def tokenize(source: str) -> list[Token]:
         kind = match.lastgroup or ""
         if kind == "op" and match.group() == "/" and source.startswith("//", pos):
             raise ParseError("'//' (floor division) is not supported", source, pos, pos + 2)
-        if kind == "name" and keyword.iskeyword(match.group()) and not _option_value(tokens, match.group()):
+        none = match.group() == "None" and bool(tokens) and tokens[-1].text in ("[", ",")  # x[None]
+        if (
+            kind == "name"
+            and keyword.iskeyword(match.group())
+            and not _option_value(tokens, match.group())
+            and not none
+        ):
             raise ParseError(f"Python keyword {match.group()!r} is not allowed", source, pos, match.end())
         if kind == "string" and not _option_value(tokens, match.group()):
             raise ParseError(_FORBIDDEN[match.group()[0]], source, pos)

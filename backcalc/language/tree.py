@@ -163,10 +163,19 @@ def to_text(node: Node, named: bool = False) -> str:
         return node.text
     op = node.record
     syntax = op.syntax
+    if syntax is ops.Syntax.CALL and op.listed:  # cat([a, b], 0)
+        given = "" if node.dim is None else f", {node.dim}"
+        return f"{op.name}([{', '.join(to_text(arg, True) for arg in node.args)}]{given})"
     if syntax is ops.Syntax.CALL:
         dim = [] if node.dim is None else [str(node.dim)]
         options = op.option_texts(node.options)
         return f"{op.name}({', '.join([*(to_text(arg, True) for arg in node.args), *dim, *options])})"
+    if syntax is ops.Syntax.SUBSCRIPT:
+        child, *tensors = node.args
+        key = str(op.settings(node.options)["at"])
+        items = iter(to_text(tensor, True) for tensor in tensors)
+        inner = ", ".join(next(items) if part.strip() == "#" else part.strip() for part in key.split(","))
+        return _wrap(child, not child.name and (precedence(child) < ops.ATOM or child.op == NUMBER)) + f"[{inner}]"
     if syntax is ops.Syntax.POSTFIX:
         # `2.T` would read as `2. T`: a number gets parentheses too.
         child = node.args[0]
@@ -183,11 +192,15 @@ def to_text(node: Node, named: bool = False) -> str:
     # Left-associative: `a - (b - c)` and `a / (b * c)` keep their parentheses; `@` beside `*` or `/`
     # gets them too, for the reader: `(g@W.T)*h`, not `g@W.T*h`.
     mixed = mine == ops.PRODUCT and _MATMUL in (op.name, left.op)
-    left_text = _wrap(left, precedence(left) < mine or (mixed and left.op != op.name and precedence(left) == mine))
+    # Comparisons do not chain: (a < b) < c keeps its parentheses.
+    chained = mine < ops.SUM and precedence(left) == mine
+    left_text = _wrap(
+        left, chained or precedence(left) < mine or (mixed and left.op != op.name and precedence(left) == mine)
+    )
     right_mixed = mine == ops.PRODUCT and _MATMUL in (op.name, right.op) and right.op != op.name
     right_text = _wrap(right, precedence(right) <= mine or (right_mixed and precedence(right) == mine))
     # Sums are spaced, products are not: `2*x + 3*y`, `W@x`.
-    sep = f" {op.symbol} " if mine == ops.SUM else op.symbol
+    sep = f" {op.symbol} " if mine <= ops.SUM else op.symbol
     return f"{left_text}{sep}{right_text}"
 
 
@@ -238,6 +251,11 @@ def _latex(node: Node, names: dict[str, str], top: bool = False) -> str:
     if node.op == NUMBER:
         return node.text
     op = node.record
+    if op.syntax is ops.Syntax.SUBSCRIPT:  # x_{[0, 1:3]}, its tensor indices by their LaTeX
+        tensors = iter(_latex(arg, names) for arg in node.args[1:])
+        key = str(op.settings(node.options)["at"]).split(",")
+        inner = ", ".join(next(tensors) if part.strip() == "#" else part.strip() for part in key)
+        return rf"{{{_latex(node.args[0], names)}}}_{{\left[{inner}\right]}}"
     parts = []
     for index, child in enumerate(node.args):
         text = _latex(child, names)
@@ -250,6 +268,6 @@ def _latex(node: Node, names: dict[str, str], top: bool = False) -> str:
         latex += rf"_{{\text{{dim}} {node.dim}}}"
     if node.options:
         options = ", ".join(f"{name}={ops.option_text(value)}" for name, value in node.options)
-        escaped = options.replace("_", "\\_")
+        escaped = options.replace("_", "\\_").replace("#", "\\#")
         latex += rf"\left[\text{{{escaped}}}\right]"
     return latex

@@ -31,14 +31,17 @@ def evaluate(
                 values[id(node)] = seen[1]
                 continue
             if node.is_variable:
-                value = np.asarray(inputs[node.text], dtype=dtype)
+                given = np.asarray(inputs[node.text])
+                value = given if given.dtype.kind == "i" else given.astype(dtype, copy=False)  # labels stay int64
             elif node.is_leaf:
                 value = np.array(node.number(), dtype=dtype)
             else:
                 op = node.record
                 args = [values[id(child)] for child in node.args]
                 extra = op.keywords(node.dim, node.options)
-                value = np.asarray(op.numpy(np, *args, **extra)).astype(dtype, copy=False)  # type: ignore[misc]
+                value = np.asarray(op.numpy(np, *args, **extra))  # type: ignore[misc]
+                if value.dtype.kind != "i" or not (op.integer_output or op.keeps_integers):
+                    value = value.astype(dtype, copy=False)  # indices stay whole numbers
             values[id(node)] = value
             if known is not None:
                 known[id(node)] = (node, value)

@@ -7,8 +7,11 @@ The records: :mod:`.arithmetic` (operators), :mod:`.functions` (element-wise fun
 :mod:`.activations` (the activation functions of a network course, with their options),
 :mod:`.tensors` (operations that mix elements), :mod:`.reductions` (max, min, var, std, prod, cumsum),
 :mod:`.losses` (torch.nn.functional's losses of a float target), :mod:`.linalg` (square matrices:
-trace, det, inv, solve, diag, eye) and :mod:`.kron` (the Kronecker product and the block operations
-of its gradient).
+trace, det, inv, solve, diag, eye), :mod:`.kron` (the Kronecker product and the block operations of
+its gradient), :mod:`.classes` (integer class labels: one_hot, embedding and the losses of labels),
+:mod:`.subscripts` (``x[...]``, its backward ``put_at``, and ``arange``), :mod:`.shaping` (reshape,
+flatten, squeeze, permute) and :mod:`.comparisons` (``<``, ``<=``, ``>``, ``>=`` as masks, and
+``where``).
 
 Place in the flow: the floor that every walker stands on (the parser, the evaluators, the printers
 look their operations up here). :mod:`.sympy_functions` holds the sympy classes the records use.
@@ -25,7 +28,7 @@ from . import arithmetic, functions, tensors  # noqa: F401  (importing them regi
 from . import activations, losses, reductions  # noqa: F401  (registered last: the list of known functions keeps its order)
 
 # isort: split
-from . import kron, linalg  # noqa: F401
+from . import classes, comparisons, kron, linalg, shaping, subscripts  # noqa: F401  # noqa: F401  (labels, masks, reshaping, subscripts)
 from .record import (
     ATOM,
     Growth,

@@ -46,6 +46,7 @@ class Syntax(Enum):
     INFIX = "infix"  #: ``a + b``
     PREFIX = "prefix"  #: ``-a``
     POSTFIX = "postfix"  #: ``a.T``
+    SUBSCRIPT = "subscript"  #: ``a[0, 1:3]``, its key an option
 
 
 class ShapeMisfitError(ValueError):
@@ -65,8 +66,9 @@ class Growth(Enum):
     POWER = "power"  #: the base's digits times the constant exponent
 
 
-#: The value of an option: a literal of the language (a number, True or False, a short string).
-OptionValue = bool | int | float | str
+#: The value of an option: a literal of the language (a number, True or False, a short string, a tuple
+#: of integers: a shape).
+OptionValue = bool | int | float | str | tuple[int, ...]
 #: The options of one call, as a node holds them: (name, value) pairs in the record's order, defaults left out.
 Options = tuple[tuple[str, OptionValue], ...]
 
@@ -83,6 +85,7 @@ class Option:
     default: OptionValue
     choices: tuple[str, ...] = ()  # the values a string option may take
     positional: bool = False  # may also be written without its name, after the tensors: leaky_relu(x, 0.1)
+    valid: Callable[[Any], bool] | None = None  # a further check of a value (raises OptionError to refuse it)
 
     @property
     def kind(self) -> type:
@@ -96,12 +99,16 @@ class Option:
             return "an integer"
         if self.kind is float:
             return "a number"
+        if self.kind is tuple:
+            return "a tuple of integers, as (2, -1)"
+        if not self.choices:
+            return "a quoted text"
         return "one of " + ", ".join(f'"{choice}"' for choice in self.choices)
 
     def check(self, value: OptionValue) -> OptionValue:
         """``value`` as this option holds it (an integer for a float option becomes a float)."""
         given = type(value)
-        if self.kind is float and given in (int, float):
+        if self.kind is float and isinstance(value, int | float) and given is not bool:
             return float(value)
         if given is not self.kind or (self.choices and value not in self.choices):
             hint = ""
@@ -109,6 +116,8 @@ class Option:
                 near = difflib.get_close_matches(value, self.choices, n=1, cutoff=0.5)
                 hint = f'; did you mean "{near[0]}"?' if near else ""
             raise OptionError(f"{self.name}= must be {self.wanted()}{hint}")
+        if self.valid is not None:
+            self.valid(value)
         return value
 
 
@@ -118,6 +127,8 @@ def option_text(value: OptionValue) -> str:
         return f'"{value}"'
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, tuple):
+        return "(" + ", ".join(map(str, value)) + ("," if len(value) == 1 else "") + ")"
     return str(value)
 
 
@@ -137,6 +148,8 @@ class Op:
     doc: str
     syntax: Syntax = Syntax.CALL
     arity: int = 1  # tensor arguments
+    extra_tensors: int = 0  # ... and up to this many more (put_at's tensor indices)
+    listed: bool = False  # the tensors come as a list, then the dimension: cat([a, b], 0)
     takes_dim: bool = False  # a trailing integer dimension may follow: sum(x, 0)
     needs_dim: bool = False  # ... and must: unsqueeze(x, 0)
     symbols: tuple[str, ...] = ()  # operator tokens, the first one printed: ("**", "^")
@@ -168,6 +181,16 @@ class Op:
     # Where a string option chooses another function (gelu's approximate="tanh"): the local rules from
     # the options' values, instead of the templates of ``local`` (which hold the default's).
     local_of: Callable[..., tuple[str, ...]] | None = None
+    # Integer (index) arguments: class labels, indices. (shapes, **options) -> the positions of the
+    # arguments that must hold whole numbers (cross_entropy's target is labels at one shape, class
+    # probabilities at another); None: no integer arguments. Such an argument has no gradient: its VJP
+    # template is "".
+    integer_args: Callable[..., tuple[int, ...]] | None = None
+    # The range each integer argument's values must lie in, checked before any work:
+    # (shapes, dim, **options) -> {position: (low, high)} (high excluded).
+    index_range: Callable[..., dict[int, tuple[int, int]]] | None = None
+    integer_output: bool = False  # the result holds whole numbers that may index (arange)
+    keeps_integers: bool = False  # a subscript or reshaping: of whole numbers, its result is whole numbers
 
     @property
     def symbol(self) -> str:
@@ -236,6 +259,18 @@ class Op:
             return self.local_of(**self.settings(given))
         values = {name: _in_rule(value) for name, value in self.settings(given).items()}
         return tuple(rule.format(**values) for rule in self.local)
+
+    def integers(self, shapes: list[Shape], given: Options = ()) -> tuple[int, ...]:
+        """The positions of this record's integer (index) arguments at these shapes."""
+        if self.integer_args is None:
+            return ()
+        return self.integer_args(shapes, **self.settings(given))
+
+    def ranges(self, shapes: list[Shape], dim: int | None, given: Options = ()) -> dict[int, tuple[int, int]]:
+        """The range of each integer argument's values: {position: (low, high)}, high excluded."""
+        if self.index_range is None:
+            return {}
+        return self.index_range(shapes, dim, **self.settings(given))
 
     def work_of(self, args: list[Shape], shape: Shape) -> int:
         """Floating-point operations of one evaluation: the result's elements for an element-wise

@@ -71,7 +71,10 @@ def render_gradient(result: GradientResult, console: Console, full: bool = False
         facts.add_row("Expression", "", "", Text(result.parsed))
     for index, (name, value) in enumerate(result.inputs.items()):
         facts.add_row(
-            "Inputs" if index == 0 else "", name, shape_text(value.shape, dtype), tensor_text(value, dtype, width, full)
+            "Inputs" if index == 0 else "",
+            name,
+            shape_text(value.shape, "int64" if value.dtype.kind == "i" else dtype),
+            tensor_text(value, dtype, width, full),
         )
     facts.add_row("Output", "", shape_text(result.output.shape, dtype), tensor_text(result.output, dtype, width, full))
     how = f"{result.reduce}(output)" if result.reduce else "output (already a scalar)"

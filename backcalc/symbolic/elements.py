@@ -24,14 +24,21 @@ from .derived import SympySide
 from .elementwise import Compiled, leaf, present
 
 
-def element_symbols(shapes: Mapping[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
-    """An object array of real symbols per input: ``W_0_1`` for ``W[0, 1]``, ``x`` for a scalar."""
+def element_symbols(
+    shapes: Mapping[str, tuple[int, ...]], labels: Mapping[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
+    """An object array of real symbols per input: ``W_0_1`` for ``W[0, 1]``, ``x`` for a scalar. A
+    label is data, not a variable: its own whole numbers, which index the symbols of the others."""
+    labels = labels or {}
     taken = set(shapes)
     result = {}
     for name, shape in shapes.items():
         sep = "_"
         while any(f"{name}{sep}" in other for other in taken if other != name):
             sep += "_"  # an input called W_0 must not collide with element W[0]
+        if name in labels:
+            result[name] = np.asarray(labels[name])
+            continue
         cells = np.empty(shape, dtype=object)
         for index in np.ndindex(*shape):
             label = name if not shape else name + sep + sep.join(map(str, index))
@@ -45,6 +52,8 @@ def element_values(cells: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndar
     env: dict[Any, float] = {}
     for name, value in inputs.items():
         array = np.asarray(value)
+        if array.dtype.kind == "i":
+            continue  # a label: its values are in the expressions already
         for index in np.ndindex(*array.shape):
             env[cells[name][index]] = float(array[index])
     return env
@@ -82,7 +91,9 @@ class ElementDifferentiator(SympySide):
     """sympy's side, element by element, for expressions that mix elements. Same interface as
     :class:`Differentiator`; the formula shown is the derivative with respect to the first element."""
 
-    def __init__(self, tree: Node, shapes: Mapping[str, tuple[int, ...]]) -> None:
+    def __init__(
+        self, tree: Node, shapes: Mapping[str, tuple[int, ...]], labels: Mapping[str, np.ndarray] | None = None
+    ) -> None:
         total = sum(math.prod(shape) for shape in shapes.values())
         if total > limits.MAX_SYMBOLIC_ELEMENTS:
             raise SymbolicSizeError(
@@ -92,7 +103,7 @@ class ElementDifferentiator(SympySide):
         self.shapes = dict(shapes)
         self.tree = tree
         with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "symbolic conversion"):
-            self.cells = element_symbols(shapes)
+            self.cells = element_symbols(shapes, labels)
             self.output = to_sympy_array(tree, self.cells)
             self.loss = sympy.Add(*self.output.flat)
         self._derivatives: dict[str, tuple[np.ndarray, list[Compiled]]] = {}

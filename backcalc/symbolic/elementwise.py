@@ -112,9 +112,26 @@ def numpy_table() -> dict[type, Callable[..., Any]]:
             sympy.csch: lambda x: 1 / np.sinh(x),
             # The derivative of a jump (sign, Heaviside): 0 away from it, no finite value on it.
             sympy.DiracDelta: lambda x, *order: np.where(x == 0, np.inf, 0.0),
+            # A comparison's mask and where (backcalc.ops.comparisons): Piecewise over relations.
+            sympy.StrictLessThan: np.less,
+            sympy.LessThan: np.less_equal,
+            sympy.StrictGreaterThan: np.greater,
+            sympy.GreaterThan: np.greater_equal,
+            sympy.Unequality: np.not_equal,
+            type(sympy.true): lambda: True,
+            sympy.functions.elementary.piecewise.ExprCondPair: lambda value, condition: (value, condition),
+            sympy.Piecewise: _piecewise,
         }
     )
     return table
+
+
+def _piecewise(*pairs: tuple[Any, Any]) -> Any:
+    """The first value whose condition holds, element by element."""
+    conditions = [np.asarray(condition, dtype=bool) for _, condition in pairs]
+    values = [np.asarray(value, dtype=np.float64) for value, _ in pairs]
+    shape = np.broadcast_shapes(*(a.shape for a in conditions + values))
+    return np.select([np.broadcast_to(c, shape) for c in conditions], [np.broadcast_to(v, shape) for v in values])
 
 
 class Compiled:

@@ -14,7 +14,9 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from ..language.labels import integer_inputs
 from ..language.parser import parse
+from ..language.shapes import infer
 from ..language.tree import Node, substitute
 from ..ops.arithmetic import ADD, DIV
 from ..ops.functions import ONES_LIKE
@@ -65,14 +67,15 @@ class Backprop:
         self.grads[id(self.tree)] = self.simplify(seed)
         # Parents before children (a program's step has several parents): every use of a node has
         # added its part to the node's gradient before the node passes it on.
-        constant = _constants(self.tree)
+        labels = set(integer_inputs(self.tree, infer(self.tree, self.input_shapes)))
+        constant = _constants(self.tree, labels)
         for node in _topological(self.tree):
             if node.is_leaf or constant[id(node)]:
                 continue
             shapes = [self.simplify.shape(arg) for arg in node.args]
             templates = node.record.vjp_templates(shapes, node.dim, node.options)
             for index, (arg, template) in enumerate(zip(node.args, templates, strict=True)):
-                if constant[id(arg)]:
+                if constant[id(arg)] or not template:  # "": an integer argument, which has no gradient
                     continue
                 contribution = self.contribution(template, node, self.grads[id(node)], arg)
                 self.edges.append(Edge(node, index, template, contribution))
@@ -102,7 +105,11 @@ class Backprop:
 
     def gradient(self, name: str) -> Node | None:
         """d loss / d input ``name``: the sum over the places it is used; None if it is not used."""
-        parts = [self.grads[id(node)] for node in self.tree.walk() if node.is_variable and node.text == name]
+        parts = [
+            self.grads[id(node)]
+            for node in self.tree.walk()
+            if node.is_variable and node.text == name and id(node) in self.grads
+        ]
         if not parts:
             return None
         total = self.simplify(functools.reduce(lambda a, b: Node(_ADD, (a, b)), parts))
@@ -114,11 +121,15 @@ def _topological(tree: Node) -> list[Node]:
     return list(tree.postorder())[::-1]
 
 
-def _constants(tree: Node) -> dict[int, bool]:
-    """Whether each node is constant (no variable below it), keyed by ``id``, in one pass."""
+def _constants(tree: Node, labels: set[str]) -> dict[int, bool]:
+    """Whether each node is constant (no float input below it: labels have no gradient), keyed by
+    ``id``, in one pass."""
     constant: dict[int, bool] = {}
     for node in tree.postorder():
-        constant[id(node)] = not node.is_variable and all(constant[id(arg)] for arg in node.args)
+        if node.is_variable:
+            constant[id(node)] = node.text in labels
+        else:
+            constant[id(node)] = all(constant[id(arg)] for arg in node.args)
     return constant
 
 

@@ -32,9 +32,12 @@ TOO_LONG = f"the formula written out has over {limits.MAX_FORMULA_NODES:,} nodes
 class MatrixDifferentiator:
     """Formulas in matrix notation for every input, made once per expression and input shapes."""
 
-    def __init__(self, tree: Node, shapes: Mapping[str, tuple[int, ...]]) -> None:
+    def __init__(
+        self, tree: Node, shapes: Mapping[str, tuple[int, ...]], labels: Mapping[str, np.ndarray] | None = None
+    ) -> None:
         self.tree = tree
         self.shapes = dict(shapes)
+        self.labels = dict(labels or {})  # integer inputs: the same at every point
         self._formulas: dict[tuple[str, int], Node] = {}
         self._backprops: dict[int, Backprop] = {}
         self._witness: Any = None
@@ -109,7 +112,10 @@ class MatrixDifferentiator:
                 points = [dict(inputs)]
                 rng = np.random.default_rng(_RNG_SEED)
                 points += [
-                    {n: rng.uniform(-1.0, 1.0, size=shape) for n, shape in self.shapes.items()}
+                    {
+                        n: self.labels[n] if n in self.labels else rng.uniform(-1.0, 1.0, size=shape)
+                        for n, shape in self.shapes.items()
+                    }
                     for _ in range(WITNESS_POINTS)
                 ]
                 pairs = [(values, expected)] + [
@@ -133,7 +139,7 @@ class MatrixDifferentiator:
             from .elements import ElementDifferentiator
 
             try:
-                self._witness = ElementDifferentiator(self.tree, self.shapes)
+                self._witness = ElementDifferentiator(self.tree, self.shapes, self.labels)
             except LimitError as exc:
                 self._witness_note = f"not witnessed by sympy element by element: {exc.one_line()}"
         return self._witness

@@ -14,7 +14,9 @@ from typing import Any
 from ..language.tree import Node
 
 
-def differentiator_for(tree: Node, shapes: Mapping[str, tuple[int, ...]]) -> Any:
+def differentiator_for(
+    tree: Node, shapes: Mapping[str, tuple[int, ...]], labels: Mapping[str, Any] | None = None
+) -> Any:
     """The symbolic side for ``tree`` with inputs of ``shapes``. A program of named steps takes
     backprop's formulas, written in its step names (``2*s*x``), whatever its operations: one sympy
     formula of the whole composition would spell every step out, and swells with each."""
@@ -26,8 +28,8 @@ def differentiator_for(tree: Node, shapes: Mapping[str, tuple[int, ...]]) -> Any
     from .matrix import MatrixDifferentiator
 
     try:
-        return MatrixDifferentiator(tree, shapes)
+        return MatrixDifferentiator(tree, shapes, labels)
     except NotImplementedError:
         from .elements import ElementDifferentiator
 
-        return ElementDifferentiator(tree, shapes)
+        return ElementDifferentiator(tree, shapes, labels)

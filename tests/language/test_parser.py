@@ -79,7 +79,7 @@ def test_tokens_carry_offsets():
         ("sigmod(x)", "did you mean 'sigmoid'", 1),
         ("foo(x)", "known functions", 1),
         ("x.real", "attribute", 2),
-        ("x[0]", "subscripts", 2),
+        ("x[1.5:2]", "expected ']'", 6),
         ("lambda: 1", "keyword 'lambda'", 1),
         ("x if x else y", "keyword 'if'", 3),
         ("x == 1", "comparisons", 3),

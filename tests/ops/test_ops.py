@@ -18,7 +18,18 @@ from backcalc.symbolic.elementwise import symbols_for, to_sympy
 PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "backcalc"
 RNG = np.random.default_rng(0)
 ELEMENTWISE = [op for op in ops.all_ops() if op.elementwise]
-MIXING = [op for op in ops.all_ops() if not op.elementwise]
+# Of one or two float arguments at their defaults: the operations of integer labels, of subscripts and
+# shapes, and where, have their own tests (tests/ops/test_classes.py, test_subscripts.py,
+# test_comparisons.py).
+MIXING = [
+    op
+    for op in ops.all_ops()
+    if not op.elementwise
+    and op.integer_args is None
+    and not op.integer_output
+    and not any(option.kind is tuple for option in op.options)
+    and op.arity <= 2
+]
 
 
 def _points(op: ops.Op, count: int = 7) -> list[np.ndarray]:

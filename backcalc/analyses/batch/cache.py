@@ -40,7 +40,9 @@ class Derivations:
         """The program of a cached expression with named steps; None for one bare expression."""
         return self._programs.get(expression)
 
-    def differentiator(self, expression: str, tree: Node, shapes: dict[str, tuple[int, ...]]) -> Any:
+    def differentiator(
+        self, expression: str, tree: Node, shapes: dict[str, tuple[int, ...]], labels: dict[str, Any] | None = None
+    ) -> Any:
         """The cached symbolic side. An element-wise expression has one for all shapes; one that mixes
         elements has one per set of input shapes (each element is its own symbol)."""
         _, cached = self._cache[expression]
@@ -52,12 +54,14 @@ class Derivations:
             if len(self._mixes) > 4 * CACHE_SIZE:
                 self._mixes.clear()
             mixes = self._mixes[expression] = tree.mixes_elements()
-        key = tuple(sorted(shapes.items())) if mixes else ()
+        key: tuple[Any, ...] = tuple(sorted(shapes.items())) if mixes else ()
+        if labels:  # the element-by-element side holds the labels' values: one per set of them
+            key += tuple((name, value.tobytes()) for name, value in sorted(labels.items()))
         if key not in cached:
             from ...symbolic.side import differentiator_for
 
             try:
-                cached[key] = differentiator_for(tree, shapes)
+                cached[key] = differentiator_for(tree, shapes, labels)
             except SymbolicSizeError:
                 cached[key] = None  # compute() says why when it tries again
         return cached[key]

@@ -284,7 +284,7 @@ class Batch:
         if not isinstance(check_fd, bool):
             raise InputError(f'"check_fd" must be true or false, not {type(check_fd).__name__}')
         problem = self._prepare(expression, tree, inputs, wrt, options["dtype"], options["reduce"])
-        differentiator = self._derivations.differentiator(expression, tree, problem.shapes)
+        differentiator = self._derivations.differentiator(expression, tree, problem.shapes, problem.labels)
         staged = Case(line, problem, tolerances["rtol"], tolerances["atol"], check_fd, differentiator)
         plan = plan_for(staged)
         if plan is None:
@@ -330,6 +330,8 @@ class Batch:
         known = self._prepared.get(key)
         if known is None:
             problem = prepare(expression, arrays, wrt, dtype, reduce, tree=tree)
+            if problem.labels:  # each line's labels are read and range-checked by prepare itself
+                return problem
             self._prepared[key] = (list(problem.inputs), problem.wrt, problem.output_shape)
             if len(self._prepared) > 4 * CACHE_SIZE:
                 self._prepared.popitem(last=False)

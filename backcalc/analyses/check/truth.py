@@ -41,12 +41,12 @@ class Truth:
         from ...symbolic.matrix import MatrixDifferentiator
 
         try:
-            self.side: Any = MatrixDifferentiator(problem.tree, problem.shapes)
+            self.side: Any = MatrixDifferentiator(problem.tree, problem.shapes, problem.labels)
             self.derivation = "backprop"
         except NotImplementedError:  # no matrix rule: sympy element by element, within its limits
             from ...symbolic.elements import ElementDifferentiator
 
-            self.side = ElementDifferentiator(problem.tree, problem.shapes)
+            self.side = ElementDifferentiator(problem.tree, problem.shapes, problem.labels)
             self.derivation = "sympy element by element"
         self.steps = {step.name: step for step in problem.steps}
         self.known = {*problem.shapes, *self.steps}
@@ -161,13 +161,17 @@ def points(problem: Problem, samples: int, seed: int, given: bool) -> list[tuple
 
 def _draws(problem: Problem, samples: int, seed: int) -> Iterator[tuple[str, Point]]:
     """Even draws from (0.1, 3), where logs and roots are defined, odd ones from (-3, 3). Draw K depends
-    only on the seed and K, so that a counterexample can be drawn again."""
+    only on the seed and K, so that a counterexample can be drawn again. Labels keep their given values."""
+    labels = problem.labels  # data, the same at every point
     for k in range(2 * samples + 4):
         rng = np.random.default_rng([seed, k])
         low = 0.1 if k % 2 == 0 else -3.0
         yield (
             f"random point {k} (--seed {seed})",
-            {name: rng.uniform(low, 3.0, size=shape) for name, shape in problem.shapes.items()},
+            {
+                name: labels[name] if name in labels else rng.uniform(low, 3.0, size=shape)
+                for name, shape in problem.shapes.items()
+            },
         )
 
 
