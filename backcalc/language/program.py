@@ -115,7 +115,9 @@ def parse_program(source: str) -> Program:
     builder = _Builder(source)
     if len(builder.statements) == 1 and _assignment(builder.clean) is None:  # one expression (an option's =)
         start, end = builder.statements[0]
-        tree = parse(builder.clean.rstrip() if "#" in source else source)
+        # The statement alone (no comment, no stray ;), at its own columns.
+        alone = builder.clean == source and source.strip() == source[start:end].strip()
+        tree = parse(source if alone else " " * start + builder.clean[start:end])
         return Program(source, (Step("", tree, 1, start, end),))
     return builder.build()
 

@@ -128,3 +128,9 @@ def test_dim_by_name_as_torch_writes_it():
     assert to_text(parse_program("sum(x, dim=1, keepdim=True)").output) == "sum(x, 1, keepdim=True)"
     with pytest.raises(ParseError, match="given its dimension twice"):
         parse_program("sum(x, 0, dim=1)")
+
+
+@pytest.mark.parametrize("source", ["x**2;", "x**2  # a comment", "; x**2", "x**2\n"])
+def test_one_expression_with_a_comment_or_a_stray_separator(source):
+    program = parse_program(source)
+    assert program.is_expression and program.text() == "x**2"
