@@ -79,6 +79,7 @@ class StepGradient:
     autograd: np.ndarray | None = None  # in the dtype
     comparison: Comparison | None = None
     note: str | None = None
+    ungraded: str = "unused"  # the verdict's word when there is nothing to judge: "unused" or "constant"
 
     @property
     def agree(self) -> bool | None:
@@ -97,7 +98,7 @@ class StepGradient:
             "autograd": None if self.autograd is None else json_nested(self.autograd, dtype),
             "max_abs_diff": None if comparison is None else json_number(comparison.max_abs_diff, dtype),
             "agree": self.agree,
-            "verdict": "unused" if verdict is None else verdict.word.value,
+            "verdict": self.ungraded if verdict is None else verdict.word.value,
         }
         if verdict is not None and verdict.edges:
             data["edges"] = [point.to_dict(dtype) for point in verdict.edges]

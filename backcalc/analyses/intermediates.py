@@ -37,8 +37,8 @@ def step_gradients(problem: Problem, passed: Backward, witness: Any) -> dict[str
         auto = passed.step_gradients[step.name]
         base = {"name": step.name, "expr": step.expression, "value": value}
         if step.name in unused or step.node.is_constant() or auto is None:
-            why = UNUSED if step.name in unused else CONSTANT
-            result[step.name] = StepGradient(**base, verdict=None, note=why)
+            why, word = (UNUSED, "unused") if step.name in unused else (CONSTANT, "constant")
+            result[step.name] = StepGradient(**base, verdict=None, note=why, ungraded=word)
             continue
         formula = formulas.get(step.name)
         if formula is None:

@@ -178,3 +178,9 @@ def test_the_notebook_view_shows_the_steps():
     html = gradient(SEED, {"w": 1.0, "x": 1.0, "y": 2.0})._repr_html_()
     assert "<b>Program</b>" in html and "<b>Steps</b>" in html
     assert "<code>2*s</code>" in html and "retain_grad" in html
+
+
+def test_a_constant_step_is_said_to_be_one():
+    result = gradient("eps = 1e-5; a = w*x; loss = a**2 + eps", {"w": 1.0, "x": 2.0}, dtype="float64")
+    eps = result.to_dict()["intermediates"]["eps"]
+    assert eps["verdict"] == "constant" and eps["symbolic"] is None and eps["value"] == 1e-05
