@@ -155,7 +155,7 @@ def prepare(
         raise InputError(f"{', '.join(unused)} given but not used in {where}")
 
     input_shapes = {name: arrays[name].shape for name in variables}
-    roots = [tree, *(step.node for step in (program.unused() if program is not None else []))]
+    roots = program.roots() if program is not None else [tree]
     node_shapes = [shapes.infer(root, input_shapes) for root in roots]  # the unused steps are kept, so checked
     label_names = {name for root, found in zip(roots, node_shapes, strict=True) for name in integer_inputs(root, found)}
     for name in [] if wrt is None else wrt:

@@ -160,7 +160,7 @@ class _Builder:
             )
         program = Program(self.source, tuple(self.steps))
         for root in [output, *program.unused()]:  # a step the loss does not use is kept: bounded too
-            check_size(root.node, self.source, self.count, root.start, root.end)
+            check_program_size(root.node, self.source, self.count, root.start, root.end)
         for step in self.steps:
             try:
                 check_cost(step.node, self.source)  # constants that grow from step to step
@@ -190,7 +190,7 @@ class _Builder:
             raise self.error(exc.message, offset + exc.start, offset + exc.end, exc.help) from None
         self.count += sum(1 for _ in tree.walk())
         node = self.link(tree, name)
-        line = self.source.count("\n", 0, offset) + 1
+        line = line_column(self.source, offset)[0]
         self.steps.append(Step(name, node, line, offset, offset + len(stripped), name_at if name else offset))
         if name:
             self.nodes[name] = node
@@ -217,7 +217,7 @@ class _Builder:
             if node.is_variable and node.text not in self.nodes and node.text in self.assigned:
                 index = self.assigned[node.text]
                 own = index == len(self.steps)
-                line = self.source.count("\n", 0, self.statements[index][0]) + 1
+                line = line_column(self.source, self.statements[index][0])[0]
                 why = "a step may not take an input's name" if own else "a step may use the inputs and earlier steps"
                 where = "in its own definition" if own else "before it is defined"
                 raise self.error(f"{node.text} is used {where} (line {line} assigns it): {why}", node.start, node.end)
@@ -281,7 +281,7 @@ def _shifted(tree: Node, offset: int) -> Node:
     return done[id(tree)]
 
 
-def check_size(output: Node, source: str, count: int, start: int, end: int) -> None:
+def check_program_size(output: Node, source: str, count: int, start: int, end: int) -> None:
     """Bound the program as a whole: its nodes, and the depth of its graph."""
     if count > limits.MAX_NODES:
         raise ParseError(f"the program has more than {limits.MAX_NODES:,} nodes", source, start, end, program=True)

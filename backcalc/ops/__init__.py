@@ -28,7 +28,7 @@ from . import arithmetic, functions, tensors  # noqa: F401  (importing them regi
 from . import activations, losses, reductions  # noqa: F401  (registered last: the list of known functions keeps its order)
 
 # isort: split
-from . import classes, comparisons, kron, linalg, shaping, subscripts  # noqa: F401  # noqa: F401  (labels, masks, reshaping, subscripts)
+from . import classes, comparisons, kron, linalg, shaping, subscripts  # noqa: F401  (labels, masks, reshaping, subscripts)
 from .record import (
     ATOM,
     Growth,

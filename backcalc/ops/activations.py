@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .functions import unary
+from .functions import sympy_function, unary
 from .record import Op, Option
 
 _GELU_TANH = "sqrt(2/pi)*(u + 0.044715*u**3)"  # torch's tanh approximation: 0.5*u*(1 + tanh(this))
@@ -20,12 +20,6 @@ _GELU_LOCAL = {
     "none": ("0.5*(1 + erf(u/sqrt(2))) + u*exp(-u**2/2)/sqrt(2*pi)",),
     "tanh": (f"0.5*(1 + tanh({_GELU_TANH})) + 0.5*u*(1 - tanh({_GELU_TANH})**2)*sqrt(2/pi)*(1 + 0.134145*u**2)",),
 }
-
-
-def _sympy_function(name: str) -> Any:
-    from . import sympy_functions  # imports sympy: only when the sympy side runs
-
-    return getattr(sympy_functions, name)
 
 
 def _numpy_erf(np: Any, u: Any) -> Any:
@@ -97,7 +91,7 @@ activation(
     "silu",
     "u*sigmoid(u) (also called swish)",
     "sigmoid(u)*(1 + u*(1 - sigmoid(u)))",
-    sympy=lambda sp, u: u * _sympy_function("sigmoid")(u),
+    sympy=lambda sp, u: u * sympy_function("sigmoid")(u),
     torch=lambda torch, u: torch.nn.functional.silu(u),
     numpy=lambda np, u: u * _numpy_sigmoid(np, u),
 )
@@ -128,7 +122,7 @@ activation(
     "softsign",
     "u/(1 + |u|)",
     "1/(1 + abs(u))**2",
-    sympy=lambda sp, u: u / (1 + _sympy_function("absolute")(u)),
+    sympy=lambda sp, u: u / (1 + sympy_function("absolute")(u)),
     torch=lambda torch, u: torch.nn.functional.softsign(u),
     numpy=lambda np, u: u / (1.0 + np.abs(u)),
 )

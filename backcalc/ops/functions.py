@@ -12,12 +12,12 @@ from typing import Any
 from .record import Op, register
 
 
-def _sympy_function(name: str) -> Any:
-    # backcalc's own sympy functions (sigmoid, softplus, |u| for real arguments) import sympy:
-    # loaded only when the sympy side runs.
-    from . import sympy_functions
+def sympy_function(name: str) -> Any:
+    """One of backcalc's own sympy functions (sigmoid, softplus, |u| for real arguments); they import
+    sympy, so they are loaded only when the sympy side runs."""
+    from .sympy_functions import named
 
-    return getattr(sympy_functions, name)
+    return named(name)
 
 
 def _kink(where: str, why: str) -> Any:
@@ -134,7 +134,7 @@ unary(
     "sign(u)",
     latex=r"\left|{0}\right|",
     edges=_kink("0", "the derivative is undefined there"),
-    sympy=lambda sp, u: _sympy_function("absolute")(u),
+    sympy=lambda sp, u: sympy_function("absolute")(u),
     torch=lambda torch, u: torch.abs(u),
     numpy=lambda np, u: np.abs(u),
     sympy_classes=("Abs", "real_abs"),
@@ -197,7 +197,7 @@ unary(
     "sigmoid(u)*(1 - sigmoid(u))",
     confused_with="tanh",
     latex=r"\sigma\left({0}\right)",
-    sympy=lambda sp, u: _sympy_function("sigmoid")(u),
+    sympy=lambda sp, u: sympy_function("sigmoid")(u),
     torch=lambda torch, u: torch.sigmoid(u),
     numpy=_sigmoid,
     sympy_classes=("sigmoid",),
@@ -216,7 +216,7 @@ unary(
     "log(1 + exp(u)); torch switches to u itself above 20",
     "sigmoid(u)",
     edges=_softplus_edges,
-    sympy=lambda sp, u: _sympy_function("softplus")(u),
+    sympy=lambda sp, u: sympy_function("softplus")(u),
     torch=lambda torch, u: torch.nn.functional.softplus(u),
     numpy=lambda np, u: np.logaddexp(0.0, u),
     sympy_classes=("softplus",),

@@ -117,9 +117,9 @@ def _sympy_logdet(sp: Any, np: Any, x: Any) -> Any:
 
 
 def _sympy_slogdet(sp: Any, np: Any, x: Any) -> Any:
-    from . import sympy_functions  # |det| of a real matrix: d|u|/du is sign(u), not sympy's re/im form
+    from .sympy_functions import absolute  # |det| of a real matrix: d|u|/du is sign(u), not sympy's re/im form
 
-    return _scalar_cell(np, sp.log(sympy_functions.absolute(_sympy_matrix(sp, x).det(method="berkowitz"))))
+    return _scalar_cell(np, sp.log(absolute(_sympy_matrix(sp, x).det(method="berkowitz"))))
 
 
 def _sympy_inv(sp: Any, np: Any, x: Any) -> Any:

@@ -72,9 +72,7 @@ class Truth:
     def step_formula(self, name: str) -> Node:
         """d loss / d step, by backprop on the program (as ``grad`` gives it)."""
         if self._step_formulas is None:
-            from ...symbolic.formulas import Backprop
-
-            backprop = Backprop(self.problem.tree, self.problem.shapes)
+            backprop = self.backprop()
             self._step_formulas = {
                 step: formula for step, item in self.steps.items() if (formula := backprop.grads.get(id(item.node)))
             }
@@ -86,14 +84,18 @@ class Truth:
             raise InputError(f"claim for {name}: the loss does not depend on the step {name}, so it has no gradient")
         return self._step_formulas[name]
 
+    def backprop(self) -> Any:
+        """The backward pass of the loss (its sum) on the program's graph, made once."""
+        if self._backprop is None:
+            from ...symbolic.formulas import Backprop
+
+            self._backprop = Backprop(self.problem.tree, self.problem.shapes)
+        return self._backprop
+
     def uses(self, name: str) -> list[tuple[str, Node]]:
         """What each use of ``name`` (a step or an input) passes back to it, by backprop's rule, with
         the parent's ``dNAME`` where the parent is a step: the terms of its gradient."""
-        from ...symbolic.formulas import Backprop
-
-        if self._backprop is None:
-            self._backprop = Backprop(self.problem.tree, self.problem.shapes)
-        backprop = self._backprop
+        backprop = self.backprop()
         node = self.steps[name].node if name in self.steps else None
         found = []
         for edge in backprop.edges:
