@@ -26,7 +26,7 @@ def tensor_text(array: np.ndarray, dtype: str, width: int = 60, full: bool = Fal
     is left out when something is."""
     array = np.asarray(array)
     if array.ndim == 0:
-        return text(float(array), dtype)
+        return text(array.item(), dtype)  # an int64 label stays a whole number
     width = max(width, 12)
     if full or array.size <= THRESHOLD:
         plain = np.array2string(
@@ -72,7 +72,7 @@ def _grid(array: np.ndarray, dtype: str, width: int) -> str:
     rows, cols = matrix.shape
     row_picks = list(range(rows)) if rows <= 2 * EDGE_ITEMS else [*range(EDGE_ITEMS), *range(rows - EDGE_ITEMS, rows)]
     cells = {
-        (r, c): text(float(matrix[r, c]), dtype) for r in row_picks for c in range(cols) if c < 50 or c >= cols - 50
+        (r, c): text(matrix[r, c].item(), dtype) for r in row_picks for c in range(cols) if c < 50 or c >= cols - 50
     }
 
     def column_width(c: int) -> int:

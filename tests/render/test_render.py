@@ -87,6 +87,14 @@ def test_large_tensors_are_summarised():
     assert len(out.splitlines()) < 40
 
 
+def test_a_summarised_label_tensor_shows_whole_numbers():
+    labels = np.arange(96).reshape(32, 3)
+    text = tensor_text(labels, "float64", 40)
+    assert text.splitlines()[0] == "[[ 0,  1,  2],"
+    assert "." not in text.split("showing")[0].replace("...", "")
+    assert tensor_text(np.array(7), "float64") == "7"
+
+
 def test_json_is_one_line_and_strict():
     data = backcalc.gradient("log(x)", x=[0.0, 1.0]).to_dict()
     text = dumps(data)
