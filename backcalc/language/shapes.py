@@ -20,19 +20,26 @@ def infer(tree: Node, inputs: Mapping[str, Shape], known: dict[int, Any] | None 
     """The shape of every node, keyed by ``id(node)``; raises :class:`InputError` on a misfit. ``known``
     (``id -> (node, shape)``) holds shapes found before: the walk stops at them, and adds the new ones."""
     shapes: dict[int, Shape] = {}
-    stack: list[tuple[Node, bool]] = [(tree, False)]
+    # Each entry carries the step (a program's named node) it lies in, for the error's message.
+    stack: list[tuple[Node, bool, str | None]] = [(tree, False, tree.name or None)]
     while stack:
-        node, expanded = stack.pop()
+        node, expanded, step = stack.pop()
         if id(node) in shapes:
             continue
         if known is not None and (seen := known.get(id(node))) is not None and seen[0] is node:
             shapes[id(node)] = seen[1]
             continue
         if not expanded and node.args:
-            stack.append((node, True))
-            stack.extend((child, False) for child in reversed(node.args) if id(child) not in shapes)
+            stack.append((node, True, step))
+            stack.extend((child, False, child.name or step) for child in reversed(node.args) if id(child) not in shapes)
             continue
-        shapes[id(node)] = shape = _shape(node, [shapes[id(child)] for child in node.args], inputs)
+        try:
+            shape = _shape(node, [shapes[id(child)] for child in node.args], inputs)
+        except (InputError, LimitError) as exc:
+            if step:  # a program's error names the step the misfit is in
+                exc.message = f"in step {step}: {exc.message}"
+            raise
+        shapes[id(node)] = shape
         if known is not None:
             known[id(node)] = (node, shape)
     return shapes

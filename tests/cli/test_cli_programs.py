@@ -91,6 +91,21 @@ def test_bad_programs_one_line_status_2(run, program, message):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("program", "step", "misfit"),
+    [
+        ("h = W@x; y = h + b; sum(y)", "h", "W@x: shapes [2, 2] and [3] do not fit"),
+        ("h = W@b; y = h + x\nloss = sum(y)", "y", "h + x: shapes [2] and [3] do not broadcast"),
+        ("h = W@b; sum(h) + x[:2] + h[5]", "", "h[5]"),
+    ],
+)
+def test_a_shape_misfit_names_its_step(run, program, step, misfit):
+    result = run("grad", program, "W=[[1, 2], [3, 4]]", "x=[1, 2, 3]", "b=[1, 2]")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert misfit in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert ("in step " + step + ":" in result.stderr) == bool(step)
+
+
 def test_a_value_for_a_step_is_refused(run):
     result = run(SEED, *VALUES, "s=3")
     assert result.exit_code == 2
