@@ -157,6 +157,7 @@ class _Builder:
                 "the program's output does not depend on any input: there is nothing to differentiate",
                 output.start,
                 output.end,
+                help=_constant_steps_help(self.steps[:-1]),
             )
         program = Program(self.source, tuple(self.steps))
         for root in [output, *program.unused()]:  # a step the loss does not use is kept: bounded too
@@ -322,3 +323,16 @@ def _target(text: str) -> str:
 
 def _indent(text: str) -> int:
     return len(text) - len(text.lstrip())
+
+
+def _constant_steps_help(steps: list[Step]) -> str | None:
+    """What to do when a step meant as an input is a constant (``x = 3``): a step never takes an input's value."""
+    names = [step.name for step in steps if step.node.is_constant() and not _uses_steps(step.node)]
+    if not names:
+        return None
+    which = f"{names[0]} is a step" if len(names) == 1 else f"{', '.join(names)} are steps"
+    return f"{which} with a constant value, not an input; to differentiate with respect to it, remove its line"
+
+
+def _uses_steps(node: Node) -> bool:
+    return any(part.name for part in node.walk() if part is not node)

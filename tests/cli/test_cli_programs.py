@@ -81,6 +81,7 @@ def test_explain_speaks_in_the_step_names(run):
         ("sin = x*2; sin", "a step cannot be named sin"),
         ("   # nothing\n", "the program is empty"),
         ("a = 2; b = a*3", "does not depend on any input"),
+        ("x = 3; y = x*2; y", "help: x is a step with a constant value, not an input"),
     ],
 )
 def test_bad_programs_one_line_status_2(run, program, message):
