@@ -256,6 +256,8 @@ class _Parser(SubscriptRules):
         wanted = op.call_name_count()
         tensors = op.arity + op.extra_tensors + (1 if op.takes_dim else 0)  # the tensors, then the dimension
         positional = op.positional_options()
+        lead = tensors if op.options_after is None else op.options_after  # the tensors before the options
+        slots: list[ops.Option | None] = [None] * lead + [*positional] + [None] * (tensors - lead)  # None: a tensor
         self.advance()  # "("
         if self.at(")"):
             raise self.error(f"{name.text}() needs {wanted}", self.token)
@@ -275,19 +277,20 @@ class _Parser(SubscriptRules):
                 named = True
             elif named:
                 raise self.error(f"{name.text}(): an argument without a name cannot follow an option")
-            elif count < tensors:
+            elif slots[count] is None:
                 arguments.append(self.comparison())
                 count += 1
                 if self.at("="):
                     raise self.error(_STRAY["="])
             else:
-                option = positional[count - tensors]
+                option = slots[count]
+                assert option is not None
                 given[option.name] = self.literal(name, option)
                 count += 1
             if not self.at(","):
                 break
             comma = self.advance()
-            if count == tensors + len(positional) and not self._keyword_ahead():
+            if count == len(slots) and not self._keyword_ahead():
                 raise self.error(f"{name.text}() takes {wanted}", comma)
         self.depth -= 1
         if not self.at(")"):
