@@ -340,7 +340,7 @@ class _Parser(SubscriptRules):
     def literal(self, name: Token, option: ops.Option) -> ops.OptionValue:
         """The value of an option: a (negated) number, True or False, or a quoted word."""
         first = self.token
-        if option.kind is tuple:
+        if (option.kind is tuple and not option.pair) or (option.pair and self.at("(")):
             return self.integers(name, option)
         negative = self.at("-")
         if negative:

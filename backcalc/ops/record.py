@@ -243,10 +243,10 @@ class Op:
 
     def option_texts(self, given: Options) -> list[str]:
         """A call's options as the language writes them back: the positional ones by position while
-        each is given, the rest by name."""
+        each is given (after optional tensors, by name: conv2d(x, w, stride=2)), the rest by name."""
         values = dict(given)
         texts = []
-        by_name = False
+        by_name = self.extra_tensors > 0 and self.options_after is None
         for option in self.options:
             if option.name not in values:
                 by_name = by_name or option.positional
