@@ -113,7 +113,7 @@ class Option:
         given = type(value)
         whole = given is int or (isinstance(value, tuple) and all(type(item) is int for item in value))
         if self.kind is float and isinstance(value, int | float) and given is not bool:
-            return float(value)
+            value, given = float(value), float  # then checked as a float
         if (given is not self.kind or (self.choices and value not in self.choices)) and not (self.pair and whole):
             hint = ""
             if isinstance(value, str) and self.choices:
