@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from .record import Growth, Op, Option, OptionError, Shape, ShapeMisfitError, option_text, register
@@ -122,6 +123,7 @@ def _named(options: dict[str, Any], defaults: tuple[Option, ...]) -> str:
 
 
 _OPTIONS = (STRIDE, PADDING, DILATION, GROUPS)
+_NAMED = tuple(replace(option, positional=False) for option in _OPTIONS)  # after a shape: by name only
 
 
 def _conv_vjp(count: int) -> Any:
@@ -333,7 +335,7 @@ def _conv_grad(count: int, which: str) -> None:
             f"{doc} the output's gradient dY: the gradient of conv{count}d's {which}, as "
             f"torch.nn.grad.{name}, written {name}{wanted[:-1]}, stride=, padding=, dilation=, groups=)",
             arity=2,
-            options=(Option(f"{which}_size", (), positional=True), *_OPTIONS),
+            options=(Option(f"{which}_size", (), positional=True), *_NAMED),
             latex=rf"\operatorname{{{{conv{count}d\_{which}}}}}\left({{all}}\right)",
             elementwise=False,
             shape=_grad_shape(count, which),
