@@ -58,7 +58,9 @@ def geometry(name: str, count: int, **options: Any) -> tuple[Pair, Pair, Pair]:
     return (stride[0], stride[1]), (padding[0], padding[1]), (dilation[0], dilation[1])
 
 
-def output_size(name: str, size: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> Pair:
+def output_size(
+    name: str, size: tuple[int, ...], kernel: tuple[int, ...], stride: Pair, padding: Pair, dilation: Pair
+) -> Pair:
     """torch's output size along each spatial axis: floor((size + 2 p - d (k - 1) - 1) / s) + 1."""
     result = []
     for axis in range(2):
@@ -66,13 +68,15 @@ def output_size(name: str, size: Pair, kernel: Pair, stride: Pair, padding: Pair
         room = size[axis] + 2 * padding[axis] - reach
         if room < 0:
             raise ShapeMisfitError(
-                f"{name}'s kernel reaches {reach} elements, more than the padded input's {size[axis] + 2 * padding[axis]}"
+                f"{name}'s kernel reaches {reach} elements, more than the padded input's {room + reach}"
             )
         result.append(room // stride[axis] + 1)
     return result[0], result[1]
 
 
-def offsets(kernel: Pair, stride: Pair, dilation: Pair, out: Pair) -> Iterator[tuple[Pair, tuple[slice, slice]]]:
+def offsets(
+    kernel: tuple[int, ...], stride: Pair, dilation: Pair, out: tuple[int, ...]
+) -> Iterator[tuple[Pair, tuple[slice, slice]]]:
     """For each kernel offset (i, j), the strided slices of the padded input that it meets."""
     for i in range(kernel[0]):
         for j in range(kernel[1]):
@@ -95,7 +99,9 @@ def _conv_check(name: str, x: Shape, w: Shape, count: int, groups: int, **option
     if x[1] % groups or w[0] % groups:
         raise ShapeMisfitError(f"{name}: channels {x[1]} in and {w[0]} out must both be divisible by groups={groups}")
     if w[1] != x[1] // groups:
-        raise ShapeMisfitError(f"{name}: w {show(w)} needs {x[1] // groups} input channels (x has {x[1]}, groups={groups})")
+        raise ShapeMisfitError(
+            f"{name}: w {show(w)} needs {x[1] // groups} input channels (x has {x[1]}, groups={groups})"
+        )
     out = output_size(name, _spatial(x, count), _spatial(w, count), *geometry(name, count, **options))
     return (x[0], w[0], *(out[1:] if count == 1 else out))
 
@@ -157,12 +163,16 @@ def _numpy_conv(np: Any, x: Any, w: Any, groups: int, stride: Pair, padding: Pai
         patch = padded[:, :, rows, columns]
         for k in range(groups):
             block = patch[:, k * ins : (k + 1) * ins]
-            result[:, k * outs : (k + 1) * outs] += np.einsum("nchw,oc->nohw", block, w[k * outs : (k + 1) * outs, :, i, j])
+            result[:, k * outs : (k + 1) * outs] += np.einsum(
+                "nchw,oc->nohw", block, w[k * outs : (k + 1) * outs, :, i, j]
+            )
     return result
 
 
 def _numpy_input(np: Any, g: Any, w: Any, size: Shape, groups: int, stride: Pair, padding: Pair, dilation: Pair) -> Any:
-    padded = np.zeros((size[0], size[1], size[2] + 2 * padding[0], size[3] + 2 * padding[1]), dtype=np.result_type(g, w))
+    padded = np.zeros(
+        (size[0], size[1], size[2] + 2 * padding[0], size[3] + 2 * padding[1]), dtype=np.result_type(g, w)
+    )
     ins, outs = size[1] // groups, w.shape[0] // groups
     for (i, j), (rows, columns) in offsets(w.shape[2:], stride, dilation, g.shape[2:]):
         for k in range(groups):
@@ -171,7 +181,9 @@ def _numpy_input(np: Any, g: Any, w: Any, size: Shape, groups: int, stride: Pair
     return padded[:, :, padding[0] : padding[0] + size[2], padding[1] : padding[1] + size[3]]
 
 
-def _numpy_weight(np: Any, x: Any, g: Any, size: Shape, groups: int, stride: Pair, padding: Pair, dilation: Pair) -> Any:
+def _numpy_weight(
+    np: Any, x: Any, g: Any, size: Shape, groups: int, stride: Pair, padding: Pair, dilation: Pair
+) -> Any:
     padded = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
     result = np.zeros(size, dtype=np.result_type(x, g))
     ins, outs = x.shape[1] // groups, size[0] // groups
@@ -179,7 +191,9 @@ def _numpy_weight(np: Any, x: Any, g: Any, size: Shape, groups: int, stride: Pai
         patch = padded[:, :, rows, columns]
         for k in range(groups):
             block = g[:, k * outs : (k + 1) * outs]
-            result[k * outs : (k + 1) * outs, :, i, j] = np.einsum("nohw,nchw->oc", block, patch[:, k * ins : (k + 1) * ins])
+            result[k * outs : (k + 1) * outs, :, i, j] = np.einsum(
+                "nohw,nchw->oc", block, patch[:, k * ins : (k + 1) * ins]
+            )
     return result
 
 
@@ -215,14 +229,18 @@ def _sympy_conv(sp: Any, np: Any, x: Any, w: Any, groups: int, stride: Pair, pad
     return _sums(sp, np, (x.shape[0], w.shape[0], *out), terms)
 
 
-def _sympy_input(sp: Any, np: Any, g: Any, w: Any, size: Shape, groups: int, stride: Pair, padding: Pair, dilation: Pair) -> Any:
+def _sympy_input(
+    sp: Any, np: Any, g: Any, w: Any, size: Shape, groups: int, stride: Pair, padding: Pair, dilation: Pair
+) -> Any:
     terms: dict[Any, list[Any]] = {}
     for out, into, weight in taps(size, w.shape, groups, stride, padding, dilation):
         terms.setdefault(into, []).append(g[out] * w[weight])
     return _sums(sp, np, size, terms)
 
 
-def _sympy_weight(sp: Any, np: Any, x: Any, g: Any, size: Shape, groups: int, stride: Pair, padding: Pair, dilation: Pair) -> Any:
+def _sympy_weight(
+    sp: Any, np: Any, x: Any, g: Any, size: Shape, groups: int, stride: Pair, padding: Pair, dilation: Pair
+) -> Any:
     terms: dict[Any, list[Any]] = {}
     for out, into, weight in taps(x.shape, size, groups, stride, padding, dilation):
         terms.setdefault(weight, []).append(g[out] * x[into])
@@ -232,13 +250,14 @@ def _sympy_weight(sp: Any, np: Any, x: Any, g: Any, size: Shape, groups: int, st
 def _implementation(count: int, core: Any, symbolic: bool = False, size_option: str = "") -> Any:
     """A record's implementation from its 2-d core: options as pairs, a 1-d array with a height of 1."""
 
-    def apply(*arguments: Any, **options: Any) -> Any:
+    def apply(*arguments: Any, **given: Any) -> Any:
+        options = {option.name: option.default for option in _OPTIONS} | given
         library, *rest = arguments
         np = rest.pop(0) if symbolic else library
         head = (library,) if symbolic else ()
         pairs = geometry("conv", count, **{key: options[key] for key in ("stride", "padding", "dilation")})
         arrays = _as_2d(np, count, *rest[:2])
-        extra = ()
+        extra: tuple[Any, ...] = ()
         if size_option:
             size = tuple(options[size_option])
             extra = (size if count == 2 else (*size[:2], 1, size[2]),)
@@ -306,10 +325,14 @@ def _grad_shape(count: int, which: str) -> Any:
         first, second = shapes
         x, w, g = (size, second, first) if which == "input" else (first, size, second)
         if not size:
-            raise ShapeMisfitError(f"{name} needs the {which}'s shape, as {name}(..., {option_text((1,) * (count + 2))})")
+            raise ShapeMisfitError(
+                f"{name} needs the {which}'s shape, as {name}(..., {option_text((1,) * (count + 2))})"
+            )
         expected = _conv_check(name, x, w, count, groups, **options)
         if g != expected:
-            raise ShapeMisfitError(f"{name}: the gradient of the output must be of shape {show(expected)}, not {show(g)}")
+            raise ShapeMisfitError(
+                f"{name}: the gradient of the output must be of shape {show(expected)}, not {show(g)}"
+            )
         return size
 
     return rule
@@ -323,6 +346,14 @@ def _grad_vjp(count: int, which: str) -> Any:
         return (f"conv{count}d_input(v, g, {option_text(shapes[0])}{given})", f"conv{count}d(u, g{given})")
 
     return rule
+
+
+def _grad_work(which: str) -> Any:
+    def work(args: list[Shape], shape: Shape) -> int:  # as many products as the convolution's
+        g, w = (args[0], args[1]) if which == "input" else (args[1], shape)
+        return _work([(), w], g)
+
+    return work
 
 
 def _conv_grad(count: int, which: str) -> None:
@@ -340,7 +371,7 @@ def _conv_grad(count: int, which: str) -> None:
             elementwise=False,
             shape=_grad_shape(count, which),
             growth=Growth.PRODUCT,
-            work=lambda args, shape, which=which: _work([(), args[1] if which == "input" else shape], args[0 if which == "input" else 1]),
+            work=_grad_work(which),
             vjp=_grad_vjp(count, which),
             sympy=_implementation(count, _sympy_input if which == "input" else _sympy_weight, True, f"{which}_size"),
             torch=_torch_grad(count, which),

@@ -28,7 +28,9 @@ def _linear_shape(shapes: list[Shape], dim: int | None) -> Shape:
     if not x or x[-1] != weight[1]:
         raise ShapeMisfitError(f"linear of x {show(x)} needs x's last size {weight[1]} (W is {show(weight)})")
     if bias and bias[0] not in ((weight[0],), ()):
-        raise ShapeMisfitError(f"linear's bias must be of shape [{weight[0]}] (W is {show(weight)}), not {show(bias[0])}")
+        raise ShapeMisfitError(
+            f"linear's bias must be of shape [{weight[0]}] (W is {show(weight)}), not {show(bias[0])}"
+        )
     return (*x[:-1], weight[0])
 
 
@@ -119,7 +121,9 @@ def _normalized_rows(sp: Any, np: Any, rows: Any, eps: float) -> Any:
     return result
 
 
-def _layer_shape(shapes: list[Shape], dim: int | None, normalized_shape: tuple[int, ...] = (), eps: float = 1e-05) -> Shape:
+def _layer_shape(
+    shapes: list[Shape], dim: int | None, normalized_shape: tuple[int, ...] = (), eps: float = 1e-05
+) -> Shape:
     x, *affine = shapes
     size = len(normalized_shape)
     if not size:
@@ -154,7 +158,9 @@ def _affine(xhat: Any, weight: Any = None, bias: Any = None) -> Any:
     return scaled if bias is None else scaled + bias
 
 
-def _sympy_layer(sp: Any, np: Any, x: Any, *affine: Any, normalized_shape: tuple[int, ...] = (), eps: float = 1e-05) -> Any:
+def _sympy_layer(
+    sp: Any, np: Any, x: Any, *affine: Any, normalized_shape: tuple[int, ...] = (), eps: float = 1e-05
+) -> Any:
     rows = np.asarray(x, dtype=object).reshape(-1, math.prod(normalized_shape))
     return _affine(_normalized_rows(sp, np, rows, eps).reshape(np.shape(x)), *affine)
 

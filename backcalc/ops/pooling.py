@@ -44,7 +44,9 @@ def window(name: str, shape: Shape, **options: Any) -> tuple[Pair, Pair, Pair, P
     padding = sizes(name, "padding", options["padding"], 2)
     dilation = sizes(name, "dilation", options.get("dilation", 1), 2)
     if any(pad > size // 2 for pad, size in zip(padding, kernel, strict=True)):
-        raise ShapeMisfitError(f"{name}'s padding {option_text(padding)} is more than half its kernel {option_text(kernel)}")
+        raise ShapeMisfitError(
+            f"{name}'s padding {option_text(padding)} is more than half its kernel {option_text(kernel)}"
+        )
     pairs: list[Pair] = [(k[0], k[1]) for k in (kernel, stride, padding, dilation)]
     out = output_size(name, (shape[-2], shape[-1]), pairs[0], pairs[1], pairs[2], pairs[3])
     return pairs[0], pairs[1], pairs[2], pairs[3], out
@@ -63,7 +65,9 @@ def _backward_shape(name: str, pooled: str) -> Any:
         g, x = shapes
         out = window(pooled, x, **options)[-1]
         if g != (*x[:-2], *out):
-            raise ShapeMisfitError(f"{name}: the gradient of {pooled}'s output must be of shape {show((*x[:-2], *out))}, not {show(g)}")
+            raise ShapeMisfitError(
+                f"{name}: the gradient of {pooled}'s output must be of shape {show((*x[:-2], *out))}, not {show(g)}"
+            )
         return x
 
     return rule
@@ -71,7 +75,9 @@ def _backward_shape(name: str, pooled: str) -> Any:
 
 def _named(options: dict[str, Any], known: tuple[Option, ...]) -> str:
     return "".join(
-        f", {option.name}={option_text(options[option.name])}" for option in known[1:] if options[option.name] != option.default
+        f", {option.name}={option_text(options[option.name])}"
+        for option in known[1:]
+        if options[option.name] != option.default
     )
 
 
@@ -127,7 +133,10 @@ def _cells(np: Any, x: Any, **options: Any) -> Any:
                 found = []
                 for i in range(kernel[0]):
                     for j in range(kernel[1]):
-                        r, s = p * stride[0] + i * dilation[0] - padding[0], q * stride[1] + j * dilation[1] - padding[1]
+                        r, s = (
+                            p * stride[0] + i * dilation[0] - padding[0],
+                            q * stride[1] + j * dilation[1] - padding[1],
+                        )
                         if 0 <= r < np.shape(x)[-2] and 0 <= s < np.shape(x)[-1]:
                             found.append((*lead, r, s))
                 yield (*lead, p, q), found, kernel[0] * kernel[1]
@@ -154,7 +163,10 @@ def _sympy_backward(largest: bool) -> Any:
                     terms.setdefault(cell, []).append(g[index] / count)
                     continue
                 # the first largest: above every earlier element of its window, at least every later one
-                first = sp.And(*(x[cell] > x[other] for other in found[:number]), *(x[cell] >= x[other] for other in found[number + 1 :]))
+                first = sp.And(
+                    *(x[cell] > x[other] for other in found[:number]),
+                    *(x[cell] >= x[other] for other in found[number + 1 :]),
+                )
                 terms.setdefault(cell, []).append(sp.Piecewise((g[index], first), (0, True)))
         result = np.empty(np.shape(x), dtype=object)
         for cell in np.ndindex(*np.shape(x)):
@@ -174,14 +186,20 @@ def _ties(np: Any, args: list[Any], value: Any, text: str, constant: tuple[bool,
     return [("kink", f"{text} at a tie in a window: {why}", np.asarray(count > 1))]
 
 
-def _torch_backward(torch: Any, g: Any, x: Any, kernel_size: Any = (), stride: Any = (), padding: Any = 0, dilation: Any = 1) -> Any:
-    kernel, steps, pads, spread, _ = window("max_pool2d", tuple(x.shape), kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
+def _torch_backward(
+    torch: Any, g: Any, x: Any, kernel_size: Any = (), stride: Any = (), padding: Any = 0, dilation: Any = 1
+) -> Any:
+    kernel, steps, pads, spread, _ = window(
+        "max_pool2d", tuple(x.shape), kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation
+    )
     _, indices = torch.ops.aten.max_pool2d_with_indices(x, kernel, steps, pads, spread)
     return torch.ops.aten.max_pool2d_with_indices_backward(g, x, kernel, steps, pads, spread, False, indices)
 
 
 def _torch_avg_backward(torch: Any, g: Any, x: Any, kernel_size: Any = (), stride: Any = (), padding: Any = 0) -> Any:
-    kernel, steps, pads, _, _ = window("avg_pool2d", tuple(x.shape), kernel_size=kernel_size, stride=stride, padding=padding)
+    kernel, steps, pads, _, _ = window(
+        "avg_pool2d", tuple(x.shape), kernel_size=kernel_size, stride=stride, padding=padding
+    )
     return torch.ops.aten.avg_pool2d_backward(g, x, kernel, steps, pads, False, True, None)
 
 
@@ -207,7 +225,9 @@ def _pool(name: str, largest: bool, doc: str) -> None:
             elementwise=False,
             shape=_pool_shape(name),
             work=lambda args, shape: max(1, math.prod(shape)) * 9,
-            vjp=lambda shapes, dim, **options: (f"{backward}(g, u, {option_text(options['kernel_size'])}{_named(options, known)})",),
+            vjp=lambda shapes, dim, **options: (
+                f"{backward}(g, u, {option_text(options['kernel_size'])}{_named(options, known)})",
+            ),
             edges=_ties if largest else None,
             sympy=_sympy_pool(largest),
             torch=_torch_pool(largest),
@@ -218,14 +238,25 @@ def _pool(name: str, largest: bool, doc: str) -> None:
         Op(
             backward,
             f"the gradient of {name}'s input from its output's gradient dY: {backward}(dY, x, kernel_size, ...), "
-            + ("each window's to its first largest element, as torch" if largest else "each window's spread evenly over it"),
+            + (
+                "each window's to its first largest element, as torch"
+                if largest
+                else "each window's spread evenly over it"
+            ),
             arity=2,
             options=known,
             latex=rf"\operatorname{{{{{backward.replace('_', chr(92) + '_')}}}}}\left({{0}}, {{1}}\right)",
             elementwise=False,
             shape=_backward_shape(backward, name),
             # the average's is linear in dY (its adjoint is the pooling itself) and constant in x
-            vjp=None if largest else (lambda shapes, dim, **options: (f"{name}(g, {option_text(options['kernel_size'])}{_named(options, known)})", "0*v")),
+            vjp=None
+            if largest
+            else (
+                lambda shapes, dim, **options: (
+                    f"{name}(g, {option_text(options['kernel_size'])}{_named(options, known)})",
+                    "0*v",
+                )
+            ),
             sympy=_sympy_backward(largest),
             torch=_torch_backward if largest else _torch_avg_backward,
             numpy=_numpy_backward(largest),
@@ -233,5 +264,13 @@ def _pool(name: str, largest: bool, doc: str) -> None:
     )
 
 
-_pool("max_pool2d", True, "the largest element of each window, as torch.nn.functional.max_pool2d(x, kernel_size, stride, padding, dilation)")
-_pool("avg_pool2d", False, "the mean of each window (the padding counted), as torch.nn.functional.avg_pool2d(x, kernel_size, stride, padding)")
+_pool(
+    "max_pool2d",
+    True,
+    "the largest element of each window, as torch.nn.functional.max_pool2d(x, kernel_size, stride, padding, dilation)",
+)
+_pool(
+    "avg_pool2d",
+    False,
+    "the mean of each window (the padding counted), as torch.nn.functional.avg_pool2d(x, kernel_size, stride, padding)",
+)

@@ -93,7 +93,9 @@ def test_the_rules_of_conv2d_are_pasteable_expressions(run):
     assert node["local"]["w"]["formula"] == "conv2d_weight(x, dh, (2, 2, 2, 2), stride=2)"
     # The rule, pasted back with the upstream gradient given, is the gradient.
     dh = 2 * np.array(next(n for n in data["nodes"] if n["id"] == "h")["value"])
-    pasted = run.json("grad", "sum(conv2d_input(dh, w, (1, 2, 4, 4), stride=2))", *_values(dh=dh, w=w), "--dtype", "float64")
+    pasted = run.json(
+        "grad", "sum(conv2d_input(dh, w, (1, 2, 4, 4), stride=2))", *_values(dh=dh, w=w), "--dtype", "float64"
+    )
     ones = torch.tensor(np.ones_like(x))
     np.testing.assert_allclose(
         pasted["output"]["value"],
@@ -144,7 +146,9 @@ def test_a_tie_in_a_max_pool2d_window_is_a_kink_not_a_disagreement(run, command)
     x = np.array([[[1.0, 1.0, 0.0], [1.0, 0.0, 2.0], [3.0, 3.0, 3.0]]])
     xt = torch.tensor(x, requires_grad=True)
     (F.max_pool2d(xt, 2, 1) ** 2).sum().backward()
-    data = run.json(command, "h = max_pool2d(x, 2, stride=1); loss = sum(h**2)", f"x={x.tolist()}", "--dtype", "float64")
+    data = run.json(
+        command, "h = max_pool2d(x, 2, stride=1); loss = sum(h**2)", f"x={x.tolist()}", "--dtype", "float64"
+    )
     if command == "explain":  # the chain rule routes as torch does, to the first tied element
         assert data["verdict"] == "agree"
         np.testing.assert_allclose(data["gradients"]["x"], xt.grad.numpy())

@@ -159,7 +159,7 @@ def test_the_ninja_mlp_with_batch_norm_through_grad_and_explain(run):
         "hprebn = linear(X, W1, b1); hpreact = batch_norm(hprebn, bngain, bnbias); h = tanh(hpreact); "
         "logits = linear(h, W2, b2); loss = cross_entropy(logits, Y)"
     )
-    values = _values(**weights, X=x) + [f"Y={y.tolist()}"]
+    values = [*_values(**weights, X=x), f"Y={y.tolist()}"]
     # The hand-written torch script, every step kept for its gradient.
     t = {name: torch.tensor(value, requires_grad=True) for name, value in weights.items()}
     hprebn = torch.tensor(x) @ t["W1"].T + t["b1"]
