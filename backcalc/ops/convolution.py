@@ -97,10 +97,12 @@ def _conv_check(name: str, x: Shape, w: Shape, count: int, groups: int, **option
             f"{'k' if count == 1 else 'kh, kw'}), not {show(x)} and {show(w)}"
         )
     if x[1] % groups or w[0] % groups:
-        raise ShapeMisfitError(f"{name}: channels {x[1]} in and {w[0]} out must both be divisible by groups={groups}")
+        raise ShapeMisfitError(
+            f"{name}'s channels, {x[1]} in and {w[0]} out, must both be divisible by groups={groups}"
+        )
     if w[1] != x[1] // groups:
         raise ShapeMisfitError(
-            f"{name}: w {show(w)} needs {x[1] // groups} input channels (x has {x[1]}, groups={groups})"
+            f"{name}'s w {show(w)} needs {x[1] // groups} input channels (x has {x[1]}, groups={groups})"
         )
     out = output_size(name, _spatial(x, count), _spatial(w, count), *geometry(name, count, **options))
     return (x[0], w[0], *(out[1:] if count == 1 else out))
@@ -331,7 +333,7 @@ def _grad_shape(count: int, which: str) -> Any:
         expected = _conv_check(name, x, w, count, groups, **options)
         if g != expected:
             raise ShapeMisfitError(
-                f"{name}: the gradient of the output must be of shape {show(expected)}, not {show(g)}"
+                f"{name}'s dY, the gradient of the output, must be of shape {show(expected)}, not {show(g)}"
             )
         return size
 

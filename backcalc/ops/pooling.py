@@ -66,7 +66,8 @@ def _backward_shape(name: str, pooled: str) -> Any:
         out = window(pooled, x, **options)[-1]
         if g != (*x[:-2], *out):
             raise ShapeMisfitError(
-                f"{name}: the gradient of {pooled}'s output must be of shape {show((*x[:-2], *out))}, not {show(g)}"
+                f"{name}'s dY, the gradient of {pooled}'s output, must be of shape {show((*x[:-2], *out))}, "
+                f"not {show(g)}"
             )
         return x
 
