@@ -94,8 +94,10 @@ def _normalization_vjp(
 ) -> tuple[str, ...]:
     """The course's rules of a normalization over ``axes`` (of x), its weight and bias over ``others``."""
     upstream = f"g*{per_channel}" if len(shapes) > 1 else "g"
-    centred = f"u - {_mean('u', axes)}"
-    rstd = f"sqrt({_mean(f'({centred})**2', axes)} + {option_text(eps)})"
+    variance = _mean(f"(u - {_mean('u', axes)})**2", axes)  # biased
+    if len(axes) == 1:
+        variance = f"var(u, {axes[0]}, keepdim=True, correction=0)"
+    rstd = f"sqrt({variance} + {option_text(eps)})"
     dx = f"({upstream} - {_mean(upstream, axes)} - {xhat}*{_mean(f'{upstream}*{xhat}', axes)})/{rstd}"
     return (dx, _total(f"g*{xhat}", others), _total("g", others))[: len(shapes)]
 

@@ -189,3 +189,22 @@ def test_bad_shapes_and_options_are_one_line_and_exit_2(run, program, shapes, me
     result = run("grad", program, *_values(**{name: np.ones(shape) for name, shape in shapes.items()}))
     assert result.exit_code == 2
     assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("program", "shapes"),
+    [
+        ("conv2d(x, w, b, stride=2, padding=1)", {"x": (1, 1, 3, 3), "w": (2, 1, 2, 2), "b": (2,)}),
+        ("conv1d(x, w, dilation=2, groups=2)", {"x": (1, 2, 5), "w": (2, 1, 2)}),
+        ("max_pool2d(x, 2, stride=1, padding=1)", {"x": (1, 3, 3)}),
+        ("avg_pool2d(x, 2, padding=1)", {"x": (1, 3, 3)}),
+    ],
+)
+def test_sympy_s_elements_witness_the_formulas_at_small_sizes(run, program, shapes):
+    arrays = {
+        name: RNG.permutation(np.arange(np.prod(shape)) - 2.5).reshape(shape) / 3 for name, shape in shapes.items()
+    }
+    data = run.json("grad", f"h = {program}; loss = sum(tanh(h))", *_values(**arrays), "--dtype", "float64")
+    assert data["verdict"] == "agree"
+    for name in arrays:
+        assert "matches sympy's element-by-element derivative" in data["gradients"][name]["note"], name

@@ -52,7 +52,7 @@ CASES = [
         {"x": (2, 2, 3), "w": (2, 3), "b": (2, 3)},
         lambda t: F.layer_norm(t["x"], (2, 3), t["w"], t["b"], eps=0.1),
     ),
-    ("batch_norm(x)", {"x": (4, 3)}, lambda t: F.batch_norm(t["x"], None, None, training=True)),
+    ("batch_norm(x)", {"x": (3, 2)}, lambda t: F.batch_norm(t["x"], None, None, training=True)),
     (
         "batch_norm(x, w, b)",
         {"x": (4, 3), "w": (3,), "b": (3,)},
@@ -60,7 +60,7 @@ CASES = [
     ),
     (
         "batch_norm(x, w, b, eps=0.01)",
-        {"x": (2, 3, 2, 2), "w": (3,), "b": (3,)},
+        {"x": (2, 2, 1, 2), "w": (2,), "b": (2,)},
         lambda t: F.batch_norm(t["x"], None, None, t["w"], t["b"], training=True, eps=0.01),
     ),
 ]
@@ -80,12 +80,8 @@ def test_layers_forward_and_gradients_agree_with_torch(run, text, shapes, refere
         for name, tensor in tensors.items():
             found = data["gradients"][name]["symbolic"] if command == "grad" else data["gradients"][name]
             np.testing.assert_allclose(found, tensor.grad.numpy(), rtol=1e-10, atol=1e-12)
-    assert "matches sympy's element-by-element derivative" in data_note(run, program, arrays)
-
-
-def data_note(run, program, arrays):
-    data = run.json("grad", program, *_values(**arrays), "--dtype", "float64")
-    return data["gradients"][next(iter(arrays))]["note"]
+        if command == "grad":  # small enough for sympy's elements to witness backprop's formula
+            assert "matches sympy's element-by-element derivative" in data["gradients"]["x"]["note"]
 
 
 def test_the_rules_of_linear_are_the_course_s():
