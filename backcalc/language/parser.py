@@ -20,10 +20,12 @@ minus, so ``-x**2`` is ``-(x**2)`` and ``2**-1`` is allowed)::
     FUNCTION   := a call name of the operation registry (:mod:`backcalc.ops`), with as many arguments
                   as its record says; for a record that takes a dimension, one more argument may
                   follow, an integer literal (``sum(x, 0)``, ``softmax(x, -1)``); then the record's
-                  positional options (``leaky_relu(x, 0.1)``)
+                  positional options (``leaky_relu(x, 0.1)``), or, where the record says so, between
+                  its tensors, as torch orders them (``layer_norm(x, (3,), w, b)``)
     OPTION     := a name among the options the record declares (``keepdim``, ``approximate``)
     LITERAL    := ["-"] NUMBER | "True" | "False" | a short quoted word (``"tanh"``)
-                | "(" INTEGER ("," INTEGER)* ")" (a shape), of the option's type
+                | "(" INTEGER ("," INTEGER)* ")" (a shape), of the option's type; a size option
+                  takes an integer or a tuple (``stride=2``, ``stride=(2, 1)``)
     LISTED     := a call name whose record takes a list of tensors (``cat``, ``stack``)
     VARIABLE   := any other ASCII identifier that is not a Python keyword
 
