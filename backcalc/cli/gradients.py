@@ -58,8 +58,9 @@ def grad(args: ProblemArgs, check_fd: bool, simplify: bool, full: bool) -> int:
     (matmul), .T, transpose, outer, unsqueeze, dot, norm, softmax, log_softmax, logsumexp and the
     reductions sum mean max min amax amin var std prod cumsum (each with an optional dim, and
     keepdim=True), the losses mse_loss l1_loss smooth_l1_loss huber_loss binary_cross_entropy
-    binary_cross_entropy_with_logits (reduction="mean"|"sum"|"none"), and the linear algebra trace
-    det logdet slogdet inv solve diag eye(n) kron. Every other name is an input. `backcalc repl`'s
+    binary_cross_entropy_with_logits (reduction="mean"|"sum"|"none"), the linear algebra trace
+    det logdet slogdet inv solve diag eye(n) kron, and the layers linear layer_norm batch_norm
+    dropout conv1d conv2d max_pool2d avg_pool2d. Every other name is an input. `backcalc repl`'s
     help lists every function.
     """
     from ..analyses.gradient import compute

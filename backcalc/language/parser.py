@@ -20,10 +20,12 @@ minus, so ``-x**2`` is ``-(x**2)`` and ``2**-1`` is allowed)::
     FUNCTION   := a call name of the operation registry (:mod:`backcalc.ops`), with as many arguments
                   as its record says; for a record that takes a dimension, one more argument may
                   follow, an integer literal (``sum(x, 0)``, ``softmax(x, -1)``); then the record's
-                  positional options (``leaky_relu(x, 0.1)``)
+                  positional options (``leaky_relu(x, 0.1)``), or, where the record says so, between
+                  its tensors, as torch orders them (``layer_norm(x, (3,), w, b)``)
     OPTION     := a name among the options the record declares (``keepdim``, ``approximate``)
     LITERAL    := ["-"] NUMBER | "True" | "False" | a short quoted word (``"tanh"``)
-                | "(" INTEGER ("," INTEGER)* ")" (a shape), of the option's type
+                | "(" INTEGER ("," INTEGER)* ")" (a shape), of the option's type; a size option
+                  takes an integer or a tuple (``stride=2``, ``stride=(2, 1)``)
     LISTED     := a call name whose record takes a list of tensors (``cat``, ``stack``)
     VARIABLE   := any other ASCII identifier that is not a Python keyword
 
@@ -256,6 +258,8 @@ class _Parser(SubscriptRules):
         wanted = op.call_name_count()
         tensors = op.arity + op.extra_tensors + (1 if op.takes_dim else 0)  # the tensors, then the dimension
         positional = op.positional_options()
+        lead = tensors if op.options_after is None else op.options_after  # the tensors before the options
+        slots: list[ops.Option | None] = [None] * lead + [*positional] + [None] * (tensors - lead)  # None: a tensor
         self.advance()  # "("
         if self.at(")"):
             raise self.error(f"{name.text}() needs {wanted}", self.token)
@@ -275,19 +279,20 @@ class _Parser(SubscriptRules):
                 named = True
             elif named:
                 raise self.error(f"{name.text}(): an argument without a name cannot follow an option")
-            elif count < tensors:
+            elif slots[count] is None:
                 arguments.append(self.comparison())
                 count += 1
                 if self.at("="):
                     raise self.error(_STRAY["="])
             else:
-                option = positional[count - tensors]
+                option = slots[count]
+                assert option is not None
                 given[option.name] = self.literal(name, option)
                 count += 1
             if not self.at(","):
                 break
             comma = self.advance()
-            if count == tensors + len(positional) and not self._keyword_ahead():
+            if count == len(slots) and not self._keyword_ahead():
                 raise self.error(f"{name.text}() takes {wanted}", comma)
         self.depth -= 1
         if not self.at(")"):
@@ -337,7 +342,7 @@ class _Parser(SubscriptRules):
     def literal(self, name: Token, option: ops.Option) -> ops.OptionValue:
         """The value of an option: a (negated) number, True or False, or a quoted word."""
         first = self.token
-        if option.kind is tuple:
+        if (option.kind is tuple and not option.pair) or (option.pair and self.at("(")):
             return self.integers(name, option)
         negative = self.at("-")
         if negative:

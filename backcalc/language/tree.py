@@ -169,7 +169,9 @@ def to_text(node: Node, named: bool = False) -> str:
     if syntax is ops.Syntax.CALL:
         dim = [] if node.dim is None else [str(node.dim)]
         options = op.option_texts(node.options)
-        return f"{op.name}({', '.join([*(to_text(arg, True) for arg in node.args), *dim, *options])})"
+        args = [to_text(arg, True) for arg in node.args]
+        lead = len(args) if op.options_after is None else op.options_after  # layer_norm(x, (3,), w)
+        return f"{op.name}({', '.join([*args[:lead], *dim, *options[:1], *args[lead:], *options[1:]])})"
     if syntax is ops.Syntax.SUBSCRIPT:
         child, *tensors = node.args
         key = str(op.settings(node.options)["at"])
@@ -263,7 +265,7 @@ def _latex(node: Node, names: dict[str, str], top: bool = False) -> str:
         if op.syntax is ops.Syntax.CALL or (op.precedence == ops.POWER and index == 1):
             loose = False  # inside the call's own parentheses, or up in the exponent
         parts.append(rf"\left({text}\right)" if loose and op.syntax is not ops.Syntax.CALL else text)
-    latex = op.latex.format(*parts)
+    latex = op.latex.format(*parts, all=", ".join(parts))  # {all}: every argument (linear's optional bias)
     if node.dim is not None:
         latex += rf"_{{\text{{dim}} {node.dim}}}"
     if node.options:

@@ -86,6 +86,7 @@ class Option:
     choices: tuple[str, ...] = ()  # the values a string option may take
     positional: bool = False  # may also be written without its name, after the tensors: leaky_relu(x, 0.1)
     valid: Callable[[Any], bool] | None = None  # a further check of a value (raises OptionError to refuse it)
+    pair: bool = False  # an integer or a tuple of integers, as torch's stride=2 or stride=(2, 1)
 
     @property
     def kind(self) -> type:
@@ -93,6 +94,8 @@ class Option:
 
     def wanted(self) -> str:
         """What a value must be, in words."""
+        if self.pair:
+            return "an integer or a tuple of integers, as 2 or (2, 1)"
         if self.kind is bool:
             return "True or False"
         if self.kind is int:
@@ -108,9 +111,10 @@ class Option:
     def check(self, value: OptionValue) -> OptionValue:
         """``value`` as this option holds it (an integer for a float option becomes a float)."""
         given = type(value)
+        whole = given is int or (isinstance(value, tuple) and all(type(item) is int for item in value))
         if self.kind is float and isinstance(value, int | float) and given is not bool:
-            return float(value)
-        if given is not self.kind or (self.choices and value not in self.choices):
+            value, given = float(value), float  # then checked as a float
+        if (given is not self.kind or (self.choices and value not in self.choices)) and not (self.pair and whole):
             hint = ""
             if isinstance(value, str) and self.choices:
                 near = difflib.get_close_matches(value, self.choices, n=1, cutoff=0.5)
@@ -149,6 +153,7 @@ class Op:
     syntax: Syntax = Syntax.CALL
     arity: int = 1  # tensor arguments
     extra_tensors: int = 0  # ... and up to this many more (put_at's tensor indices)
+    options_after: int | None = None  # the positional options come after this many tensors: layer_norm(x, (3,), w)
     listed: bool = False  # the tensors come as a list, then the dimension: cat([a, b], 0)
     takes_dim: bool = False  # a trailing integer dimension may follow: sum(x, 0)
     needs_dim: bool = False  # ... and must: unsqueeze(x, 0)
@@ -238,10 +243,10 @@ class Op:
 
     def option_texts(self, given: Options) -> list[str]:
         """A call's options as the language writes them back: the positional ones by position while
-        each is given, the rest by name."""
+        each is given (after optional tensors, by name: conv2d(x, w, stride=2)), the rest by name."""
         values = dict(given)
         texts = []
-        by_name = False
+        by_name = self.extra_tensors > 0 and self.options_after is None
         for option in self.options:
             if option.name not in values:
                 by_name = by_name or option.positional

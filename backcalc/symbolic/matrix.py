@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import limits
 from ..errors import LimitError, SymbolicError
+from ..language.shapes import infer
 from ..language.tree import Node, printable, to_latex, to_text
 from ..limits import at_most
 from ..numeric.numpy_eval import evaluate
@@ -44,6 +45,8 @@ class MatrixDifferentiator:
         self._witness_note: str | None = None
         small = sum(math.prod(shape) for shape in self.shapes.values()) <= limits.MAX_SYMBOLIC_ELEMENTS
         self._wants_witness = small
+        if not small:
+            self._witness_note = beyond_limit(tree, self.shapes)
         self.formula(next(iter(self.shapes), ""), 1) if self.shapes else None  # NotImplementedError: no rule
 
     def formula(self, name: str, count: int) -> Node:
@@ -123,7 +126,8 @@ class MatrixDifferentiator:
                     for p in points[1:]
                 ]
         except LimitError as exc:
-            return f"not witnessed by sympy element by element: {exc.one_line()}"
+            largest = largest_mixing(self.tree, self.shapes)
+            return f"not witnessed by sympy element by element{f' ({largest})' if largest else ''}: {exc.one_line()}"
         differs = [not _same(formula, sympy_values) for formula, sympy_values in pairs]
         if differs[0]:
             return expected
@@ -152,3 +156,35 @@ def _same(formula: np.ndarray, sympy_values: np.ndarray) -> bool:
     with np.errstate(all="ignore"):
         close = np.isclose(a, b, rtol=1e-9, atol=1e-12)
     return bool(np.all(close | ~np.isfinite(b)))
+
+
+def largest_mixing(tree: Node, shapes: Mapping[str, tuple[int, ...]]) -> str | None:
+    """The operation that mixes the most elements, where it is written and its size: "conv2d in step
+    `h` (2,304 output elements)"; None if no operation mixes elements."""
+    sizes = infer(tree, shapes)
+    found: list[tuple[int, str]] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, str]] = [(tree, "")]
+    while stack:
+        node, step = stack.pop()
+        if id(node) in seen or node.is_leaf:
+            continue
+        seen.add(id(node))
+        step = node.name or step  # a program's step is the node its expression ends in
+        if not node.record.elementwise:
+            where = f"in step `{step}`" if step else "in the expression"
+            count = math.prod(sizes[id(node)])
+            found.append((count, f"{node.record.name} {where} ({count:,} output element{'s' * (count != 1)})"))
+        stack.extend((child, step) for child in reversed(node.args))
+    return max(found, key=lambda item: item[0])[1] if found else None
+
+
+def beyond_limit(tree: Node, shapes: Mapping[str, tuple[int, ...]]) -> str:
+    """Why sympy does not witness the formula: the inputs are over its element-by-element limit."""
+    total = sum(math.prod(shape) for shape in shapes.values())
+    largest = largest_mixing(tree, shapes)
+    where = f"{largest}: " if largest else ""
+    return (
+        f"not witnessed by sympy element by element: {where}the inputs have {total:,} elements, over sympy's "
+        f"limit of {limits.MAX_SYMBOLIC_ELEMENTS:,}; backprop's formula checked by torch instead"
+    )

@@ -138,7 +138,9 @@ def test_beyond_sympys_element_size_the_matrix_formula_still_answers(run, monkey
     result = backcalc.gradient("sum((W@x - y)**2)", dict(W=W, x=X, y=Y), dtype="float64")
     gradient = result.gradients["W"]
     assert gradient.verdict.word == "agree" and gradient.formula == "2*outer(W@x - y, x)"
-    assert "element by element" not in gradient.note  # no witness at this size
+    assert "matches sympy's" not in gradient.note  # no witness at this size, and the note says why
+    assert "not witnessed by sympy element by element: matmul in the expression" in gradient.note
+    assert "over sympy's limit of 4; backprop's formula checked by torch instead" in gradient.note
     np.testing.assert_allclose(gradient.symbolic, 2 * np.outer(W @ X - Y, X))
     out = run("sum(x@x)", "x=[1,2,3,4,5]")
     assert out.exit_code == 0 and "2*x" in out.stdout and "unchecked" not in out.stdout
