@@ -24,7 +24,7 @@ from .. import limits, ops
 from ..errors import ParseError
 from .cost import check_cost
 from .parser import parse
-from .tree import Node, rebuilt, substitute, to_text
+from .tree import NUMBER, Node, rebuilt, substitute, to_text
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
 _STATEMENT_MARKS = ("\n", ";", "#", "=", "\r")
@@ -184,8 +184,10 @@ class _Builder:
             raise self.error("only the last statement may be a bare expression: name it (NAME = ...)", where, end)
         stripped = text.strip()
         offset = start + _indent(text)
+        # Steps that are integer literals (n = 4) are known integers: range(n), x.view(n, -1).
+        known = {name: int(node.text) for name, node in self.nodes.items() if node.op == NUMBER and node.text.isdigit()}
         try:
-            tree = _shifted(parse(stripped), offset)
+            tree = _shifted(parse(stripped, known), offset)
         except ParseError as exc:
             raise self.error(exc.message, offset + exc.start, offset + exc.end, exc.help) from None
         self.count += sum(1 for _ in tree.walk())

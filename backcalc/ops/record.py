@@ -86,6 +86,7 @@ class Option:
     choices: tuple[str, ...] = ()  # the values a string option may take
     positional: bool = False  # may also be written without its name, after the tensors: leaky_relu(x, 0.1)
     valid: Callable[[Any], bool] | None = None  # a further check of a value (raises OptionError to refuse it)
+    aliases: tuple[str, ...] = ()  # other names torch accepts for it (keepdims for keepdim)
 
     @property
     def kind(self) -> type:
@@ -210,7 +211,8 @@ class Op:
 
     # -- options ---------------------------------------------------------------------------------
     def option(self, name: str) -> Option | None:
-        return next((option for option in self.options if option.name == name), None)
+        """The option called ``name`` or one of its aliases (``keepdims`` is ``keepdim``)."""
+        return next((option for option in self.options if name in (option.name, *option.aliases)), None)
 
     def positional_options(self) -> tuple[Option, ...]:
         return tuple(option for option in self.options if option.positional)
