@@ -1,5 +1,5 @@
 """PyTorch's spellings, a part of the whitelist parser (:mod:`.parser`): a pasted line of torch reads as
-the language's own calls. Which torch name calls which record is :mod:`.torch_names`' table::
+the language's own calls. Which torch name calls which record is :mod:`backcalc.ops.torch_spellings`' table::
 
     postfix    := atom (".T" | subscript | method)*
     method     := "." METHOD "(" arguments ")" [".values"]      (x.sum(1, keepdim=True), x.max(1).values)
@@ -23,11 +23,19 @@ import difflib
 
 from .. import limits, ops
 from ..errors import ParseError
+from ..ops.torch_spellings import FUNCTIONAL, METHOD, TORCH, Spelling, TorchCall, own_sizes, spelled, spellings
 from .tokens import Token
-from .torch_names import INDICES, METHODS, MODULES, OWN_SIZES, SHAPE, SIZE, VALUES, Convention, TorchName
 from .tree import Node, rebuilt
 
-_FLATTEN = ops.get(OWN_SIZES)
+#: The module paths a pasted line may write before a function, and whose functions each holds.
+MODULES = {"torch": TORCH, "torch.nn.functional": FUNCTIONAL, "nn.functional": FUNCTIONAL, "F": FUNCTIONAL}
+#: The first name of a module path (the parser looks here only after one of these).
+ROOTS = frozenset(path.split(".")[0] for path in MODULES)
+#: Torch's attributes of a (values, indices) pair: the values have a gradient, the indices none.
+VALUES, INDICES = "values", "indices"
+#: ``x.shape[k]`` and ``x.size(k)``: a size of a tensor, among the sizes of ``x.view(...)``.
+SHAPE, SIZE = "shape", "size"
+_BOUNDS = ("min", "max")  # torch.clamp's keywords for its bounds
 
 
 class MethodRules:
@@ -79,38 +87,38 @@ class MethodRules:
             parts.append(self.tokens[at + 1])
             at += 2
         path, name = ".".join(part.text for part in parts[:-1]), parts[-1]
-        table = MODULES.get(path)
+        module = MODULES.get(path)
         calls = self.tokens[at].text == "(" and self.tokens[at].kind == "op"
-        if len(parts) > 1 and table is not None and name.text in table and calls:
+        found = spelled(module, name.text) if module is not None and len(parts) > 1 else None
+        if found is not None and calls:
             self.pos = at
-            return self.torch_call(name, table[name.text], None, root.start)
+            return self.torch_call(name, found, None, root.start)
         if root.text == "F":
             return None  # a tensor called F (F.sum(1)): its methods read as any tensor's
         if len(parts) == 1:
             raise self.error(f"expected a function's name after '{root.text}.'", self.tokens[self.pos])
         dotted = ".".join(part.text for part in parts)
-        if table is None:
+        if module is None:
             modules = ", ".join(f"{module}.f" for module in MODULES)
             raise self.span_error(f"{path} is not a module backcalc reads (only {modules})", root.start, parts[-2].end)
         if not calls:
             raise self.span_error(
                 f"attribute access is not allowed: {dotted} (call a function: {path}.exp(x))", root.start, name.end
             )
-        near = difflib.get_close_matches(name.text, list(table), n=1, cutoff=0.7)
+        near = difflib.get_close_matches(name.text, spellings(module), n=1, cutoff=0.7)
         hint = f"; did you mean {path}.{near[0]}?" if near else f" (it reads {path}'s functions of the operations)"
         raise self.span_error(f"{dotted} is not a function backcalc knows{hint}", root.start, name.end)
 
-    def torch_call(self, name: Token, entry: TorchName, receiver: Node | None, start: int) -> Node:
-        """The call of ``entry``'s record as torch writes its arguments, spanning from ``start``."""
-        record = ops.get(entry.record)
+    def torch_call(self, name: Token, found: TorchCall, receiver: Node | None, start: int) -> Node:
+        """The call of ``found``'s record as torch writes its arguments, spanning from ``start``."""
         handlers = {
-            Convention.CALL: self.plain_call,
-            Convention.PAIR: self.pair_call,
-            Convention.SIZES: self.sizes_call,
-            Convention.DIMS: self.dims_call,
-            Convention.BOUNDS: self.bounds_call,
+            Spelling.CALL: self.plain_call,
+            Spelling.PAIR: self.pair_call,
+            Spelling.SIZES: self.sizes_call,
+            Spelling.DIMS: self.dims_call,
+            Spelling.BOUNDS: self.bounds_call,
         }
-        node = handlers[entry.convention](name, record, receiver)
+        node = handlers[found.spelling](name, found.op, receiver)
         return rebuilt(node, node.args, start=start)
 
     def plain_call(self, name: Token, record: ops.Op, receiver: Node | None) -> Node:
@@ -125,10 +133,10 @@ class MethodRules:
         if self.token.kind != "name":
             raise self.error("expected a method's name after '.' (x.sum(1), x.exp())", dot)
         name = self.advance()
-        entry = METHODS.get(name.text)
-        if entry is None or not self.at("("):
+        found = spelled(METHOD, name.text)
+        if found is None or not self.at("("):
             raise self.not_a_method(receiver, name)
-        return self.torch_call(name, entry, receiver, receiver.start)
+        return self.torch_call(name, found, receiver, receiver.start)
 
     def not_a_method(self, receiver: Node, name: Token) -> ParseError:
         spot = self.span_error
@@ -146,7 +154,7 @@ class MethodRules:
                 name.start - 1,
                 name.end,
             )
-        near = difflib.get_close_matches(name.text, list(METHODS), n=1, cutoff=0.7)
+        near = difflib.get_close_matches(name.text, spellings(METHOD), n=1, cutoff=0.7)
         hint = f"did you mean .{near[0]}()?" if near else "the methods are those of the operations: x.sum(1), x.exp()"
         return spot(f"unknown method .{name.text}(); {hint}", name.start, name.end)
 
@@ -264,8 +272,9 @@ class MethodRules:
                 name.start,
                 close.end,
             )
-        options = _FLATTEN.canonical({"start_dim": count})
-        return Node(_FLATTEN.name, (receiver,), start=receiver.start, end=close.end, options=options)
+        flatten, option = own_sizes()
+        options = flatten.canonical({option: count})
+        return Node(flatten.name, (receiver,), start=receiver.start, end=close.end, options=options)
 
     # -- x.clamp(lo, hi) -------------------------------------------------------------------------
     def bounds_call(self, name: Token, record: ops.Op, receiver: Node | None) -> Node:
@@ -278,11 +287,11 @@ class MethodRules:
             if not first:
                 self.advance()
             first = False
-            key, where = ("max" if bounds else "min"), self.token
+            key, where = _BOUNDS[len(bounds) % 2], self.token
             if self.token.kind == "name" and self.tokens[self.pos + 1].text == "=":
                 key = self.advance().text
                 self.advance()
-            if key not in ("min", "max") or key in bounds:
+            if key not in _BOUNDS or key in bounds:
                 raise self.error(f"{name.text}() takes the bounds min= and max=, once each", where)
             bounds[key] = self.comparison()
         if not self.at(")"):
@@ -294,7 +303,8 @@ class MethodRules:
                 name.start,
                 close.end,
             )
-        return Node(record.name, (tensor, bounds["min"], bounds["max"]), start=tensor.start, end=close.end)
+        lower, upper = (bounds[key] for key in _BOUNDS)
+        return Node(record.name, (tensor, lower, upper), start=tensor.start, end=close.end)
 
 
 def _words(own: bool) -> str:

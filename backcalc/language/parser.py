@@ -49,9 +49,9 @@ from collections.abc import Callable, Mapping
 from .. import limits, ops
 from ..errors import ParseError
 from ..limits import recursion_room
-from . import hints, torch_names
+from . import hints
 from .cost import check_cost, check_size
-from .methods import MethodRules
+from .methods import ROOTS, MethodRules
 from .subscripts import SubscriptRules
 from .tokens import BOOLEANS, Token, tokenize
 from .tree import CONSTANT, NUMBER, VARIABLE, Node
@@ -233,7 +233,7 @@ class _Parser(SubscriptRules, MethodRules):  # the subscripts rules first: they 
     def name(self) -> Node:
         token = self.advance()
         name = token.text
-        if name in torch_names.ROOTS and self.at(".") and (call := self.module_call(token)) is not None:
+        if name in ROOTS and self.at(".") and (call := self.module_call(token)) is not None:
             return call  # torch.exp(x), F.cross_entropy(z, y)
         calls = self.at("(")
         if name == "range":

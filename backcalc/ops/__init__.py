@@ -10,8 +10,9 @@ The records: :mod:`.arithmetic` (operators), :mod:`.functions` (element-wise fun
 trace, det, inv, solve, diag, eye), :mod:`.kron` (the Kronecker product and the block operations of
 its gradient), :mod:`.classes` (integer class labels: one_hot, embedding and the losses of labels),
 :mod:`.subscripts` (``x[...]``, its backward ``put_at``, and ``arange``), :mod:`.shaping` (reshape,
-flatten, squeeze, permute) and :mod:`.comparisons` (``<``, ``<=``, ``>``, ``>=`` as masks, and
-``where``).
+flatten, squeeze, permute, swapdims) and :mod:`.comparisons` (``<``, ``<=``, ``>``, ``>=`` as masks,
+and ``where``). :mod:`.torch_spellings` says which PyTorch method or function (``x.view``, ``F.relu``)
+calls which record.
 
 Place in the flow: the floor that every walker stands on (the parser, the evaluators, the printers
 look their operations up here). :mod:`.sympy_functions` holds the sympy classes the records use.
@@ -28,7 +29,15 @@ from . import arithmetic, functions, tensors  # noqa: F401  (importing them regi
 from . import activations, losses, reductions  # noqa: F401  (registered last: the list of known functions keeps its order)
 
 # isort: split
-from . import classes, comparisons, kron, linalg, shaping, subscripts  # noqa: F401  (labels, masks, reshaping, subscripts)
+from . import (  # noqa: F401  (labels, masks, reshaping, subscripts; torch's spellings of them all)
+    classes,
+    comparisons,
+    kron,
+    linalg,
+    shaping,
+    subscripts,
+    torch_spellings,
+)
 from .record import (
     ATOM,
     Growth,
