@@ -228,6 +228,8 @@ class MethodRules:
             return self.own_size(name, receiver)
         number = self.tokens[self.pos + (1 if self.at("-") else 0)]
         if number.kind == "number" and number.text.isdigit():
+            if len(number.text) > limits.MAX_NUMBER_LENGTH:
+                raise self.error(f"number literal is longer than {limits.MAX_NUMBER_LENGTH} characters", number)
             return self.integer()
         what = "integers like 2 or -1, or the tensor's own sizes (x.shape[0])" if own else "integers like 1 or 0"
         if token.kind == "name" and after.text in (",", ")") and token.text != receiver.text:
