@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812  (as the notebook writes it)
 
 N, VOCAB, BLOCK, EMB, HIDDEN = 4, 5, 3, 2, 6
 
