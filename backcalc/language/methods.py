@@ -36,6 +36,9 @@ VALUES, INDICES = "values", "indices"
 #: ``x.shape[k]`` and ``x.size(k)``: a size of a tensor, among the sizes of ``x.view(...)``.
 SHAPE, SIZE = "shape", "size"
 _BOUNDS = ("min", "max")  # torch.clamp's keywords for its bounds
+#: Other libraries' modules, whose functions are not read (the hints know their spellings).
+_FOREIGN = {"np": "NumPy", "numpy": "NumPy", "math": "math", "cmath": "cmath", "jnp": "JAX", "scipy": "SciPy"}
+_FOREIGN |= {"sp": "sympy", "sympy": "sympy", "tf": "TensorFlow"}
 
 
 class MethodRules:
@@ -133,6 +136,13 @@ class MethodRules:
         if self.token.kind != "name":
             raise self.error("expected a method's name after '.' (x.sum(1), x.exp())", dot)
         name = self.advance()
+        if receiver.is_variable and receiver.text in _FOREIGN:
+            raise self.span_error(
+                f"{receiver.text}.{name.text} is {_FOREIGN[receiver.text]}'s: backcalc reads its own spellings and "
+                "torch's (torch.exp(x), x.exp())",
+                receiver.start,
+                name.end,
+            )
         found = spelled(METHOD, name.text)
         if found is None or not self.at("("):
             raise self.not_a_method(receiver, name)
