@@ -20,6 +20,7 @@ refused where it stands. No dependencies beyond the standard library.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 
 from .. import limits, ops
 from ..errors import ParseError
@@ -48,7 +49,7 @@ class MethodRules:
     tokens: list[Token]
     pos: int
     depth: int
-    known: dict[str, int]
+    known: Mapping[str, int]
 
     @property
     def token(self) -> Token:
@@ -243,7 +244,8 @@ class MethodRules:
             return self.integer()
         what = "integers like 2 or -1, or the tensor's own sizes (x.shape[0])" if own else "integers like 1 or 0"
         if token.kind == "name" and after.text in (",", ")") and token.text != receiver.text:
-            what += f"; the value of {token.text} is not known when the line is read (a step {token.text} = 4 is)"
+            n = token.text
+            what += f"; {n} is not known when the line is read (a step {n} = 4 or an input {n}=4 is)"
         raise self.error(f"the {_words(own)} of {name.text}() are {what}", token)
 
     def own_size(self, name: Token, receiver: Node) -> tuple[int]:

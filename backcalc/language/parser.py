@@ -59,8 +59,8 @@ from .tree import CONSTANT, NUMBER, VARIABLE, Node
 
 def parse(source: str, known: Mapping[str, int] | None = None) -> Node:
     """Parse ``source`` into the project's expression tree, or raise :class:`ParseError`. ``known``: the
-    names whose integer value is known when the text is read (a program's step ``n = 4``), for the places
-    that need an integer there (``range(n)``, ``x.view(n, -1)``)."""
+    names whose integer value is known when the text is read (a program's step ``n = 4``, an input given
+    one whole number), for the places that need an integer there (``range(n)``, ``x.view(n, -1)``)."""
     if not isinstance(source, str):
         raise ParseError("the expression must be text", "", 0)
     if len(source) > limits.MAX_EXPRESSION_LENGTH:
@@ -105,7 +105,7 @@ class _Parser(SubscriptRules, MethodRules):  # the subscripts rules first: they 
     def __init__(self, source: str, tokens: list[Token], known: Mapping[str, int] | None = None) -> None:
         self.source = source
         self.tokens = tokens
-        self.known = dict(known or {})  # a program's steps that are integer literals (n = 4): sizes, range(n)
+        self.known = {} if known is None else known  # integers known before any value (n = 4): sizes, range(n)
         self.pos = 0
         self.depth = 0
 

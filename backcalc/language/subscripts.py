@@ -16,6 +16,8 @@ text, a tensor index written ``#``. Here too: a tuple of integers, the literal o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .. import limits, ops
 from ..errors import ParseError
 from .tokens import Token
@@ -36,7 +38,7 @@ class SubscriptRules:
     tokens: list[Token]
     pos: int
     depth: int
-    known: dict[str, int]  # a program's steps that are integer literals (n = 4)
+    known: Mapping[str, int]  # a program's steps that are integer literals (n = 4)
 
     @property
     def token(self) -> Token:
@@ -186,7 +188,8 @@ class SubscriptRules:
                 return f"range({self.known[count] if count in self.known else int(count)})"
         if self.tokens[start].text == "range":
             raise self.error(
-                "range(n) in a subscript takes one integer literal n, or a step of the program that is one (n = 4)",
+                "range(n) in a subscript takes an integer literal, a step that is one (n = 4) or an input "
+                "given one (n=4)",
                 self.tokens[start],
             )
         self.pos = start  # arange(...) of something else: an ordinary call

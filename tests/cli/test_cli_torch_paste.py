@@ -1,5 +1,6 @@
 """Karpathy's backprop ninja forward pass, pasted line by line from the PyTorch notebook as a program
-(from a file and with ``;``), through grad: every gradient against a hand-written torch float64 script."""
+(from a file, with ``;``, and with the batch size ``n`` given as an input), through grad: every gradient
+against a hand-written torch float64 script."""
 
 from __future__ import annotations
 
@@ -65,20 +66,23 @@ def _reference(weights: dict[str, np.ndarray], xb: np.ndarray, yb: np.ndarray) -
     return loss.item(), {name: tensor.grad.numpy() for name, tensor in t.items()}
 
 
-@pytest.mark.parametrize("how", ["file", "semicolons"])
+@pytest.mark.parametrize("how", ["file", "semicolons", "n as an input"])
 def test_the_pasted_ninja_forward_pass_matches_torch(run, tmp_path, how):
     weights = _weights()
     rng = np.random.default_rng(8)
     xb, yb = rng.integers(0, VOCAB, size=(N, BLOCK)), rng.integers(0, VOCAB, size=N)
     path = tmp_path / "ninja.bc"
-    path.write_text(NINJA)
-    program = f"@{path}" if how == "file" else "; ".join(line.split("#")[0].strip() for line in NINJA.splitlines())
+    path.write_text(NINJA if how != "n as an input" else NINJA.split("\n", 1)[1])  # the notebook's n is Python's
+    program = (
+        f"@{path}" if how != "semicolons" else "; ".join(line.split("#")[0].strip() for line in NINJA.splitlines())
+    )
     values = [f"{name}={value.tolist()}" for name, value in weights.items()]
-    data = run.json("grad", program, *values, f"Xb={xb.tolist()}", f"Yb={yb.tolist()}", "--dtype", "float64")
+    values += [f"Xb={xb.tolist()}", f"Yb={yb.tolist()}", *(["n=4"] if how == "n as an input" else [])]
+    data = run.json("grad", program, *values, "--dtype", "float64")
     loss, grads = _reference(weights, xb, yb)
     assert data["verdict"] == "agree"
     assert data["loss"] == pytest.approx(loss, rel=1e-12)
-    assert sorted(data["gradients"]) == sorted(weights)  # Xb and Yb are labels
+    assert sorted(data["gradients"]) == sorted(weights)  # Xb and Yb are labels; n is a size, as torch's int
     for name, grad in grads.items():
         for side in ("symbolic", "autograd"):
             np.testing.assert_allclose(data["gradients"][name][side], grad, rtol=1e-10, atol=1e-13)

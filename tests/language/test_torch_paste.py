@@ -116,7 +116,7 @@ def test_a_pasted_line_is_the_languages_call(pasted, language):
         ("x.values", ".values is only for torch's max and min", 3),
         ("x.sum(1).values", ".values is only for torch's max and min", 10),
         ("x.shape[0]", "x.shape is only for the sizes of view and reshape", 3),
-        ("x.view(n, -1)", "the value of n is not known when the line is read", 8),
+        ("x.view(n, -1)", "n is not known when the line is read (a step n = 4 or an input n=4 is)", 8),
         ("x.view(y.shape[0], -1)", "y.shape is not x's", 8),
         ("(x+1).view(x.shape[0], -1)", "x.shape is not the tensor's", 12),
         ("x.view(x.shape[0], 3)", "flatten(x, k)", 3),
@@ -154,6 +154,14 @@ def test_a_step_that_is_an_integer_is_known_to_range_and_view():
     assert program.text() == "n = 4; embcat = reshape(emb, (4, -1)); loss = -mean(embcat[range(4), Yb])*1/n"
     with pytest.raises(ParseError, match="range"):
         parse_program("n = 4.5\nloss = x[range(n), y]")
+
+
+def test_an_input_given_a_whole_number_is_known_to_range_and_view():
+    program = parse_program("a = x.view(n, -1)\nloss = a[range(n), y].sum()/n", {"n": 2, "m": 3})
+    assert program.text() == "a = reshape(x, (2, -1)); loss = sum(a[range(2), y])/n"
+    assert program.integers == ("n",)  # m is not read
+    assert parse_program("x[range(n), y]", {"n": 2}).integers == ("n",)
+    assert parse_program("n = 3; loss = x[range(n), y]", {"n": 2}).text() == "n = 3; loss = x[range(3), y]"
 
 
 def test_every_spelling_calls_a_record():
