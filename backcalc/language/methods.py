@@ -13,8 +13,9 @@ dimension positional or ``dim=``, ``keepdims=`` for ``keepdim=``, a shape as sep
 and ``min`` along a dimension as torch's ``(values, indices)`` (``.values`` picks the values; the indices
 have no gradient and are refused). A size of the reshaped tensor itself is known before any value is:
 ``x.view(x.shape[0], -1)`` is ``flatten(x, 1)``. ``KNOWN`` is a program's step that is an integer
-literal (``n = 4``). Any other attribute or method (``x.grad``, ``x.numpy()``, ``x.__class__``) is
-refused where it stands. No dependencies beyond the standard library.
+literal (``n = 4``) or an input given one whole number (``n=4``). ``F`` and ``nn`` before anything but
+one of their functions are a tensor's name (``F.sum(1)``). Any other attribute or method (``x.grad``,
+``x.numpy()``, ``x.__class__``) is refused where it stands. No dependencies beyond the standard library.
 """
 
 from __future__ import annotations
@@ -84,8 +85,8 @@ class MethodRules:
 
     # -- torch.f(...) ----------------------------------------------------------------------------
     def module_call(self, root: Token) -> Node | None:
-        """``torch.f(...)``, ``F.f(...)``, ``torch.nn.functional.f(...)``, or None where ``F`` is a
-        tensor's name (``F.sum(1)``, ``F.T``): then it is read as a name."""
+        """``torch.f(...)``, ``F.f(...)``, ``torch.nn.functional.f(...)``, or None where ``F`` (or
+        ``nn``) is a tensor's name (``F.sum(1)``, ``F.T``): then it is read as a name."""
         parts, at = [root], self.pos
         while self.tokens[at].text == "." and self.tokens[at + 1].kind == "name":
             parts.append(self.tokens[at + 1])
@@ -97,8 +98,8 @@ class MethodRules:
         if found is not None and calls:
             self.pos = at
             return self.torch_call(name, found, None, root.start)
-        if root.text == "F":
-            return None  # a tensor called F (F.sum(1)): its methods read as any tensor's
+        if root.text != TORCH:
+            return None  # a tensor called F or nn (F.sum(1)): its methods read as any tensor's
         if len(parts) == 1:
             raise self.error(f"expected a function's name after '{root.text}.'", self.tokens[self.pos])
         dotted = ".".join(part.text for part in parts)
@@ -151,6 +152,9 @@ class MethodRules:
 
     def not_a_method(self, receiver: Node, name: Token) -> ParseError:
         spot = self.span_error
+        if receiver.is_variable and receiver.text in ROOTS and self.at("("):  # F.zeros_like(x)
+            dotted = f"{receiver.text}.{name.text}"
+            return spot(f"{dotted} is not a function backcalc knows, nor a method", receiver.start, name.end)
         if name.text in (VALUES, INDICES):
             return spot(
                 f".{name.text} is only for torch's max and min along a dimension: x.max(1).values", name.start, name.end

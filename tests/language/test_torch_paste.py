@@ -80,6 +80,7 @@ PASTED = [
     # A tensor called F or torch is still a name: F.T, F.sum(1).
     ("F.T", "F.T"),
     ("F.sum(1)", "sum(F, 1)"),
+    ("nn.exp()", "exp(nn)"),
     ("torch*2", "torch*2"),
 ]
 
@@ -108,6 +109,8 @@ def test_a_pasted_line_is_the_languages_call(pasted, language):
         ("torch.load(f)", "torch.load is not a function backcalc knows", 1),
         ("torch.zeros_like(x)", "torch.zeros_like is not a function backcalc knows", 1),
         ("torch.linalg.det(x)", "torch.linalg is not a module backcalc reads", 1),
+        ("F.zeros_like(x)", "F.zeros_like is not a function backcalc knows", 1),
+        ("nn.Linear(3, 4)", "nn.Linear is not a function backcalc knows", 1),
         ("torch.exp", "attribute access is not allowed: torch.exp", 1),
         ("torch.", "expected a function's name after 'torch.'", 6),
         ("x.max(1)", "gives torch's (values, indices): write .values", 3),
