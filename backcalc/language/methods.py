@@ -38,6 +38,7 @@ VALUES, INDICES = "values", "indices"
 #: ``x.shape[k]`` and ``x.size(k)``: a size of a tensor, among the sizes of ``x.view(...)``.
 SHAPE, SIZE = "shape", "size"
 _BOUNDS = ("min", "max")  # torch.clamp's keywords for its bounds
+_CASTS = ("float", "double", "half", "to", "type")  # a tensor's dtype casts
 #: Other libraries' modules, whose functions are not read (the hints know their spellings).
 _FOREIGN = {"np": "NumPy", "numpy": "NumPy", "math": "math", "cmath": "cmath", "jnp": "JAX", "scipy": "SciPy"}
 _FOREIGN |= {"sp": "sympy", "sympy": "sympy", "tf": "TensorFlow"}
@@ -122,6 +123,7 @@ class MethodRules:
             Spelling.SIZES: self.sizes_call,
             Spelling.DIMS: self.dims_call,
             Spelling.BOUNDS: self.bounds_call,
+            Spelling.DIM: self.dim_call,
         }
         node = handlers[found.spelling](name, found.op, receiver)
         return rebuilt(node, node.args, start=start)
@@ -169,9 +171,27 @@ class MethodRules:
                 name.start - 1,
                 name.end,
             )
+        if name.text in _CASTS:
+            return spot(
+                f".{name.text}() changes the dtype: backcalc computes every tensor in one (--dtype); drop it",
+                name.start,
+                name.end,
+            )
         near = difflib.get_close_matches(name.text, spellings(METHOD), n=1, cutoff=0.7)
         hint = f"did you mean .{near[0]}()?" if near else "the methods are those of the operations: x.sum(1), x.exp()"
         return spot(f"unknown method .{name.text}(); {hint}", name.start, name.end)
+
+    def dim_call(self, name: Token, record: ops.Op, receiver: Node | None) -> Node:
+        """``F.softmax(x, dim=1)``: torch's implicit dimension is not the language's last one, so it is asked for."""
+        node = self.call(name, record, receiver)
+        if node.dim is None:
+            raise self.span_error(
+                f"torch's {name.text}() needs its dimension here ({name.text}(x, dim=1)): without one torch "
+                "picks it by the number of dimensions",
+                name.start,
+                node.end,
+            )
+        return node
 
     def pair_call(self, name: Token, record: ops.Op, receiver: Node | None) -> Node:
         """``x.max(1).values``: along a dimension torch gives (values, indices), and ``.values`` picks the

@@ -21,6 +21,9 @@ class Spelling(StrEnum):
     DIMS = "dims"  #: dimensions as separate integers or one tuple: ``x.permute(1, 0)``
     PAIR = "pair"  #: along a dimension torch gives (values, indices): ``x.max(1).values``
     BOUNDS = "bounds"  #: ``x.clamp(lo, hi)``, ``x.clamp(min=lo, max=hi)``
+    #: the dimension must be given: without one torch picks it by the number of dimensions (0 for 3-D),
+    #: where the language's own takes the last: ``F.softmax(x, dim=1)``
+    DIM = "dim"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ _RENAMED = {
     "clip": "clamp",
 }
 _CONVENTIONS = {"max": Spelling.PAIR, "min": Spelling.PAIR, "clamp": Spelling.BOUNDS}
+_CONVENTIONS |= {"softmax": Spelling.DIM, "log_softmax": Spelling.DIM}
 _METHOD_CONVENTIONS = {"reshape": Spelling.SIZES, "permute": Spelling.DIMS}
 _FUNCTIONAL = (
     "relu gelu silu elu leaky_relu softplus softsign hardtanh sigmoid tanh softmax log_softmax one_hot embedding "
