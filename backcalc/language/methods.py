@@ -199,7 +199,7 @@ class MethodRules:
         node = self.call(name, record, receiver)
         if node.dim is None:
             return node
-        after = self.tokens[min(self.pos + 1, len(self.tokens) - 1)]
+        after = self.tokens[self.pos + 1]
         if self.at(".") and after.text == VALUES:
             self.advance()
             return rebuilt(node, node.args, end=self.advance().end)

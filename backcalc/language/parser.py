@@ -104,7 +104,7 @@ _PREFIX = {symbol: op for symbol in "-" if (op := ops.prefix(symbol)) is not Non
 class _Parser(SubscriptRules, MethodRules):  # the subscripts rules first: they hold what the methods use
     def __init__(self, source: str, tokens: list[Token], known: Mapping[str, int] | None = None) -> None:
         self.source = source
-        self.tokens = tokens
+        self.tokens = [*tokens, tokens[-1], tokens[-1]]  # a look ahead past the end reads the end again
         self.known = {} if known is None else known  # integers known before any value (n = 4): sizes, range(n)
         self.pos = 0
         self.depth = 0
