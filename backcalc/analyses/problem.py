@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import limits
 from ..errors import InputError
 from ..inputs.values import check_name, check_range, to_array, to_labels
 from ..language import shapes, workload
@@ -135,7 +136,8 @@ def prepare(
     if reduce not in REDUCTIONS:
         raise InputError(f"reduce must be one of {', '.join(REDUCTIONS)}, not {reduce!r}")
     if program is None and tree is None:
-        program = parse_program(expression)
+        program = parse_program(expression, whole_numbers(inputs or {}))
+    sizes = set(program.integers if program is not None else ())  # inputs read as integers: range(n)
     if program is not None:
         tree = program.output
         program = None if program.is_expression else program
@@ -145,15 +147,7 @@ def prepare(
     if program is not None:
         _no_value_for_steps(program, arrays)
 
-    missing = [name for name in variables if name not in arrays]
-    if missing:
-        listed = ", ".join(f"{name}=VALUE" for name in missing)
-        raise InputError(f"no value for {', '.join(missing)}: give {listed}", help=missing_name(missing, list(arrays)))
-    unused = [name for name in arrays if name not in variables]
-    if unused:
-        where = f"the program {program.text()!r}" if program is not None else f"the expression {to_text(tree)!r}"
-        raise InputError(f"{', '.join(unused)} given but not used in {where}")
-
+    _each_given_once_used(variables, arrays, sizes, program, tree)
     input_shapes = {name: arrays[name].shape for name in variables}
     roots = program.roots() if program is not None else [tree]
     node_shapes = [shapes.infer(root, input_shapes) for root in roots]  # the unused steps are kept, so checked
@@ -164,7 +158,7 @@ def prepare(
                 f"--wrt {name}: {name} is a step of the program, not an input; every step's gradient is "
                 "given anyway (intermediates)"
             )
-    chosen = _chosen(variables if wrt is None else wrt, variables, label_names, wrt is None)
+    chosen = _chosen(variables if wrt is None else wrt, variables, label_names, wrt is None, sizes)
 
     # Keep the expression's order of first appearance; cast once, so both sides see the same numbers.
     cast = NUMPY_DTYPES[dtype]
@@ -181,9 +175,42 @@ def prepare(
     return Problem(expression, tree, ordered, chosen, dtype, reduce, node_shapes[0][id(tree)], program)
 
 
-def _chosen(wanted: Iterable[str], variables: list[str], labels: set[str], default: bool) -> list[str]:
-    """The inputs to differentiate: those asked for (by default every input but the labels)."""
-    chosen = [name for name in dict.fromkeys(wanted) if not (default and name in labels)]
+def _each_given_once_used(
+    variables: list[str], arrays: Mapping[str, Any], sizes: set[str], program: Program | None, tree: Node
+) -> None:
+    """A value for every input, and every value used (an input read as an integer, range(n), is)."""
+    missing = [name for name in variables if name not in arrays]
+    if missing:
+        listed = ", ".join(f"{name}=VALUE" for name in missing)
+        raise InputError(f"no value for {', '.join(missing)}: give {listed}", help=missing_name(missing, list(arrays)))
+    unused = [name for name in arrays if name not in variables and name not in sizes]
+    if unused:
+        where = f"the program {program.text()!r}" if program is not None else f"the expression {to_text(tree)!r}"
+        raise InputError(f"{', '.join(unused)} given but not used in {where}")
+
+
+def whole_numbers(inputs: Mapping[str, Any]) -> dict[str, int]:
+    """The inputs given one whole number (``n=4``): known when the text is read, for the places that
+    need an integer there (``range(n)``, ``x.view(n, -1)``)."""
+    known = {}
+    for name, value in inputs.items():
+        if isinstance(value, bool | np.bool_) or not isinstance(
+            value, int | float | np.integer | np.floating | np.ndarray
+        ):
+            continue
+        if np.ndim(value) == 0 and np.asarray(value).dtype.kind in "iuf":
+            number = float(value)
+            if number.is_integer() and 0 <= number <= limits.MAX_ELEMENTS:
+                known[str(name)] = int(number)
+    return known
+
+
+def _chosen(
+    wanted: Iterable[str], variables: list[str], labels: set[str], default: bool, sizes: set[str] | None = None
+) -> list[str]:
+    """The inputs to differentiate: those asked for (by default every input but the labels and the sizes,
+    the inputs read as integers, as ``range(n)`` reads torch's ``n``, a Python int)."""
+    chosen = [name for name in dict.fromkeys(wanted) if not (default and name in labels | (sizes or set()))]
     for name in chosen:
         if name not in variables:
             known = ", ".join(variables) or "none"

@@ -46,20 +46,23 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from .. import limits, ops
 from ..errors import ParseError
 from ..limits import recursion_room
 from . import hints
 from .cost import check_cost, check_size
+from .methods import ROOTS, MethodRules
 from .subscripts import SubscriptRules
 from .tokens import BOOLEANS, Token, tokenize
 from .tree import CONSTANT, NUMBER, VARIABLE, Node
 
 
-def parse(source: str) -> Node:
-    """Parse ``source`` into the project's expression tree, or raise :class:`ParseError`."""
+def parse(source: str, known: Mapping[str, int] | None = None) -> Node:
+    """Parse ``source`` into the project's expression tree, or raise :class:`ParseError`. ``known``: the
+    names whose integer value is known when the text is read (a program's step ``n = 4``, an input given
+    one whole number), for the places that need an integer there (``range(n)``, ``x.view(n, -1)``)."""
     if not isinstance(source, str):
         raise ParseError("the expression must be text", "", 0)
     if len(source) > limits.MAX_EXPRESSION_LENGTH:
@@ -73,7 +76,7 @@ def parse(source: str) -> Node:
         raise ParseError("the expression is empty", source, 0)
     try:
         with recursion_room(limits.RECURSION_LIMIT):
-            tree = _Parser(source, tokenize(source)).parse()
+            tree = _Parser(source, tokenize(source), known).parse()
         check_size(tree, source)
         check_cost(tree, source)
     except ParseError as exc:
@@ -100,10 +103,11 @@ _IMPLICIT = ops.infix_at(ops.PRODUCT)["*"]  # 2x is 2*x
 _PREFIX = {symbol: op for symbol in "-" if (op := ops.prefix(symbol)) is not None}
 
 
-class _Parser(SubscriptRules):
-    def __init__(self, source: str, tokens: list[Token]) -> None:
+class _Parser(SubscriptRules, MethodRules):  # the subscripts rules first: they hold what the methods use
+    def __init__(self, source: str, tokens: list[Token], known: Mapping[str, int] | None = None) -> None:
         self.source = source
-        self.tokens = tokens
+        self.tokens = [*tokens, tokens[-1], tokens[-1]]  # a look ahead past the end reads the end again
+        self.known = {} if known is None else known  # integers known before any value (n = 4): sizes, range(n)
         self.pos = 0
         self.depth = 0
 
@@ -193,9 +197,9 @@ class _Parser(SubscriptRules):
 
     def postfix(self) -> Node:
         node = self.atom()
-        while self.token.kind == "op" and (ops.postfix(self.token.text) or self.at("[")):
-            if self.at("["):
-                node = self.subscript(node)
+        while self.token.kind == "op" and (ops.postfix(self.token.text) or self.at("[", ".")):
+            if self.at("[", "."):
+                node = self.subscript(node) if self.at("[") else self.method(node)
                 continue
             close = self.advance()
             node = Node(ops.postfix(close.text).name, (node,), start=node.start, end=close.end)  # type: ignore[union-attr]
@@ -231,6 +235,8 @@ class _Parser(SubscriptRules):
     def name(self) -> Node:
         token = self.advance()
         name = token.text
+        if name in ROOTS and self.at(".") and (call := self.module_call(token)) is not None:
+            return call  # torch.exp(x), F.cross_entropy(z, y)
         calls = self.at("(")
         if name == "range":
             raise self.error("range(n) is only for a subscript (x[range(3), y]); elsewhere write arange(n)", token)
@@ -254,21 +260,22 @@ class _Parser(SubscriptRules):
         kind = CONSTANT if ops.is_constant_name(name) else VARIABLE
         return Node(kind, (), name, start=token.start, end=token.end)
 
-    def call(self, name: Token, op: ops.Op) -> Node:
+    def call(self, name: Token, op: ops.Op, first: Node | None = None) -> Node:
+        """``f(arguments)``; a method's tensor (``x`` of ``x.sum(1)``) comes as ``first``, its first argument."""
         wanted = op.call_name_count()
         tensors = op.arity + op.extra_tensors + (1 if op.takes_dim else 0)  # the tensors, then the dimension
         positional = op.positional_options()
         lead = tensors if op.options_after is None else op.options_after  # the tensors before the options
         slots: list[ops.Option | None] = [None] * lead + [*positional] + [None] * (tensors - lead)  # None: a tensor
         self.advance()  # "("
-        if self.at(")"):
+        if self.at(")") and first is None:
             raise self.error(f"{name.text}() needs {wanted}", self.token)
         self.enter()
-        arguments: list[Node] = []  # the tensors and the dimension
+        arguments: list[Node] = [] if first is None else [first]  # the tensors and the dimension
         given: dict[str, ops.OptionValue] = {}
-        count = 0  # the arguments without a name so far (tensors, dimension, positional options)
+        count = len(arguments)  # the arguments without a name so far (tensors, dimension, positional options)
         named = False  # an option was given by name: no argument without one may follow
-        while True:
+        while first is None or not self.at(")"):
             if self._keyword_ahead() and self.token.text == "dim" and op.takes_dim and op.option("dim") is None:
                 arguments.append(self._dim_keyword(name, op, count))  # dim=1, as torch writes it
                 count += 1
@@ -279,6 +286,8 @@ class _Parser(SubscriptRules):
                 named = True
             elif named:
                 raise self.error(f"{name.text}(): an argument without a name cannot follow an option")
+            elif count >= len(slots):
+                raise self.error(f"{name.text}() takes {wanted}")  # a method's tensor filled the first place
             elif slots[count] is None:
                 arguments.append(self.comparison())
                 count += 1
@@ -334,10 +343,10 @@ class _Parser(SubscriptRules):
             near = difflib.get_close_matches(key.text, known, n=1, cutoff=0.5)
             hint = f"; did you mean {near[0]}=?" if near else f"; its options: {', '.join(known)}"
             raise self.error(f"{name.text}() has no option {key.text}={hint}", key)
-        if key.text in given:
-            raise self.error(f"{name.text}() is given {key.text}= twice", key)
+        if option.name in given:
+            raise self.error(f"{name.text}() is given {option.name}= twice", key)
         self.advance()  # "="
-        return key.text, self.literal(name, option)
+        return option.name, self.literal(name, option)
 
     def literal(self, name: Token, option: ops.Option) -> ops.OptionValue:
         """The value of an option: a (negated) number, True or False, or a quoted word."""

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from .. import limits, ops
 from ..errors import ParseError
 from .cost import check_cost
 from .parser import parse
-from .tree import Node, rebuilt, substitute, to_text
+from .tree import NUMBER, Node, rebuilt, substitute, to_text
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
 _STATEMENT_MARKS = ("\n", ";", "#", "=", "\r")
@@ -54,6 +54,7 @@ class Program:
 
     source: str
     steps: tuple[Step, ...]
+    integers: tuple[str, ...] = ()  # the inputs read as whole numbers when the text was (range(n), view(n, -1))
 
     @property
     def output(self) -> Node:
@@ -98,11 +99,25 @@ class Program:
         return f"line {line}, column {column}"
 
 
-def parse_program(source: str) -> Program:
-    """Parse a program (or one expression) into its steps, or raise :class:`ParseError`."""
+class Known(dict[str, int]):
+    """Names whose integer value is known when the text is read; remembers the names read."""
+
+    def __init__(self, values: Mapping[str, int] | None = None) -> None:
+        super().__init__(values or {})
+        self.read: set[str] = set()
+
+    def __getitem__(self, name: str) -> int:
+        self.read.add(name)
+        return super().__getitem__(name)
+
+
+def parse_program(source: str, integers: Mapping[str, int] | None = None) -> Program:
+    """Parse a program (or one expression) into its steps, or raise :class:`ParseError`. ``integers``:
+    inputs whose value is one whole number, known to the places that need an integer (``range(n)``)."""
+    known = Known(integers)
     if not isinstance(source, str) or not any(mark in source for mark in _STATEMENT_MARKS):
-        tree = parse(source)  # one expression: the parser's own checks and messages, unchanged
-        return Program(source, (Step("", tree, 1, 0, len(source)),))
+        tree = parse(source, known)  # one expression: the parser's own checks and messages, unchanged
+        return Program(source, (Step("", tree, 1, 0, len(source)),), tuple(sorted(known.read)))
     if len(source) > limits.MAX_EXPRESSION_LENGTH:
         raise ParseError(
             f"the program is {len(source):,} characters long (comments too); the limit is "
@@ -117,8 +132,9 @@ def parse_program(source: str) -> Program:
         start, end = builder.statements[0]
         # The statement alone (no comment, no stray ;), at its own columns.
         alone = builder.clean == source and source.strip() == source[start:end].strip()
-        tree = parse(source if alone else " " * start + builder.clean[start:end])
-        return Program(source, (Step("", tree, 1, start, end),))
+        tree = parse(source if alone else " " * start + builder.clean[start:end], known)
+        return Program(source, (Step("", tree, 1, start, end),), tuple(sorted(known.read)))
+    builder.known = known
     return builder.build()
 
 
@@ -139,6 +155,7 @@ class _Builder:
             for index, (start, end) in enumerate(self.statements)
             if (name := _target(self.clean[start:end]))
         }
+        self.known = Known()  # the inputs given one whole number
         self.steps: list[Step] = []
         self.nodes: dict[str, Node] = {}  # step name -> its node
         self.count = 0
@@ -159,7 +176,7 @@ class _Builder:
                 output.end,
                 help=_constant_steps_help(self.steps[:-1]),
             )
-        program = Program(self.source, tuple(self.steps))
+        program = Program(self.source, tuple(self.steps), tuple(sorted(self.known.read - set(self.nodes))))
         for root in [output, *program.unused()]:  # a step the loss does not use is kept: bounded too
             check_program_size(root.node, self.source, self.count, root.start, root.end)
         for step in self.steps:
@@ -185,8 +202,11 @@ class _Builder:
             raise self.error("only the last statement may be a bare expression: name it (NAME = ...)", where, end)
         stripped = text.strip()
         offset = start + _indent(text)
+        # Steps that are integer literals (n = 4) are known integers too: range(n), x.view(n, -1).
+        steps = {name: int(node.text) for name, node in self.nodes.items() if node.op == NUMBER and node.text.isdigit()}
+        self.known.update(steps)  # a step's name is the step's, never an input's
         try:
-            tree = _shifted(parse(stripped), offset)
+            tree = _shifted(parse(stripped, self.known), offset)
         except ParseError as exc:
             raise self.error(exc.message, offset + exc.start, offset + exc.end, exc.help) from None
         self.count += sum(1 for _ in tree.walk())

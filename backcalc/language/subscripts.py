@@ -4,7 +4,8 @@ whitelist parser (:mod:`.parser`)::
     postfix    := atom (".T" | "[" item ("," item)* "]")*
     item       := INTEGER | [INTEGER] ":" [INTEGER] [":" [STEP]] | "None" | "..." | "range(" N ")"
                 | "arange(" N ")" | sum
-    INTEGER    := ["-"] digits;  STEP, N := digits (a positive step, as torch)
+    INTEGER    := ["-"] digits;  STEP := digits (a positive step, as torch)
+    N          := digits | a program's step that is an integer literal (``n = 4``: ``range(n)``)
 
 A subscript node is the registry's subscript record on the tensor and its tensor indices (an item
 that is an expression: an integer input, ``arange(n)``), its key the option ``at`` in the language's own
@@ -14,6 +15,8 @@ text, a tensor index written ``#``. Here too: a tuple of integers, the literal o
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from .. import limits, ops
 from ..errors import ParseError
@@ -35,6 +38,7 @@ class SubscriptRules:
     tokens: list[Token]
     pos: int
     depth: int
+    known: Mapping[str, int]  # a program's steps that are integer literals (n = 4)
 
     @property
     def token(self) -> Token:
@@ -176,13 +180,18 @@ class SubscriptRules:
         start = self.pos
         self.advance()
         self.advance()  # "("
-        if self.token.kind == "number" and self.token.text.isdigit() and self.tokens[self.pos + 1].text == ")":
+        literal = self.token.kind == "number" and self.token.text.isdigit()
+        if (literal or self.token.text in self.known) and self.tokens[self.pos + 1].text == ")":
             count = self.advance().text
             self.advance()
             if self.at(",", "]"):
-                return f"range({int(count)})"
+                return f"range({self.known[count] if count in self.known else int(count)})"
         if self.tokens[start].text == "range":
-            raise self.error("range(n) in a subscript takes one integer literal n", self.tokens[start])
+            raise self.error(
+                "range(n) in a subscript takes an integer literal, a step that is one (n = 4) or an input "
+                "given one (n=4)",
+                self.tokens[start],
+            )
         self.pos = start  # arange(...) of something else: an ordinary call
         return None
 

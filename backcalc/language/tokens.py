@@ -1,7 +1,8 @@
 """The tokens of backcalc's expression language: numbers, names, the registry's operator symbols, the
-punctuation of calls (``(``, ``)``, ``,`` and the ``=`` of an option) and of subscripts (``[``, ``]``,
-``:``, ``...`` and ``None``), and short strings (an option's value, ``"tanh"``). Every other character
-is refused here, with what a user most likely meant by it. No dependencies beyond the standard library.
+punctuation of calls (``(``, ``)``, ``,`` and the ``=`` of an option), of subscripts (``[``, ``]``,
+``:``, ``...`` and ``None``) and of PyTorch's methods and modules (``.``: ``x.sum(1)``, ``torch.exp``),
+and short strings (an option's value, ``"tanh"``). Every other character is refused here, with what a
+user most likely meant by it. No dependencies beyond the standard library.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ MAX_KEY = 80
 
 def _operator_pattern() -> str:
     """Every operator symbol of the registry, longest first (``**`` before ``*``), and the punctuation."""
-    symbols = {"(", ")", ",", "+", "[", "]", ":", "..."}  # "+" is also the unary plus, which is no operation
+    # "+" is also the unary plus, which is no operation; "." is a method's (x.sum(1)) or a module's (torch.exp)
+    symbols = {"(", ")", ",", "+", "[", "]", ":", "...", "."}
     for op in ops.all_ops():
         symbols.update(op.symbols)
     ordered = sorted(symbols, key=len, reverse=True)
@@ -43,7 +45,6 @@ _TOKEN = re.compile(
 
 # Characters that are never part of the language, with what a user most likely meant by them.
 _FORBIDDEN = {
-    ".": "attribute access is not allowed (only .T, the transpose)",
     "{": "sets and dictionaries are not allowed",
     "}": "sets and dictionaries are not allowed",
     "'": "strings are not allowed",

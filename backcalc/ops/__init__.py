@@ -10,9 +10,10 @@ The records: :mod:`.arithmetic` (operators), :mod:`.functions` (element-wise fun
 trace, det, inv, solve, diag, eye), :mod:`.kron` (the Kronecker product and the block operations of
 its gradient), :mod:`.classes` (integer class labels: one_hot, embedding and the losses of labels),
 :mod:`.subscripts` (``x[...]``, its backward ``put_at``, and ``arange``), :mod:`.shaping` (reshape,
-flatten, squeeze, permute), :mod:`.comparisons` (``<``, ``<=``, ``>``, ``>=`` as masks, and
+flatten, squeeze, permute, swapdims), :mod:`.comparisons` (``<``, ``<=``, ``>``, ``>=`` as masks, and
 ``where``), :mod:`.layers` (linear, layer_norm, batch_norm, dropout), :mod:`.convolution` (conv1d,
 conv2d and the helpers of their gradients) and :mod:`.pooling` (max_pool2d, avg_pool2d and theirs).
+:mod:`.torch_spellings` says which PyTorch method or function (``x.view``, ``F.relu``) calls which record.
 
 Place in the flow: the floor that every walker stands on (the parser, the evaluators, the printers
 look their operations up here). :mod:`.sympy_functions` holds the sympy classes the records use.
@@ -33,6 +34,9 @@ from . import classes, comparisons, kron, linalg, shaping, subscripts  # noqa: F
 
 # isort: split
 from . import convolution, layers, pooling  # noqa: F401  (the layers of a network)
+
+# isort: split
+from . import torch_spellings  # noqa: F401  (torch's spellings of them all)
 from .record import (
     ATOM,
     Growth,

@@ -87,6 +87,7 @@ class Option:
     positional: bool = False  # may also be written without its name, after the tensors: leaky_relu(x, 0.1)
     valid: Callable[[Any], bool] | None = None  # a further check of a value (raises OptionError to refuse it)
     pair: bool = False  # an integer or a tuple of integers, as torch's stride=2 or stride=(2, 1)
+    aliases: tuple[str, ...] = ()  # other names torch accepts for it (keepdims for keepdim)
 
     @property
     def kind(self) -> type:
@@ -215,7 +216,8 @@ class Op:
 
     # -- options ---------------------------------------------------------------------------------
     def option(self, name: str) -> Option | None:
-        return next((option for option in self.options if option.name == name), None)
+        """The option called ``name`` or one of its aliases (``keepdims`` is ``keepdim``)."""
+        return next((option for option in self.options if name in (option.name, *option.aliases)), None)
 
     def positional_options(self) -> tuple[Option, ...]:
         return tuple(option for option in self.options if option.positional)

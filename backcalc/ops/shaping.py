@@ -1,5 +1,6 @@
 """Reshaping, as torch does it: ``reshape(x, (2, -1))``, ``flatten(x, start_dim, end_dim)``,
-``squeeze(x)`` and ``squeeze(x, d)``, ``permute(x, (1, 0))``. Each moves elements without changing them,
+``squeeze(x)`` and ``squeeze(x, d)``, ``permute(x, (1, 0))``, ``swapdims(x, 0, 1)`` (torch's
+``x.transpose(0, 1)``). Each moves elements without changing them,
 so its vector-Jacobian rule moves the upstream gradient back: ``reshape(g, shape of x)``, or the inverse
 permutation. Of whole numbers (a label), each gives whole numbers.
 """
@@ -136,6 +137,35 @@ register(
         sympy=lambda sp, np, x, dims=(): np.transpose(x, dims),
         torch=lambda torch, x, dims=(): torch.permute(x, dims),
         numpy=lambda np, x, dims=(): np.transpose(x, dims),
+    )
+)
+
+
+def _swap_shape(shapes: list[Shape], dim: int | None, dim0: int = 0, dim1: int = 1) -> Shape:
+    (given,) = shapes
+    first, second = axis(given, dim0), axis(given, dim1)
+    order = list(given)
+    order[first], order[second] = order[second], order[first]
+    return tuple(order)
+
+
+def _swap_vjp(shapes: list[Shape], dim: int | None, dim0: int = 0, dim1: int = 1) -> tuple[str, ...]:
+    return (f"swapdims(g, {dim0}, {dim1})",)  # a swap undoes itself
+
+
+register(
+    Op(
+        "swapdims",
+        "x with dimensions dim0 and dim1 swapped, as torch.transpose(x, dim0, dim1): swapdims(x, 0, 1)",
+        options=(Option("dim0", 0, positional=True), Option("dim1", 1, positional=True)),
+        latex=r"\operatorname{{swapdims}}\left({0}\right)",
+        elementwise=False,
+        shape=_swap_shape,
+        vjp=_swap_vjp,
+        keeps_integers=True,
+        sympy=lambda sp, np, x, dim0=0, dim1=1: np.swapaxes(x, dim0, dim1),
+        torch=lambda torch, x, dim0=0, dim1=1: torch.transpose(x, dim0, dim1),
+        numpy=lambda np, x, dim0=0, dim1=1: np.swapaxes(x, dim0, dim1),
     )
 )
 

@@ -162,8 +162,8 @@ def _torch_logsumexp(torch: Any, x: Any, dim: int | None = None, keepdim: bool =
     return kept(x, total, dim, keepdim)
 
 
-#: The option of every reduction that takes a dimension, as torch spells it.
-KEEPDIM = Option("keepdim", False)
+#: The option of every reduction that takes a dimension, as torch spells it (and as NumPy: torch takes both).
+KEEPDIM = Option("keepdim", False, aliases=("keepdims",))
 
 
 def _torch_softmax(name: str) -> Any:

@@ -56,7 +56,7 @@ def test_explain_shows_a_keepdim_node(run):
 
 @pytest.mark.parametrize(
     "text",
-    ["sum(x, 1, keepdims=True)", "sum(x, 1, keepdim=1)", "sin(x, approximate=2)", "sum(x, keepdim=yes)"],
+    ["sum(x, 1, keepdims=1)", "sum(x, 1, keepdim=1)", "sin(x, approximate=2)", "sum(x, keepdim=yes)"],
 )
 def test_a_bad_option_is_status_2_and_one_line(run, text):
     result = run("grad", text, "x=[[1,2],[3,4]]")

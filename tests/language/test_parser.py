@@ -80,6 +80,8 @@ def test_tokens_carry_offsets():
         ("foo(x)", "known functions", 1),
         ("x.real", "attribute", 2),
         ("x[1.5:2]", "expected ']'", 6),
+        ("x[", "ends too early", 3),  # the look ahead of a subscript past the end (was an internal error)
+        ("x.max(1).", "write .values after it", 3),
         ("lambda: 1", "keyword 'lambda'", 1),
         ("x if x else y", "keyword 'if'", 3),
         ("x == 1", "comparisons", 3),

@@ -155,6 +155,7 @@ HOMONYMS = {
     "descend_view.py": {"step", "log"},  # a step; matplotlib's log scale
     "graphviz.py": {"dot"},  # Graphviz's dot program
     "html.py": {"step"},  # a step of gradient descent, as a column heading
+    "methods.py": {"min", "max"},  # torch.clamp's keywords for its bounds, x.clamp(min=0, max=1)
 }
 # Help text, like the CLI's: the fixes an error suggests name the functions to type instead.
 HELP_TEXT = ("hints",)  # the package

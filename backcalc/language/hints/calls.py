@@ -40,6 +40,9 @@ _SYNONYMS = {
 }
 
 
+# x.max(1) is torch's (values, indices), not Python's max(x, 1): the parser says to write .values.
+_PAIRS = ("max", "min")
+
 _KEYWORD_ARGUMENTS = {"dim", "axis", "keepdim", "keepdims", "dtype", "out", "ord", "p", "min", "max", "input"}
 
 
@@ -227,7 +230,7 @@ def calls(source: str) -> list[Edit]:
             continue
         start = _operand_start(source, match.start())
         close = _closing(source, match.end() - 1)
-        if start is None or close is None or _MODULE_NAME.match(source, start):
+        if start is None or close is None or _MODULE_NAME.match(source, start) or match.group(1) in _PAIRS:
             continue
         operand = source[start : match.start()]
         replacement = _call(match.group(1), [operand, *_split(source[match.end() : close])])
