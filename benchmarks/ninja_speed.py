@@ -28,28 +28,29 @@ BACKCALC = [str(BIN / "backcalc")]
 N, VOCAB, BLOCK, EMBED, HIDDEN = 32, 27, 3, 10, 64
 TARGET = 2.0
 
-# The exercise's forward pass, one step a line, in backcalc's language.
+# The exercise's forward pass as the notebook writes it, pasted line by line (n a step of the program).
 PROGRAM = f"""\
+n = {N}
 emb = C[Xb]
-embcat = reshape(emb, ({N}, -1))
+embcat = emb.view(emb.shape[0], -1)
 hprebn = embcat @ W1 + b1
-bnmeani = 1/{N}*sum(hprebn, 0, keepdim=True)
+bnmeani = 1/n*hprebn.sum(0, keepdim=True)
 bndiff = hprebn - bnmeani
 bndiff2 = bndiff**2
-bnvar = 1/({N}-1)*sum(bndiff2, 0, keepdim=True)
-bnvar_inv = (bnvar + 1e-5)**(-0.5)
+bnvar = 1/(n-1)*(bndiff2).sum(0, keepdim=True)
+bnvar_inv = (bnvar + 1e-5)**-0.5
 bnraw = bndiff * bnvar_inv
 hpreact = bngain * bnraw + bnbias
-h = tanh(hpreact)
+h = torch.tanh(hpreact)
 logits = h @ W2 + b2
-logit_maxes = max(logits, 1, keepdim=True)
+logit_maxes = logits.max(1, keepdim=True).values
 norm_logits = logits - logit_maxes
-counts = exp(norm_logits)
-counts_sum = sum(counts, 1, keepdim=True)
-counts_sum_inv = counts_sum**(-1)
+counts = norm_logits.exp()
+counts_sum = counts.sum(1, keepdims=True)
+counts_sum_inv = counts_sum**-1
 probs = counts * counts_sum_inv
-logprobs = log(probs)
-loss = -mean(logprobs[range({N}), Yb])
+logprobs = probs.log()
+loss = -logprobs[range(n), Yb].mean()
 """
 
 HAND_WRITTEN = r"""
