@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from .code import Code
+
 Shape = tuple[int, ...]
 
 #: Precedence of an atom (a call, a name, a number): binds tighter than any operator.
@@ -83,7 +85,7 @@ class Option:
 
     name: str
     default: OptionValue
-    choices: tuple[str, ...] = ()  # the values a string option may take
+    choices: tuple[OptionValue, ...] = ()  # the values it may take (of its default's type, or beside it: ord)
     positional: bool = False  # may also be written without its name, after the tensors: leaky_relu(x, 0.1)
     valid: Callable[[Any], bool] | None = None  # a further check of a value (raises OptionError to refuse it)
 
@@ -103,17 +105,20 @@ class Option:
             return "a tuple of integers, as (2, -1)"
         if not self.choices:
             return "a quoted text"
-        return "one of " + ", ".join(f'"{choice}"' for choice in self.choices)
+        return "one of " + ", ".join(option_text(choice) for choice in self.choices)
 
     def check(self, value: OptionValue) -> OptionValue:
         """``value`` as this option holds it (an integer for a float option becomes a float)."""
         given = type(value)
+        if self.choices and given is not bool and value in self.choices:
+            return next(choice for choice in self.choices if choice == value)  # 2.0 is the choice 2
         if self.kind is float and isinstance(value, int | float) and given is not bool:
             return float(value)
         if given is not self.kind or (self.choices and value not in self.choices):
             hint = ""
             if isinstance(value, str) and self.choices:
-                near = difflib.get_close_matches(value, self.choices, n=1, cutoff=0.5)
+                words = [choice for choice in self.choices if isinstance(choice, str)]
+                near = difflib.get_close_matches(value, words, n=1, cutoff=0.5)
                 hint = f'; did you mean "{near[0]}"?' if near else ""
             raise OptionError(f"{self.name}= must be {self.wanted()}{hint}")
         if self.valid is not None:
@@ -191,6 +196,10 @@ class Op:
     index_range: Callable[..., dict[int, tuple[int, int]]] | None = None
     integer_output: bool = False  # the result holds whole numbers that may index (arange)
     keeps_integers: bool = False  # a subscript or reshaping: of whole numbers, its result is whole numbers
+    # How it is written in emitted NumPy and torch code (--emit): a template over the arguments' code, or
+    # a Code with the helpers it calls (see :mod:`.code`).
+    numpy_code: Code | str | None = None
+    torch_code: Code | str | None = None
 
     @property
     def symbol(self) -> str:
