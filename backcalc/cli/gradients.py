@@ -8,7 +8,16 @@ import click
 
 from ..errors import InputError
 from .group import LIMITS_HINT, cli, exit_statuses
-from .options import ProblemArgs, emit_json, emit_rich, full_option, problem_options, status_of
+from .options import (
+    ProblemArgs,
+    emit_json,
+    emit_option,
+    emit_rich,
+    emitted,
+    full_option,
+    problem_options,
+    status_of,
+)
 
 _AGREE = "the gradients agree (or differ only at a kink, pole or edge: reported)"
 
@@ -32,6 +41,12 @@ step then gets d loss / d step too, backprop's formula beside torch's retain_gra
 Values: NAME=4, NAME=[[1,2],[3,4]] (JSON or Python list syntax), NAME=@file.json, NAME=@file.npy,
 NAME=@- (JSON from standard input). Integers become floats of --dtype; booleans, strings and nulls
 are refused. Large tensors are shown in part (said so); --full shows every element.
+
+Code export: --emit numpy (or torch) prints only a Python file that needs nothing of backcalc:
+loss(**inputs) and gradient(**inputs) from backprop's formulas in matrix notation (the program's steps
+as local assignments), for inputs of the given shapes; python FILE prints both at the given inputs.
+  backcalc grad "sum(tanh(W@x))" "W=[[1,2],[3,4]]" "x=[1,-1]" --emit numpy > f.py && python f.py
+--emit with --json is a usage error (exit 2).
 """
     + exit_statuses(_AGREE, "symbolic and autograd disagree")
     + LIMITS_HINT
@@ -48,7 +63,8 @@ are refused. Large tensors are shown in part (said so); --full shows every eleme
 @click.option("--check-fd", is_flag=True, help="Add central finite differences (float64) as a third witness.")
 @click.option("--simplify", is_flag=True, help="Simplify the shown formulas with sympy (2 s budget each).")
 @full_option
-def grad(args: ProblemArgs, check_fd: bool, simplify: bool, full: bool) -> int:
+@emit_option
+def grad(args: ProblemArgs, check_fd: bool, simplify: bool, full: bool, emit: str | None) -> int:
     """Gradient of EXPRESSION's loss, symbolic (sympy) beside autograd (torch).
 
     EXPRESSION uses numbers, names, + - * / ** (or ^), parentheses, implicit products after a number
@@ -62,6 +78,8 @@ def grad(args: ProblemArgs, check_fd: bool, simplify: bool, full: bool) -> int:
     det logdet slogdet inv solve diag eye(n) kron. Every other name is an input. `backcalc repl`'s
     help lists every function.
     """
+    if emit:
+        return emitted(args, emit, "grad")
     from ..analyses.gradient import compute
 
     result = compute(args.problem(), args.rtol, args.atol, check_fd=check_fd, simplify=simplify)
@@ -196,7 +214,9 @@ The Hessian is of the loss (the output, or its sum or mean) over every element o
 
 
 def _derivatives_command(kind: str) -> Callable[..., int]:
-    def command(args: ProblemArgs, full: bool) -> int:
+    def command(args: ProblemArgs, full: bool, emit: str | None = None) -> int:
+        if emit:
+            return emitted(args, emit, kind)
         from ..analyses import derivatives as jacobian_hessian
 
         compute = jacobian_hessian.jacobian if kind == "jacobian" else jacobian_hessian.hessian
@@ -226,4 +246,4 @@ hessian_command = cli.command(
     epilog=_HESSIAN_EPILOG,
     short_help="The Hessian of the loss: sympy beside torch.",
     help="The Hessian of EXPRESSION's loss over the elements of the inputs, symbolic beside autograd.",
-)(problem_options(full_option(_derivatives_command("hessian"))))
+)(problem_options(full_option(emit_option(_derivatives_command("hessian")))))
