@@ -25,6 +25,10 @@ def _shape(shapes: list[Shape], dim: int | None, ord: str | int = "fro") -> Shap
     return ()
 
 
+def _vjp(shapes: list[Shape], dim: int | None, ord: str | int = "fro") -> tuple[str, ...]:
+    return ("g*sign(u)",) if ord == 1 else ("g*u/out",)
+
+
 def _edges(np: Any, args: list[Any], value: Any, text: str, constant: tuple[bool, ...], ord: str | int) -> list[Any]:
     if ord == 1:
         return [
@@ -59,7 +63,7 @@ register(
         elementwise=False,
         options=(_ORD,),
         shape=_shape,
-        vjp=lambda shapes, dim, ord="fro": ("g*sign(u)",) if ord == 1 else ("g*u/out",),
+        vjp=_vjp,
         edges=_edges,
         sympy=_sympy,
         torch=lambda torch, x, ord="fro": torch.linalg.vector_norm(x, 1 if ord == 1 else 2),

@@ -117,9 +117,16 @@ CASES = {
         "y": np.array([2]),
     },
     "tanh(x)*log(x) + x**3/(1 + exp(-y))": lambda: {"x": RNG.uniform(0.5, 2, size=(4, 3)), "y": RNG.normal(size=3)},
-    "mse_loss(X@w, t) + 0.1*norm(w, 2)": lambda: {"X": RNG.normal(size=(20, 4)), "w": RNG.normal(size=4), "t": RNG.normal(size=20)},
+    "mse_loss(X@w, t) + 0.1*norm(w, 2)": lambda: {
+        "X": RNG.normal(size=(20, 4)),
+        "w": RNG.normal(size=4),
+        "t": RNG.normal(size=20),
+    },
     "s = softmax(Z, 1); loss = sum(s*log(s + 1)) + logsumexp(Z)": lambda: {"Z": RNG.normal(size=(6, 4))},
-    "norm(v, 1) + sum(relu(M)) + max(M) + mean(M, 0)@v": lambda: {"v": RNG.normal(size=5), "M": RNG.normal(size=(5, 5))},
+    "norm(v, 1) + sum(relu(M)) + max(M) + mean(M, 0)@v": lambda: {
+        "v": RNG.normal(size=5),
+        "M": RNG.normal(size=(5, 5)),
+    },
 }
 
 

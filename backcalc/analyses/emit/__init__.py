@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ... import limits
 from ..._version import __version__
 from ...errors import InputError, LimitError
-from ...language.tree import Node, printable
+from ...language.tree import NUMBER, Node
 from ...symbolic.formulas import Backprop
 from ..problem import Problem
 from .source import Signature, emit
@@ -24,17 +25,20 @@ def emit_gradient(
 ) -> str:
     """The file of ``problem``'s loss and gradient (each input of ``wrt``), and of ``hessian``'s formula
     when given, in ``target``."""
-    reduce = "mean" if problem.count > 1 else "sum"
-    try:
-        backward = Backprop(problem.tree, problem.shapes, reduce)
+    try:  # the reduction matters only for an output that is not a scalar
+        backward = Backprop(problem.tree, problem.shapes, problem.reduce)
     except NotImplementedError as exc:
         raise InputError(f"--emit needs the gradient in matrix notation, which backcalc has not here: {exc}") from None
     gradients = {}
     for name in problem.wrt:
         formula = backward.gradient(name)
-        gradients[name] = formula if formula is not None else Node("number", (), "0")
-        if not printable(gradients[name]):
-            raise LimitError(f"the formula for {name} is too long to emit")
+        gradients[name] = formula if formula is not None else Node(NUMBER, (), "0")
+    distinct = {id(node) for formula in [problem.tree, *gradients.values()] for node in formula.walk()}
+    if len(distinct) > limits.MAX_EMITTED_NODES:
+        raise LimitError(
+            f"the formulas have {len(distinct):,} distinct nodes, over the {limits.MAX_EMITTED_NODES:,} "
+            "that --emit writes"
+        )
     return emit(target, problem.tree, gradients, signature(problem, target, command), hessian)
 
 
@@ -52,10 +56,10 @@ def emit_hessian(problem: Problem, target: str, hessian: Node | Mapping[str, Nod
 def signature(problem: Problem, target: str, command: str = "grad") -> Signature:
     """What the file of ``problem`` takes and says."""
     reduction = problem.reduction
-    loss = {None: "the output itself (a scalar)", "sum": "the sum of the output", "mean": "the mean of the output"}
+    loss = f"the {reduction} of the output" if reduction else "the output itself (a scalar)"
     description = [
-        f"Emitted by backcalc {__version__} (`backcalc {command} --emit {target}`).",
-        f"The loss is {loss[reduction]} of:",
+        f"Emitted by backcalc {__version__} (`backcalc {command} --emit {target}`), computing in float64.",
+        f"The loss is {loss} of:",
         *(f"    {line}" for line in problem.parsed.splitlines()),
         f"The gradient of each of {', '.join(problem.wrt) or 'no input'}: backprop's formulas, in matrix notation.",
     ]

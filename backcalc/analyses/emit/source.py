@@ -30,7 +30,7 @@ class Signature:
 
     shapes: Mapping[str, Shape]  # every input, in order
     labels: Sequence[str] = ()  # the inputs that hold integer labels
-    reduce: str | None = "sum"  # how the output becomes the loss: "sum", "mean", or None (a scalar)
+    reduce: str | None = None  # how the output becomes the loss: the reduction's name, or None (a scalar)
     description: Sequence[str] = ()  # the header's lines: what the file computes, from which expression
     values: Mapping[str, np.ndarray] = field(default_factory=dict)  # the inputs, for the __main__ block
 
@@ -49,8 +49,9 @@ def emit(
     steps = [node.name for node in loss.postorder() if node.name]
     names = local_names([*signature.shapes, *steps])
     writer = Writer(spec, names)
-    reduced = spec.reduced[signature.reduce] if signature.reduce else "{0}"
-    functions = [_function(writer, signature, "loss", [loss], lambda codes: reduced.format(codes[0]))]
+    # The reduction is the record of its name (sum or mean), written as any operation is.
+    total = Node(signature.reduce, (loss,)) if signature.reduce else loss
+    functions = [_function(writer, signature, "loss", [total], lambda codes: codes[0])]
     functions.append(_mapping_function(writer, signature, "gradient", gradients, signature.shapes))
     if isinstance(hessian, Node):
         functions.append(_function(writer, signature, "hessian", [hessian], lambda codes: codes[0]))

@@ -39,7 +39,6 @@ class Target:
     literal: str  # a number where it must be an array ({0} its Python literal)
     constants: Mapping[str, str]  # the language's constants
     shaped: str  # {0} broadcast to the shape {1}, as an array of its own
-    reduced: Mapping[str, str]  # the loss of the output {0}: its sum or its mean
 
 
 TORCH_FLOAT = "torch.float64"
@@ -52,7 +51,6 @@ TARGET_TABLE = {
         "np.float64({0})",
         {"pi": "np.pi", "e": "np.e"},
         "np.broadcast_to(np.asarray({0}, dtype=np.float64), {1}).copy()",
-        {"sum": "np.sum({0})", "mean": "np.mean({0})"},
     ),
     "torch": Target(
         "torch",
@@ -62,7 +60,6 @@ TARGET_TABLE = {
         f"torch.tensor({{0}}, dtype={TORCH_FLOAT})",
         {"pi": "torch.pi", "e": "torch.e"},
         f"torch.broadcast_to(torch.as_tensor({{0}}, dtype={TORCH_FLOAT}), {{1}}).clone()",
-        {"sum": "torch.sum({0})", "mean": "torch.mean({0})"},
     ),
 }
 
