@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .code import Code, numpy_reduction, operator, torch_reduction
-from .record import Growth, Op, Option, Shape, ShapeMisfitError, Syntax, register
+from .record import ATOM, Growth, Op, Option, Shape, ShapeMisfitError, Syntax, register
 from .rules import add_along, broadcast, reduced, show
 
 
@@ -139,7 +139,7 @@ TRANSPOSE = register(
         vjp=lambda shapes, dim: ("g.T",),
         sympy=lambda sp, np, a: np.transpose(a),
         torch=lambda torch, a: a.permute(*reversed(range(a.dim()))),
-        numpy_code="np.transpose({0})",
+        numpy_code=operator("{0}.T", ATOM),  # NumPy's .T reverses every dimension, as transpose does
         torch_code=Code("_transpose({0})", (_TORCH_TRANSPOSE,)),
         numpy=lambda np, a: np.transpose(a),
     )

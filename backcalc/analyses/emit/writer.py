@@ -97,7 +97,7 @@ class Writer:
         assigned: dict[int, str] = {}
         inline: dict[int, tuple[str, int]] = {}
         lines: list[str] = []
-        step_names = set(self.names.values())
+        temporaries = 0
         for node in _postorder(roots):
             if node.is_leaf:
                 continue
@@ -106,7 +106,8 @@ class Writer:
             if local is not None and local not in assigned.values():
                 assigned[id(node)] = local
             elif uses[id(node)] > 1 or (node.name and local in assigned.values()):
-                assigned[id(node)] = _fresh(f"_t{len(lines) + 1}", step_names)
+                temporaries += 1
+                assigned[id(node)] = f"_t{temporaries}"  # no user name starts with _
             else:
                 inline[id(node)] = (text, precedence)
                 continue
@@ -194,9 +195,3 @@ def _uses(roots: list[Node]) -> dict[int, int]:
         for arg in node.args:
             counts[id(arg)] = counts.get(id(arg), 0) + 1
     return counts
-
-
-def _fresh(name: str, taken: set[str]) -> str:
-    while name in taken:
-        name += "_"
-    return name
