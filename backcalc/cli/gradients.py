@@ -45,8 +45,11 @@ are refused. Large tensors are shown in part (said so); --full shows every eleme
 Code export: --emit numpy (or torch) prints only a Python file that needs nothing of backcalc:
 loss(**inputs) and gradient(**inputs) from backprop's formulas in matrix notation (the program's steps
 as local assignments), for inputs of the given shapes; python FILE prints both at the given inputs.
-  backcalc grad "sum(tanh(W@x))" "W=[[1,2],[3,4]]" "x=[1,-1]" --emit numpy > f.py && python f.py
 --emit with --json is a usage error (exit 2).
+
+\b
+  backcalc grad "sum(tanh(W@x))" "W=[[1,2],[3,4]]" "x=[1,-1]" --emit numpy > f.py
+  python f.py
 """
     + exit_statuses(_AGREE, "symbolic and autograd disagree")
     + LIMITS_HINT
@@ -205,7 +208,9 @@ Examples:
   backcalc hessian "x**3*y" x=2 y=3 --dtype float64
 
 The Hessian is of the loss (the output, or its sum or mean) over every element of the --wrt inputs
-(default: all), flattened in order; "variables" in the JSON names them.
+(default: all), flattened in order; "variables" in the JSON names them. --emit numpy|torch writes
+hessian(**inputs) beside loss and gradient once the Hessian's formula in matrix notation is known;
+until then it is refused (exit 2): grad --emit writes the loss and the gradient.
 """
     + _HOW
     + exit_statuses("the Hessians agree", "they disagree")
