@@ -267,7 +267,7 @@ register(
         vjp=_no_arguments,
         integer_output=True,
         sympy=lambda sp, np, end=0: np.arange(end),
-        torch=lambda torch, end=0: torch.arange(end),
+        torch=lambda torch, end=0, dtype=None: torch.arange(end),  # whole numbers, whatever the run's dtype
         numpy_code="np.arange({end})",
         torch_code="torch.arange({end})",
         numpy=lambda np, end=0: np.arange(end),

@@ -188,3 +188,9 @@ def test_the_file_imports_only_its_library_and_says_what_it_computes():
         assert "#     sum(softmax(z)*x)" in code.splitlines()
         assert code.count("def _softmax(") == 1  # the helper once, only where it is used
         assert "_logsumexp" not in code
+
+
+def test_numbers_beside_whole_numbers_stay_float64_in_torch():
+    inputs = {"x": RNG.normal(size=3), "y": np.array([2, 0, 1])}
+    gradients = emitted_against_backcalc("sum(0.1*arange(3)*x + (y/3)*x + 2.5*y[0:3]*x)", inputs, "torch")
+    assert gradients["x"].dtype == torch.float64

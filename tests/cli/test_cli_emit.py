@@ -91,3 +91,8 @@ def test_norm_2_of_a_matrix_is_refused_and_1_at_zero_takes_torchs_sign():
     x = torch.tensor([0.0, 2.0], requires_grad=True)
     torch.linalg.vector_norm(x, 1).backward()
     assert kink["gradients"]["x"]["symbolic"] == x.grad.tolist() == [0.0, 1.0]
+
+
+def test_arange_in_arithmetic_runs_on_the_torch_side_too():
+    data = json.loads(invoke("grad", "sum(arange(3)*x)", "x=[1,2,3]", "--json").output)
+    assert data["gradients"]["x"]["autograd"] == [0, 1, 2] and data["verdict"] == "agree"

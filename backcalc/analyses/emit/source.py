@@ -48,7 +48,7 @@ def emit(
     spec = TARGET_TABLE[target]
     steps = [node.name for node in loss.postorder() if node.name]
     names = local_names([*signature.shapes, *steps])
-    writer = Writer(spec, names)
+    writer = Writer(spec, names, frozenset(signature.labels))
     # The reduction is the record of its name (sum or mean), written as any operation is.
     total = Node(signature.reduce, (loss,)) if signature.reduce else loss
     functions = [_function(writer, signature, "loss", [total], lambda codes: codes[0])]

@@ -39,6 +39,9 @@ class Target:
     literal: str  # a number where it must be an array ({0} its Python literal)
     constants: Mapping[str, str]  # the language's constants
     shaped: str  # {0} broadcast to the shape {1}, as an array of its own
+    # A Python number beside a tensor of whole numbers gives the library's default float (torch's
+    # float32): there the number is written as a float64 array.
+    wraps_beside_integers: bool = False
 
 
 TORCH_FLOAT = "torch.float64"
@@ -60,6 +63,7 @@ TARGET_TABLE = {
         f"torch.tensor({{0}}, dtype={TORCH_FLOAT})",
         {"pi": "torch.pi", "e": "torch.e"},
         f"torch.broadcast_to(torch.as_tensor({{0}}, dtype={TORCH_FLOAT}), {{1}}).clone()",
+        wraps_beside_integers=True,
     ),
 }
 
@@ -89,6 +93,7 @@ class Writer:
 
     target: Target
     names: Mapping[str, str]  # user name -> local name
+    labels: frozenset[str] = frozenset()  # the inputs of whole numbers
     helpers: dict[str, str] = field(default_factory=dict)  # name -> source, in order of first use
 
     def body(self, roots: list[Node]) -> tuple[list[str], list[str]]:
@@ -121,15 +126,23 @@ class Writer:
         if code is None:  # every record has both (a test goes over the registry)
             raise NotImplementedError(f"{op.name} has no {self.target.name} code")
         literals = all(arg.op in (NUMBER, CONSTANT) for arg in node.args)
+        beside_integers = self.target.wraps_beside_integers and any(self._integral(arg) for arg in node.args)
         args = []
         for index, arg in enumerate(node.args):
-            bare = code.precedence is not None and not literals
+            bare = code.precedence is not None and not literals and not beside_integers
             text = self.argument(arg, assigned, inline, bare)
             inner = ops.ATOM if arg.is_leaf or id(arg) in assigned else inline[id(arg)][1]
             args.append(f"({text})" if _needs_parentheses(code, op.syntax, index, inner) else text)
         text = code.write(args, op.keywords(node.dim, node.options))
         self._note_helpers(text, code.helpers)
         return text, ops.ATOM if code.precedence is None else code.precedence
+
+    def _integral(self, node: Node) -> bool:
+        """Whether the node holds whole numbers (labels, ``arange``, a subscript or reshaping of them)."""
+        if node.is_leaf:
+            return node.is_variable and node.text in self.labels
+        op = node.record
+        return op.integer_output or (op.keeps_integers and bool(node.args) and self._integral(node.args[0]))
 
     def _note_helpers(self, text: str, sources: tuple[str, ...]) -> None:
         """Keep the helpers ``text`` calls, and those they call in turn (each once, in order of use)."""
