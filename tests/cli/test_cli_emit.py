@@ -20,7 +20,7 @@ def invoke(*args: str):
 
 
 @pytest.mark.parametrize("target", ["numpy", "torch"])
-def test_grad_emit_prints_a_file_that_runs_as_printed(target):
+def test_grad_emit_prints_a_file_that_runs_as_printed(target, tmp_path):
     result = invoke("grad", "sum(tanh(W@x))", "W=[[1,2],[3,4]]", "x=[1,-1]", "--emit", target)
     assert result.exit_code == 0, result.output
     check = (
@@ -41,8 +41,12 @@ def test_grad_emit_prints_a_file_that_runs_as_printed(target):
     assert got["loss"] == pytest.approx(loss.item(), rel=1e-12)
     np.testing.assert_allclose(got["W"], w.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(got["x"], x.grad.numpy(), rtol=1e-12)
-    as_script = subprocess.run([sys.executable, "-c", result.output], capture_output=True, text=True, check=True)
-    assert as_script.stdout.startswith("loss:")
+    quiet = subprocess.run([sys.executable, "-c", result.output], capture_output=True, text=True, check=True)
+    assert quiet.stdout == ""  # python -c of the text defines the functions and prints nothing
+    script = tmp_path / "f.py"
+    script.write_text(result.output)
+    as_script = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
+    assert as_script.stdout.startswith(f"loss: {got['loss']}"[:12])
 
 
 def test_emit_with_json_and_hessian_emit_are_usage_errors():

@@ -57,12 +57,12 @@ def emit(
         functions.append(_function(writer, signature, "hessian", [hessian], lambda codes: codes[0]))
     elif hessian is not None:
         functions.append(_mapping_function(writer, signature, "hessian", hessian, None))
+    main = _main(signature, hessian is not None)
     parts = [
-        _header(signature, target, hessian is not None) + "\n" + spec.imports,
+        _header(signature, target, hessian is not None, bool(main)) + "\n" + spec.imports,
         *writer.helpers.values(),
         *functions,
     ]
-    main = _main(signature, hessian is not None)
     return "\n\n\n".join(part for part in [*parts, main] if part) + "\n"
 
 
@@ -103,7 +103,7 @@ def _shape(node: Node, signature: Signature) -> Shape:
     return infer(node, dict(signature.shapes))[id(node)]
 
 
-def _header(signature: Signature, target: str, with_hessian: bool) -> str:
+def _header(signature: Signature, target: str, with_hessian: bool, with_main: bool) -> str:
     library = {"numpy": "NumPy", "torch": "torch"}[target]
     lines = [*signature.description]
     shapes = ", ".join(f"{name} {tuple(shape)}" for name, shape in signature.shapes.items())
@@ -114,6 +114,8 @@ def _header(signature: Signature, target: str, with_hessian: bool) -> str:
     if with_hessian:
         lines.append("hessian(**inputs): the Hessian of the loss.")
     lines.append(f"Needs only {library}; inputs by name, as arrays or nested lists.")
+    if with_main:
+        lines.append("Run as a file (python FILE), it prints them at the inputs backcalc was given.")
     # Every line a comment of its own: no text of the expression can end the comment.
     return "\n".join(f"# {line}".rstrip() for text in lines for line in text.splitlines())
 
@@ -124,9 +126,10 @@ def _main(signature: Signature, with_hessian: bool) -> str:
         return ""
     items = ", ".join('"' + name + '": ' + _literal(np.asarray(values[name]).tolist()) for name in signature.shapes)
     lines = [
-        'if __name__ == "__main__":',
+        # Only as a file (python f.py): python -c of the text, or an exec, prints nothing of its own.
+        'if __name__ == "__main__" and "__file__" in globals():',
         f"    INPUTS = {{{items}}}",
-        '    print("loss:", loss(**INPUTS))',
+        '    print("loss:", float(loss(**INPUTS)))',
         "    for name, value in gradient(**INPUTS).items():",
         '        print(f"d loss / d {name}:", value)',
     ]
