@@ -194,3 +194,17 @@ def test_numbers_beside_whole_numbers_stay_float64_in_torch():
     inputs = {"x": RNG.normal(size=3), "y": np.array([2, 0, 1])}
     gradients = emitted_against_backcalc("sum(0.1*arange(3)*x + (y/3)*x + 2.5*y[0:3]*x)", inputs, "torch")
     assert gradients["x"].dtype == torch.float64
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_hessian_per_input_is_a_dict_and_numbers_alone_are_arrays(target):
+    a = RNG.normal(size=(3, 3))
+    tree = parse("sum(x*x)*0 + x@A@x")
+    signature = Signature({"x": (3,), "A": (3, 3)}, reduce=None)
+    code = emit(target, tree, {"x": parse("(A + A.T)@x")}, signature, {"x": parse("A + A.T")})
+    namespace = run(code)
+    x = RNG.normal(size=3)
+    np.testing.assert_allclose(as_numpy(namespace["hessian"](x=x, A=a)["x"]), a + a.T, rtol=1e-15)
+    constant = run(emit(target, parse("2**3 + 1/0"), {}, Signature({})))
+    with np.errstate(divide="ignore"):  # 1/0 is inf, as NumPy says
+        assert as_numpy(constant["loss"]()) == np.inf and constant["gradient"]() == {}

@@ -79,7 +79,7 @@ def _mapping_function(
             if want is not None and (root.is_constant() or _shape(root, signature) != tuple(want)):
                 code = writer.target.shaped.format(code, tuple(want))
             items.append(f'        "{key}": {code},')
-        return "{\n" + "\n".join(items) + "\n    }"
+        return "{\n" + "\n".join(items) + "\n    }" if items else "{}"
 
     return _function(writer, signature, name, roots, returned)
 

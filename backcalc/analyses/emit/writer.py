@@ -129,7 +129,8 @@ class Writer:
         beside_integers = self.target.wraps_beside_integers and any(self._integral(arg) for arg in node.args)
         args = []
         for index, arg in enumerate(node.args):
-            bare = code.precedence is not None and not literals and not beside_integers
+            # Of numbers alone, the first is an array (2/0 is inf, as NumPy and torch give it, not an error).
+            bare = code.precedence is not None and not (literals and index == 0) and not beside_integers
             text = self.argument(arg, assigned, inline, bare)
             inner = ops.ATOM if arg.is_leaf or id(arg) in assigned else inline[id(arg)][1]
             args.append(f"({text})" if _needs_parentheses(code, op.syntax, index, inner) else text)
