@@ -17,7 +17,8 @@ A record (:class:`Op`) holds:
 - its local-gradient rule (d op / d argument, in backcalc's own language, arguments named ``u, v, w``);
 - its three implementations, written separately so that their agreement means something: sympy,
   torch and NumPy. Each receives its library as the first argument, so that this package imports none
-  of them (``--help`` stays fast).
+  of them (``--help`` stays fast);
+- how it is written in the NumPy and torch code that ``--emit`` prints (:mod:`.code`).
 
 This module holds the record type and the tables; the records live in :mod:`.arithmetic`,
 :mod:`.functions`, :mod:`.tensors`, :mod:`.linalg` and :mod:`.kron`, and :mod:`backcalc.ops` gathers them.
