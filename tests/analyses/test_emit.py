@@ -208,3 +208,11 @@ def test_a_hessian_per_input_is_a_dict_and_numbers_alone_are_arrays(target):
     constant = run(emit(target, parse("2**3 + 1/0"), {}, Signature({})))
     with np.errstate(divide="ignore"):  # 1/0 is inf, as NumPy says
         assert as_numpy(constant["loss"]()) == np.inf and constant["gradient"]() == {}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_deep_formulas_and_long_programs_run_as_printed(target):
+    deep = "sum(" + "tanh(" * 90 + "x" + ")" * 90 + ")"
+    emitted_against_backcalc(deep, {"x": np.array([0.3, -0.2])}, target)
+    program = "h0 = W@x; " + "; ".join(f"h{k} = tanh(h{k - 1})" for k in range(1, 60)) + "; loss = sum(h59)"
+    emitted_against_backcalc(program, {"W": RNG.normal(size=(4, 3)), "x": np.ones(3)}, target)

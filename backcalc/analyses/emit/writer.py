@@ -22,6 +22,8 @@ from ...errors import InputError
 from ...language.tree import CONSTANT, NUMBER, Node
 from ...ops.code import TARGETS, Code, as_code, helper_name
 
+# Python's parser takes at most 200 nested parentheses: deeper code is cut into temporaries.
+_MAX_NESTING = 32
 _EXACT_DIGITS = 15  # an integer literal of at most this many digits is written as one (a float beyond)
 _IDENTIFIER = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
 #: Names the emitted code uses that a user's name must not take (the imports, the functions' parameter).
@@ -101,21 +103,25 @@ class Writer:
         uses = _uses(roots)
         assigned: dict[int, str] = {}
         inline: dict[int, tuple[str, int]] = {}
+        depths: dict[int, int] = {}  # how deep each inline node's code nests
         lines: list[str] = []
-        temporaries = 0
+        taken: set[str] = set()
         for node in _postorder(roots):
             if node.is_leaf:
                 continue
             text, precedence = self.node(node, assigned, inline)
+            depth = 1 + max((depths.get(id(arg), 0) for arg in node.args), default=0)
             local = self.names.get(node.name) if node.name else None
-            if local is not None and local not in assigned.values():
+            if local is not None and local not in taken:
                 assigned[id(node)] = local
-            elif uses[id(node)] > 1 or (node.name and local in assigned.values()):
-                temporaries += 1
-                assigned[id(node)] = f"_t{temporaries}"  # no user name starts with _
+            elif uses[id(node)] > 1 or node.name or depth > _MAX_NESTING:
+                assigned[id(node)] = f"_t{len(assigned) - len(taken) + 1}"  # no user name starts with _
             else:
                 inline[id(node)] = (text, precedence)
+                depths[id(node)] = depth
                 continue
+            if local is not None and assigned[id(node)] == local:
+                taken.add(local)
             lines.append(f"{assigned[id(node)]} = {text}")
         return lines, [self.argument(root, assigned, inline) for root in roots]
 
