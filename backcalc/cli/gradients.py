@@ -48,7 +48,7 @@ as local assignments), for inputs of the given shapes; python FILE prints both a
 --emit with --json is a usage error (exit 2).
 
 \b
-  backcalc grad "sum(tanh(W@x))" "W=[[1,2],[3,4]]" "x=[1,-1]" --emit numpy > f.py
+  backcalc grad "sum(tanh(W@x))" "W=[[1,2]]" "x=[1,-1]" --emit numpy > f.py
   python f.py
 """
     + exit_statuses(_AGREE, "symbolic and autograd disagree")
