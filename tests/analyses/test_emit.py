@@ -216,3 +216,12 @@ def test_deep_formulas_and_long_programs_run_as_printed(target):
     emitted_against_backcalc(deep, {"x": np.array([0.3, -0.2])}, target)
     program = "h0 = W@x; " + "; ".join(f"h{k} = tanh(h{k - 1})" for k in range(1, 60)) + "; loss = sum(h59)"
     emitted_against_backcalc(program, {"W": RNG.normal(size=(4, 3)), "x": np.ones(3)}, target)
+
+
+def test_a_key_or_name_that_is_not_an_identifier_is_refused():
+    from backcalc.errors import InputError
+
+    with pytest.raises(InputError, match="cannot name"):
+        emit("numpy", parse("x"), {'x"]; import os; #': parse("x")}, Signature({"x": ()}))
+    with pytest.raises(InputError, match="cannot name"):
+        emit("numpy", parse("x"), {}, Signature({"lambda": ()}))

@@ -69,7 +69,7 @@ def emit(
 def _mapping_function(
     writer: Writer, signature: Signature, name: str, formulas: Mapping[str, Node], shapes: Mapping[str, Shape] | None
 ) -> str:
-    keys = list(formulas)
+    keys = list(local_names(formulas))  # each key an identifier, written as a quoted literal
     roots = [formulas[key] for key in keys]
 
     def returned(codes: list[str]) -> str:
