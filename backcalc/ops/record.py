@@ -17,8 +17,7 @@ A record (:class:`Op`) holds:
 - its local-gradient rule (d op / d argument, in backcalc's own language, arguments named ``u, v, w``);
 - its three implementations, written separately so that their agreement means something: sympy,
   torch and NumPy. Each receives its library as the first argument, so that this package imports none
-  of them (``--help`` stays fast);
-- how it is written in the NumPy and torch code that ``--emit`` prints (:mod:`.code`).
+  of them (``--help`` stays fast); and its code in the files of ``--emit`` (:mod:`.code`).
 
 This module holds the record type and the tables; the records live in :mod:`.arithmetic`,
 :mod:`.functions`, :mod:`.tensors`, :mod:`.linalg` and :mod:`.kron`, and :mod:`backcalc.ops` gathers them.
@@ -118,8 +117,7 @@ class Option:
         if given is not self.kind or (self.choices and value not in self.choices):
             hint = ""
             if isinstance(value, str) and self.choices:
-                words = [choice for choice in self.choices if isinstance(choice, str)]
-                near = difflib.get_close_matches(value, words, n=1, cutoff=0.5)
+                near = difflib.get_close_matches(value, [c for c in self.choices if type(c) is str], n=1, cutoff=0.5)
                 hint = f'; did you mean "{near[0]}"?' if near else ""
             raise OptionError(f"{self.name}= must be {self.wanted()}{hint}")
         if self.valid is not None:
@@ -197,10 +195,8 @@ class Op:
     index_range: Callable[..., dict[int, tuple[int, int]]] | None = None
     integer_output: bool = False  # the result holds whole numbers that may index (arange)
     keeps_integers: bool = False  # a subscript or reshaping: of whole numbers, its result is whole numbers
-    # How it is written in emitted NumPy and torch code (--emit): a template over the arguments' code, or
-    # a Code with the helpers it calls (see :mod:`.code`).
-    numpy_code: Code | str | None = None
-    torch_code: Code | str | None = None
+    numpy_code: Code | str | None = None  # how --emit writes it: a template over the arguments, or a Code
+    torch_code: Code | str | None = None  # ... with the helpers it calls (see :mod:`.code`)
 
     @property
     def symbol(self) -> str:

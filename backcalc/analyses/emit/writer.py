@@ -129,8 +129,8 @@ class Writer:
         """One node's code and its precedence, from its arguments' code."""
         op = node.record
         code = as_code(getattr(op, f"{self.target.name}_code"))
-        if code is None:  # every record has both (a test goes over the registry)
-            raise NotImplementedError(f"{op.name} has no {self.target.name} code")
+        if code is None:  # every record has both (a test goes over the registry): a record added without them
+            raise InputError(f"--emit cannot write {op.name} in {self.target.name} code yet (its record has none)")
         literals = all(arg.op in (NUMBER, CONSTANT) for arg in node.args)
         beside_integers = self.target.wraps_beside_integers and any(self._integral(arg) for arg in node.args)
         args = []
