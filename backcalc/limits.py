@@ -28,6 +28,10 @@ MAX_FORMULA_NODES = 5_000
 through many steps that each use the one before twice would double at every step. Beyond, the formula
 is not printed; its values still are."""
 
+MAX_EMITTED_NODES = 50_000
+"""Distinct nodes (operations, numbers, names) of the formulas ``--emit`` writes: a node shared by
+several formulas is one assignment, so the code grows with these, not with the formulas written out."""
+
 MAX_NUMBER_LENGTH = 64
 """Characters in one number literal."""
 

@@ -38,6 +38,7 @@ print("HEAVY", code, *sorted(m for m in ("torch", "sympy", "rich") if m in sys.m
         (["x**2", "4"], 2),
         (["x**2", "x=1", "--jsn"], 2),
         (["np.exp(x)", "x=1"], 2),
+        (["grad", "sum(softmax(W@x))", "W=[[1,2],[3,4]]", "x=[1,-1]", "--emit", "torch"], 0),  # formulas alone
     ],
 )
 def test_fast_paths_do_not_import_heavy_modules(args, status):

@@ -8,7 +8,16 @@ import click
 
 from ..errors import InputError
 from .group import LIMITS_HINT, cli, exit_statuses
-from .options import ProblemArgs, emit_json, emit_rich, full_option, problem_options, status_of
+from .options import (
+    ProblemArgs,
+    emit_json,
+    emit_option,
+    emit_rich,
+    emitted,
+    full_option,
+    problem_options,
+    status_of,
+)
 
 _AGREE = "the gradients agree (or differ only at a kink, pole or edge: reported)"
 
@@ -32,6 +41,15 @@ step then gets d loss / d step too, backprop's formula beside torch's retain_gra
 Values: NAME=4, NAME=[[1,2],[3,4]] (JSON or Python list syntax), NAME=@file.json, NAME=@file.npy,
 NAME=@- (JSON from standard input). Integers become floats of --dtype; booleans, strings and nulls
 are refused. Large tensors are shown in part (said so); --full shows every element.
+
+Code export: --emit numpy (or torch) prints only a Python file that needs nothing of backcalc:
+loss(**inputs) and gradient(**inputs) from backprop's formulas in matrix notation (the program's steps
+as local assignments), for inputs of the given shapes; python FILE prints both at the given inputs.
+--emit with --json is a usage error (exit 2).
+
+\b
+  backcalc grad "sum(tanh(W@x))" "W=[[1,2]]" "x=[1,-1]" --emit numpy > f.py
+  python f.py
 """
     + exit_statuses(_AGREE, "symbolic and autograd disagree")
     + LIMITS_HINT
@@ -48,7 +66,8 @@ are refused. Large tensors are shown in part (said so); --full shows every eleme
 @click.option("--check-fd", is_flag=True, help="Add central finite differences (float64) as a third witness.")
 @click.option("--simplify", is_flag=True, help="Simplify the shown formulas with sympy (2 s budget each).")
 @full_option
-def grad(args: ProblemArgs, check_fd: bool, simplify: bool, full: bool) -> int:
+@emit_option
+def grad(args: ProblemArgs, check_fd: bool, simplify: bool, full: bool, emit: str | None) -> int:
     """Gradient of EXPRESSION's loss, symbolic (sympy) beside autograd (torch).
 
     EXPRESSION uses numbers, names, + - * / ** (or ^), parentheses, implicit products after a number
@@ -63,6 +82,8 @@ def grad(args: ProblemArgs, check_fd: bool, simplify: bool, full: bool) -> int:
     dropout conv1d conv2d max_pool2d avg_pool2d. Every other name is an input. `backcalc repl`'s
     help lists every function.
     """
+    if emit:
+        return emitted(args, emit, "grad")
     from ..analyses.gradient import compute
 
     result = compute(args.problem(), args.rtol, args.atol, check_fd=check_fd, simplify=simplify)
@@ -188,7 +209,9 @@ Examples:
   backcalc hessian "x**3*y" x=2 y=3 --dtype float64
 
 The Hessian is of the loss (the output, or its sum or mean) over every element of the --wrt inputs
-(default: all), flattened in order; "variables" in the JSON names them.
+(default: all), flattened in order; "variables" in the JSON names them. --emit numpy|torch writes
+hessian(**inputs) beside loss and gradient once the Hessian's formula in matrix notation is known;
+until then it is refused (exit 2): grad --emit writes the loss and the gradient.
 """
     + _HOW
     + exit_statuses("the Hessians agree", "they disagree")
@@ -197,7 +220,9 @@ The Hessian is of the loss (the output, or its sum or mean) over every element o
 
 
 def _derivatives_command(kind: str) -> Callable[..., int]:
-    def command(args: ProblemArgs, full: bool) -> int:
+    def command(args: ProblemArgs, full: bool, emit: str | None = None) -> int:
+        if emit:
+            return emitted(args, emit, kind)
         from ..analyses import derivatives as jacobian_hessian
 
         compute = jacobian_hessian.jacobian if kind == "jacobian" else jacobian_hessian.hessian
@@ -227,4 +252,4 @@ hessian_command = cli.command(
     epilog=_HESSIAN_EPILOG,
     short_help="The Hessian of the loss: sympy beside torch.",
     help="The Hessian of EXPRESSION's loss over the elements of the inputs, symbolic beside autograd.",
-)(problem_options(full_option(_derivatives_command("hessian"))))
+)(problem_options(full_option(emit_option(_derivatives_command("hessian")))))

@@ -255,6 +255,28 @@ def emit_rich(draw: Callable[[Any], None]) -> None:
     show(make_console(), draw)
 
 
+emit_option = click.option(
+    "--emit",
+    type=click.Choice(["numpy", "torch"]),
+    default=None,
+    help="Print only a self-contained Python file (NumPy or torch) defining loss(**inputs) and "
+    "gradient(**inputs) (a dict, input name to array) from backcalc's formulas; running it prints them at "
+    "the given inputs. Not with --json (exit 2).",
+)
+
+
+def emitted(args: ProblemArgs, target: str, command: str) -> int:
+    """Print the code of ``--emit`` (and nothing else, so that ``> f.py`` makes the file)."""
+    if args.as_json:
+        raise InputError("--emit prints Python code, not JSON: give one of --emit and --json")
+    from ..analyses import emit
+
+    problem = args.problem()
+    code = emit.emit_gradient(problem, target) if command == "grad" else emit.emit_hessian(problem, target)
+    click.echo(code, nl=False)
+    return 0
+
+
 full_option = click.option(
     "--full", is_flag=True, help="Print every element of large tensors (by default: the corners, and what is shown)."
 )

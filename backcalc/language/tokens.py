@@ -114,4 +114,16 @@ def _option_value(tokens: list[Token], text: str) -> bool:
     """Whether a string or True/False here is an option's value (right after its ``=``); anywhere else the
     tokenizer refuses them as before options existed, at the first character that is not the language's."""
     is_value = text in BOOLEANS or text[0] in "'\""
+    if text[1:-1] in _POSITIONAL_WORDS and tokens and tokens[-1].text == ",":
+        return True  # a positional option's word: norm(x, "fro")
     return is_value and bool(tokens) and tokens[-1].kind == "op" and tokens[-1].text == "="
+
+
+#: The quoted words a positional option may take without its name.
+_POSITIONAL_WORDS = {
+    choice
+    for op in ops.all_ops()
+    for option in op.positional_options()
+    for choice in option.choices
+    if isinstance(choice, str)
+}

@@ -4,6 +4,7 @@ inference, the printers and the three evaluators are generic walkers that look e
 up here; no other module names an operation.
 
 The records: :mod:`.arithmetic` (operators), :mod:`.functions` (element-wise functions),
+:mod:`.softmax` (logsumexp, softmax, log_softmax), :mod:`.norms` (norm and its ord),
 :mod:`.activations` (the activation functions of a network course, with their options),
 :mod:`.tensors` (operations that mix elements), :mod:`.reductions` (max, min, var, std, prod, cumsum),
 :mod:`.losses` (torch.nn.functional's losses of a float target), :mod:`.linalg` (square matrices:
@@ -24,7 +25,7 @@ implementations, when they run.
 
 from __future__ import annotations
 
-from . import arithmetic, functions, tensors  # noqa: F401  (importing them registers the records)
+from . import arithmetic, functions, norms, softmax, tensors  # noqa: F401  (importing them registers the records)
 
 # isort: split
 from . import activations, losses, reductions  # noqa: F401  (registered last: the list of known functions keeps its order)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .functions import sympy_function, unary
+from .code import Code
+from .functions import NUMPY_SIGMOID, sympy_function, unary
 from .record import Op, Option
 
 _GELU_TANH = "sqrt(2/pi)*(u + 0.044715*u**3)"  # torch's tanh approximation: 0.5*u*(1 + tanh(this))
@@ -42,6 +43,25 @@ def _numpy_gelu(np: Any, u: Any, approximate: str = "none") -> Any:
 
 def _numpy_sigmoid(np: Any, u: Any) -> Any:
     return 0.5 * (1.0 + np.tanh(0.5 * u))
+
+
+# The activations in emitted NumPy code, as the implementations above compute them.
+NUMPY_ERF = """def _erf(x):
+    import math  # NumPy has no erf: the standard library's, element by element
+
+    return np.vectorize(math.erf, otypes=[np.float64])(x)"""
+_NUMPY_GELU = """def _gelu(u, approximate):
+    if approximate == "tanh":
+        return 0.5 * u * (1.0 + np.tanh(np.sqrt(2 / np.pi) * (u + 0.044715 * u**3)))
+    return 0.5 * u * (1.0 + _erf(u / np.sqrt(2)))"""
+_NUMPY_SILU = """def _silu(u):
+    return u * _sigmoid(u)"""
+_NUMPY_LEAKY = """def _leaky_relu(u, negative_slope):
+    return np.where(u > 0, u, negative_slope * u)"""
+_NUMPY_ELU = """def _elu(u, alpha):
+    return np.where(u > 0, u, alpha * np.expm1(np.minimum(u, 0.0)))"""
+_NUMPY_SOFTSIGN = """def _softsign(u):
+    return u / (1.0 + np.abs(u))"""
 
 
 def _at_zero(why: str, when: Any = None) -> Any:
@@ -74,6 +94,8 @@ ERF = activation(
     latex=r"\operatorname{{erf}}\left({0}\right)",
     sympy=lambda sp, u: sp.erf(u),
     torch=lambda torch, u: torch.erf(u),
+    numpy_code=Code("_erf({0})", (NUMPY_ERF,)),
+    torch_code="torch.erf({0})",
     numpy=_numpy_erf,
     sympy_classes=("erf",),
 )
@@ -85,6 +107,8 @@ activation(
     local_of=lambda approximate: _GELU_LOCAL[str(approximate)],
     sympy=_sympy_gelu,
     torch=lambda torch, u, approximate="none": torch.nn.functional.gelu(u, approximate=approximate),
+    numpy_code=Code("_gelu({0}, {approximate})", (NUMPY_ERF, _NUMPY_GELU)),
+    torch_code="torch.nn.functional.gelu({0}, approximate={approximate})",
     numpy=_numpy_gelu,
 )
 activation(
@@ -93,6 +117,8 @@ activation(
     "sigmoid(u)*(1 + u*(1 - sigmoid(u)))",
     sympy=lambda sp, u: u * sympy_function("sigmoid")(u),
     torch=lambda torch, u: torch.nn.functional.silu(u),
+    numpy_code=Code("_silu({0})", (NUMPY_SIGMOID, _NUMPY_SILU)),
+    torch_code="torch.nn.functional.silu({0})",
     numpy=lambda np, u: u * _numpy_sigmoid(np, u),
 )
 activation(
@@ -103,6 +129,8 @@ activation(
     edges=_at_zero("torch takes the slope below ({negative_slope}), sympy's Heaviside(0) = 1/2 the mean of both"),
     sympy=lambda sp, u, negative_slope=0.01: sp.Max(0, u) + sp.Float(negative_slope) * sp.Min(0, u),
     torch=lambda torch, u, negative_slope=0.01: torch.nn.functional.leaky_relu(u, negative_slope),
+    numpy_code=Code("_leaky_relu({0}, {negative_slope})", (_NUMPY_LEAKY,)),
+    torch_code="torch.nn.functional.leaky_relu({0}, {negative_slope})",
     numpy=lambda np, u, negative_slope=0.01: np.where(u > 0, u, negative_slope * u),
 )
 activation(
@@ -116,6 +144,8 @@ activation(
     ),
     sympy=lambda sp, u, alpha=1.0: sp.Max(0, u) + sp.Float(alpha) * (sp.exp(sp.Min(0, u)) - 1),
     torch=lambda torch, u, alpha=1.0: torch.nn.functional.elu(u, alpha),
+    numpy_code=Code("_elu({0}, {alpha})", (_NUMPY_ELU,)),
+    torch_code="torch.nn.functional.elu({0}, {alpha})",
     numpy=lambda np, u, alpha=1.0: np.where(u > 0, u, alpha * np.expm1(np.minimum(u, 0.0))),
 )
 activation(
@@ -124,6 +154,8 @@ activation(
     "1/(1 + abs(u))**2",
     sympy=lambda sp, u: u / (1 + sympy_function("absolute")(u)),
     torch=lambda torch, u: torch.nn.functional.softsign(u),
+    numpy_code=Code("_softsign({0})", (_NUMPY_SOFTSIGN,)),
+    torch_code="torch.nn.functional.softsign({0})",
     numpy=lambda np, u: u / (1.0 + np.abs(u)),
 )
 activation(
@@ -134,5 +166,7 @@ activation(
     edges=_hardtanh_edges,
     sympy=lambda sp, u, min_val=-1.0, max_val=1.0: sp.Min(sp.Max(u, sp.Float(min_val)), sp.Float(max_val)),
     torch=lambda torch, u, min_val=-1.0, max_val=1.0: torch.nn.functional.hardtanh(u, min_val, max_val),
+    numpy_code="np.minimum(np.maximum({0}, {min_val}), {max_val})",
+    torch_code="torch.nn.functional.hardtanh({0}, {min_val}, {max_val})",
     numpy=lambda np, u, min_val=-1.0, max_val=1.0: np.minimum(np.maximum(u, min_val), max_val),
 )

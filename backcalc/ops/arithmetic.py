@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from ..limits import MAX_CONSTANT_DIGITS
+from .code import operator
 from .record import Growth, Op, OutOfRangeError, Syntax, constant, register
 
 #: The operator of each precedence level, loosest first: sum, product, sign, power.
@@ -63,6 +64,8 @@ NEG = register(
         local=("-1",),
         sympy=lambda sp, a: -a,
         torch=lambda torch, a: -a,
+        numpy_code=operator("-{0}", 3),
+        torch_code=operator("-{0}", 3),
         numpy=lambda np, a: np.negative(a),
     )
 )
@@ -82,6 +85,8 @@ ADD = register(
         local=("1", "1"),
         sympy=lambda sp, a, b: a + b,
         torch=lambda torch, a, b: a + b,
+        numpy_code=operator("{0} + {1}", 1),
+        torch_code=operator("{0} + {1}", 1),
         numpy=lambda np, a, b: np.add(a, b),
         sympy_classes=("Add",),
     )
@@ -102,6 +107,8 @@ SUB = register(
         local=("1", "-1"),
         sympy=lambda sp, a, b: a - b,
         torch=lambda torch, a, b: a - b,
+        numpy_code=operator("{0} - {1}", 1),
+        torch_code=operator("{0} - {1}", 1),
         numpy=lambda np, a, b: np.subtract(a, b),
     )
 )
@@ -121,6 +128,8 @@ MUL = register(
         local=("v", "u"),
         sympy=lambda sp, a, b: a * b,
         torch=lambda torch, a, b: a * b,
+        numpy_code=operator("{0} * {1}", 2),
+        torch_code=operator("{0} * {1}", 2),
         numpy=lambda np, a, b: np.multiply(a, b),
         sympy_classes=("Mul",),
     )
@@ -142,6 +151,8 @@ DIV = register(
         edges=_division_edges,
         sympy=lambda sp, a, b: a / b,
         torch=lambda torch, a, b: a / b,
+        numpy_code=operator("{0} / {1}", 2),
+        torch_code=operator("{0} / {1}", 2),
         numpy=lambda np, a, b: np.divide(a, b),
     )
 )
@@ -161,6 +172,8 @@ POW = register(
         edges=_power_edges,
         sympy=lambda sp, a, b: a**b,
         torch=lambda torch, a, b: torch.pow(a, b),
+        numpy_code=operator("{0} ** {1}", 4),
+        torch_code=operator("{0} ** {1}", 4),
         numpy=lambda np, a, b: np.power(a, b),
         sympy_classes=("Pow",),
         literal_exponent=True,

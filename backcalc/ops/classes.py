@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .record import Op, Option, Shape, ShapeMisfitError, register
+from .code import Code, operator
+from .record import ATOM, Op, Option, Shape, ShapeMisfitError, register
 from .rules import add_along, show
-from .tensors import LOG_SOFTMAX
+from .softmax import LOG_SOFTMAX
 
 _REDUCTION = Option("reduction", "mean", choices=("mean", "sum", "none"))
 
@@ -48,6 +49,8 @@ ONE_HOT = register(
         index_range=lambda shapes, dim, num_classes=-1: {0: (0, num_classes)},
         sympy=_sympy_one_hot,
         torch=lambda torch, y, num_classes=-1: torch.nn.functional.one_hot(y, num_classes),
+        numpy_code="np.eye({num_classes})[{0}]",
+        torch_code="torch.nn.functional.one_hot({0}, {num_classes}).to(torch.float64)",
         numpy=lambda np, y, num_classes=-1: np.eye(num_classes)[y],
     )
 )
@@ -87,6 +90,8 @@ register(
         index_range=lambda shapes, dim: {0: (0, shapes[1][0])},
         sympy=lambda sp, np, y, weight: weight[np.asarray(y)],
         torch=lambda torch, y, weight: torch.nn.functional.embedding(y, weight),
+        numpy_code=operator("{1}[{0}]", ATOM),
+        torch_code="torch.nn.functional.embedding({0}, {1})",
         numpy=lambda np, y, weight: weight[y],
     )
 )
@@ -176,6 +181,28 @@ def _sympy_nll(sp: Any, np: Any, logp: Any, y: Any, reduction: str = "mean") -> 
     return _reduce_sympy(sp, np, np.asarray(-_picked(np, logp, y), dtype=object), reduction)
 
 
+# The losses of labels in emitted NumPy code, as the implementations above compute them.
+_NUMPY_LOSSES = """def _picked(scores, y):
+    return np.take_along_axis(scores, np.asarray(y)[..., None], axis=-1)[..., 0]
+
+
+def _reduce_losses(losses, reduction):
+    if reduction == "none":
+        return losses
+    return np.mean(losses) if reduction == "mean" else np.sum(losses)"""
+_NUMPY_CROSS_ENTROPY = """def _cross_entropy(z, y, reduction):
+    top = np.max(z, axis=-1, keepdims=True)
+    logp = z - top - np.log(np.sum(np.exp(z - top), axis=-1, keepdims=True))
+    losses = -np.sum(y * logp, axis=-1) if z.shape == np.shape(y) else -_picked(logp, y)
+    return _reduce_losses(losses, reduction)"""
+_NUMPY_NLL = """def _nll_loss(logp, y, reduction):
+    return _reduce_losses(-_picked(logp, y), reduction)"""
+_NUMPY_MARGIN = """def _multi_margin_loss(x, y, margin, reduction):
+    hinge = np.maximum(0.0, margin - _picked(x, y)[..., None] + x)
+    hot = np.eye(x.shape[-1])[y]
+    return _reduce_losses(np.sum(hinge * (1 - hot), axis=-1) / x.shape[-1], reduction)"""
+
+
 def _margin_body(shapes: list[Shape], margin: float) -> str:
     # d/dx_j of sum_{j != y} max(0, margin - x_y + x_j)/C: 1/C where a margin is violated (j != y),
     # minus their count over C at j = y.
@@ -239,6 +266,8 @@ _loss(
     vjp=_cross_entropy_vjp,
     integer_args=lambda shapes, **options: () if _probabilities(shapes) else (1,),
     sympy=_sympy_cross_entropy,
+    numpy_code=Code("_cross_entropy({0}, {1}, {reduction})", (_NUMPY_CROSS_ENTROPY, _NUMPY_LOSSES)),
+    torch_code="torch.nn.functional.cross_entropy({0}, {1}, reduction={reduction})",
     numpy=_numpy_cross_entropy,
     torch=lambda torch, z, y, reduction="mean": torch.nn.functional.cross_entropy(z, y, reduction=reduction),
 )
@@ -248,6 +277,8 @@ _loss(
     vjp=lambda shapes, dim, reduction="mean": (_scaled(shapes, reduction, f"-one_hot(v, {shapes[0][-1]})"), ""),
     integer_args=lambda shapes, **options: (1,),
     sympy=_sympy_nll,
+    numpy_code=Code("_nll_loss({0}, {1}, {reduction})", (_NUMPY_NLL, _NUMPY_LOSSES)),
+    torch_code="torch.nn.functional.nll_loss({0}, {1}, reduction={reduction})",
     numpy=_numpy_nll,
     torch=lambda torch, logp, y, reduction="mean": torch.nn.functional.nll_loss(logp, y, reduction=reduction),
 )
@@ -262,6 +293,8 @@ _loss(
     integer_args=lambda shapes, **options: (1,),
     edges=_margin_edges,
     sympy=_sympy_margin,
+    numpy_code=Code("_multi_margin_loss({0}, {1}, {margin}, {reduction})", (_NUMPY_MARGIN, _NUMPY_LOSSES)),
+    torch_code="torch.nn.functional.multi_margin_loss({0}, {1}, margin={margin}, reduction={reduction})",
     numpy=_numpy_margin,
     torch=lambda torch, x, y, reduction="mean", margin=1.0: torch.nn.functional.multi_margin_loss(
         x, y, margin=margin, reduction=reduction

@@ -47,6 +47,8 @@ def _comparison(name: str, symbol: str, word: str, compare: Any, sympy_name: str
             work=lambda args, shape: max(1, _count(shape)),
             sympy=to_sympy,
             torch=to_torch,
+            numpy_code=f"np.asarray({{0}} {symbol} {{1}}, dtype=np.float64)",
+            torch_code=f"({{0}} {symbol} {{1}}).to(torch.float64)",
             numpy=lambda np, u, v: compare(np.asarray(u), np.asarray(v)).astype(np.result_type(u, v, np.float32)),
         )
     )
@@ -86,6 +88,8 @@ register(
         work=lambda args, shape: max(1, _count(shape)),
         sympy=_sympy_where,
         torch=lambda torch, c, a, b: torch.where(c != 0, a, b),
+        numpy_code="np.where(np.asarray({0}) != 0, {1}, {2})",
+        torch_code="torch.where({0} != 0, {1}, {2})",
         numpy=lambda np, c, a, b: np.where(np.asarray(c) != 0, a, b),
     )
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .code import Code
 from .record import Op, register
 
 
@@ -83,6 +84,14 @@ def _sigmoid(np: Any, x: Any) -> Any:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
+#: The logistic function in emitted NumPy code, as :func:`_sigmoid` computes it.
+NUMPY_SIGMOID = """def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))"""
+_TORCH_CLAMP = """def _clamp(x, lo, hi):
+    x, lo, hi = torch.broadcast_tensors(x, lo, hi)
+    return torch.clamp(x, min=lo, max=hi)"""
+
+
 def _torch_clamp(torch: Any, x: Any, lo: Any, hi: Any) -> Any:
     # torch.clamp broadcasts its bounds forward but not its input backward: broadcast all three first.
     x, lo, hi = torch.broadcast_tensors(x, lo, hi)
@@ -102,6 +111,8 @@ EXP = unary(
     latex=r"e^{{{0}}}",
     sympy=lambda sp, u: sp.exp(u),
     torch=lambda torch, u: torch.exp(u),
+    numpy_code="np.exp({0})",
+    torch_code="torch.exp({0})",
     numpy=lambda np, u: np.exp(u),
     sympy_classes=("exp",),
 )
@@ -115,6 +126,8 @@ unary(
     edges=_log_edges,
     sympy=lambda sp, u: sp.log(u),
     torch=lambda torch, u: torch.log(u),
+    numpy_code="np.log({0})",
+    torch_code="torch.log({0})",
     numpy=lambda np, u: np.log(u),
     sympy_classes=("log",),
 )
@@ -126,6 +139,8 @@ unary(
     edges=_log_edges,
     sympy=lambda sp, u: sp.sqrt(u),
     torch=lambda torch, u: torch.sqrt(u),
+    numpy_code="np.sqrt({0})",
+    torch_code="torch.sqrt({0})",
     numpy=lambda np, u: np.sqrt(u),
 )
 unary(
@@ -136,6 +151,8 @@ unary(
     edges=_kink("0", "the derivative is undefined there"),
     sympy=lambda sp, u: sympy_function("absolute")(u),
     torch=lambda torch, u: torch.abs(u),
+    numpy_code="np.abs({0})",
+    torch_code="torch.abs({0})",
     numpy=lambda np, u: np.abs(u),
     sympy_classes=("Abs", "real_abs"),
 )
@@ -147,6 +164,8 @@ unary(
     edges=_tan_edges,
     sympy=lambda sp, u: sp.tan(u),
     torch=lambda torch, u: torch.tan(u),
+    numpy_code="np.tan({0})",
+    torch_code="torch.tan({0})",
     numpy=lambda np, u: np.tan(u),
     sympy_classes=("tan",),
 )
@@ -166,6 +185,8 @@ for _name, _local, _torch_name, _numpy_name, _confused in (
         latex=rf"\{_name}\left({{0}}\right)",
         sympy=lambda sp, u, _n=_name: getattr(sp, _n)(u),
         torch=lambda torch, u, _n=_torch_name: getattr(torch, _n)(u),
+        numpy_code=f"np.{_numpy_name}({{0}})",
+        torch_code=f"torch.{_torch_name}({{0}})",
         numpy=lambda np, u, _n=_numpy_name: getattr(np, _n)(u),
         sympy_classes=(_name,),
     )
@@ -177,6 +198,8 @@ unary(
     edges=_arcsine_edges,
     sympy=lambda sp, u: sp.asin(u),
     torch=lambda torch, u: torch.asin(u),
+    numpy_code="np.arcsin({0})",
+    torch_code="torch.asin({0})",
     numpy=lambda np, u: np.arcsin(u),
     sympy_classes=("asin",),
 )
@@ -188,6 +211,8 @@ unary(
     edges=_arcsine_edges,
     sympy=lambda sp, u: sp.acos(u),
     torch=lambda torch, u: torch.acos(u),
+    numpy_code="np.arccos({0})",
+    torch_code="torch.acos({0})",
     numpy=lambda np, u: np.arccos(u),
     sympy_classes=("acos",),
 )
@@ -199,6 +224,8 @@ unary(
     latex=r"\sigma\left({0}\right)",
     sympy=lambda sp, u: sympy_function("sigmoid")(u),
     torch=lambda torch, u: torch.sigmoid(u),
+    numpy_code=Code("_sigmoid({0})", (NUMPY_SIGMOID,)),
+    torch_code="torch.sigmoid({0})",
     numpy=_sigmoid,
     sympy_classes=("sigmoid",),
 )
@@ -209,6 +236,8 @@ unary(
     edges=_kink("0", "torch takes 0, sympy Heaviside(0) = 1/2"),
     sympy=lambda sp, u: sp.Max(0, u),
     torch=lambda torch, u: torch.relu(u),
+    numpy_code="np.maximum({0}, 0.0)",
+    torch_code="torch.relu({0})",
     numpy=lambda np, u: np.maximum(u, 0.0),
 )
 unary(
@@ -218,6 +247,8 @@ unary(
     edges=_softplus_edges,
     sympy=lambda sp, u: sympy_function("softplus")(u),
     torch=lambda torch, u: torch.nn.functional.softplus(u),
+    numpy_code="np.logaddexp(0.0, {0})",
+    torch_code="torch.nn.functional.softplus({0})",
     numpy=lambda np, u: np.logaddexp(0.0, u),
     sympy_classes=("softplus",),
 )
@@ -228,6 +259,8 @@ unary(
     edges=_log1p_edges,
     sympy=lambda sp, u: sp.log(1 + u),
     torch=lambda torch, u: torch.log1p(u),
+    numpy_code="np.log1p({0})",
+    torch_code="torch.log1p({0})",
     numpy=lambda np, u: np.log1p(u),
 )
 unary(
@@ -236,6 +269,8 @@ unary(
     "exp(u)",
     sympy=lambda sp, u: sp.exp(u) - 1,
     torch=lambda torch, u: torch.expm1(u),
+    numpy_code="np.expm1({0})",
+    torch_code="torch.expm1({0})",
     numpy=lambda np, u: np.expm1(u),
 )
 unary(
@@ -245,6 +280,8 @@ unary(
     edges=_kink("0", "the sign jumps there: no derivative"),
     sympy=lambda sp, u: sp.sign(u),
     torch=lambda torch, u: torch.sign(u),
+    numpy_code="np.sign({0})",
+    torch_code="torch.sign({0})",
     numpy=lambda np, u: np.sign(u),
     sympy_classes=("sign",),
 )
@@ -258,6 +295,8 @@ unary(
     sympy=lambda sp, u: sp.Heaviside(u),
     # (sign + 1)/2: the value sympy gives at 0, and a derivative of 0 (torch.heaviside has none).
     torch=lambda torch, u: (torch.sign(u) + 1) / 2,
+    numpy_code="np.heaviside({0}, 0.5)",
+    torch_code="((torch.sign({0}) + 1) / 2)",
     numpy=lambda np, u, at_zero=0.5: np.heaviside(u, at_zero),  # sympy keeps its value at 0 as a second argument
     sympy_classes=("Heaviside",),
 )
@@ -271,6 +310,8 @@ register(
         edges=_tie_edges,
         sympy=lambda sp, u, v: sp.Max(u, v),
         torch=lambda torch, u, v: torch.maximum(u, v),
+        numpy_code="np.maximum({0}, {1})",
+        torch_code="torch.maximum({0}, {1})",
         numpy=lambda np, u, v: np.maximum(u, v),
         sympy_classes=("Max",),
     )
@@ -285,6 +326,8 @@ register(
         edges=_tie_edges,
         sympy=lambda sp, u, v: sp.Min(u, v),
         torch=lambda torch, u, v: torch.minimum(u, v),
+        numpy_code="np.minimum({0}, {1})",
+        torch_code="torch.minimum({0}, {1})",
         numpy=lambda np, u, v: np.minimum(u, v),
         sympy_classes=("Min",),
     )
@@ -303,6 +346,8 @@ register(
         edges=_clamp_edges,
         sympy=lambda sp, u, v, w: sp.Min(sp.Max(u, v), w),
         torch=_torch_clamp,
+        numpy_code="np.minimum(np.maximum({0}, {1}), {2})",
+        torch_code=Code("_clamp({0}, {1}, {2})", (_TORCH_CLAMP,)),
         numpy=lambda np, u, v, w: np.minimum(np.maximum(u, v), w),
     )
 )
@@ -313,5 +358,7 @@ ONES_LIKE = unary(
     latex=r"\mathbf{{1}}_{{{0}}}",
     sympy=lambda sp, u: sp.Integer(1),
     torch=lambda torch, u: torch.ones_like(u),
+    numpy_code="np.ones_like({0})",
+    torch_code="torch.ones_like({0})",
     numpy=lambda np, u: np.ones_like(u),
 )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .code import Code
 from .record import Growth, Op, Shape, ShapeMisfitError, register
 from .rules import add_along, show
 
@@ -96,6 +97,35 @@ def _torch_grid_sum(torch: Any, g: Any, part: Any, weights_first: bool) -> Any:
     return result.reshape(-1) if g.dim() == 1 else result
 
 
+# The block operations in emitted code, as :func:`_blockdot`, :func:`_blocksum` and the torch side compute them.
+_NUMPY_BLOCKDOT = """def _blockdot(g, b):
+    matrix = g.reshape(1, -1) if g.ndim == 1 else g
+    part = b.reshape(1, -1) if b.ndim == 1 else b
+    rows, cols = matrix.shape[0] // part.shape[0], matrix.shape[1] // part.shape[1]
+    grid = matrix.reshape(rows, part.shape[0], cols, part.shape[1])
+    summed = (grid * part[None, :, None, :]).sum(axis=(1, 3))
+    return summed.reshape(-1) if g.ndim == 1 else summed"""
+_NUMPY_BLOCKSUM = """def _blocksum(g, a):
+    matrix = g.reshape(1, -1) if g.ndim == 1 else g
+    weights = a.reshape(1, -1) if a.ndim == 1 else a
+    rows, cols = weights.shape
+    grid = matrix.reshape(rows, matrix.shape[0] // rows, cols, matrix.shape[1] // cols)
+    summed = (grid * weights[:, None, :, None]).sum(axis=(0, 2))
+    return summed.reshape(-1) if g.ndim == 1 else summed"""
+_TORCH_BLOCKDOT = """def _blockdot(g, b):
+    matrix = g.reshape(1, -1) if g.dim() == 1 else g
+    small = b.reshape(1, -1) if b.dim() == 1 else b
+    grid = matrix.reshape(matrix.shape[0] // small.shape[0], small.shape[0], -1, small.shape[1])
+    result = torch.einsum("ikjl,kl->ij", grid, small)
+    return result.reshape(-1) if g.dim() == 1 else result"""
+_TORCH_BLOCKSUM = """def _blocksum(g, a):
+    matrix = g.reshape(1, -1) if g.dim() == 1 else g
+    small = a.reshape(1, -1) if a.dim() == 1 else a
+    grid = matrix.reshape(small.shape[0], matrix.shape[0] // small.shape[0], small.shape[1], -1)
+    result = torch.einsum("ikjl,ij->kl", grid, small)
+    return result.reshape(-1) if g.dim() == 1 else result"""
+
+
 def _product_work(args: list[Shape], shape: Shape) -> int:
     count = 1
     for size in args[0]:
@@ -116,6 +146,8 @@ KRON = register(
         vjp=lambda shapes, dim: ("blockdot(g, v)", "blocksum(g, u)"),
         sympy=lambda sp, np, a, b: np.asarray(np.kron(a, b), dtype=object),
         torch=lambda torch, a, b: torch.kron(a, b),
+        numpy_code="np.kron({0}, {1})",
+        torch_code="torch.kron({0}, {1})",
         numpy=lambda np, a, b: np.kron(a, b),
     )
 )
@@ -132,6 +164,8 @@ register(
         vjp=lambda shapes, dim: ("kron(g, v)", "blocksum(u, g)"),
         sympy=lambda sp, np, g, b: _blockdot(np, g, b, _sympy_total(sp, np)),
         torch=lambda torch, g, b: _torch_grid_sum(torch, g, b, weights_first=False),
+        numpy_code=Code("_blockdot({0}, {1})", (_NUMPY_BLOCKDOT,)),
+        torch_code=Code("_blockdot({0}, {1})", (_TORCH_BLOCKDOT,)),
         numpy=_blockdot,
     )
 )
@@ -148,6 +182,8 @@ register(
         vjp=lambda shapes, dim: ("kron(v, g)", "blockdot(u, g)"),
         sympy=lambda sp, np, g, a: _blocksum(np, g, a, _sympy_total(sp, np)),
         torch=lambda torch, g, a: _torch_grid_sum(torch, g, a, weights_first=True),
+        numpy_code=Code("_blocksum({0}, {1})", (_NUMPY_BLOCKSUM,)),
+        torch_code=Code("_blocksum({0}, {1})", (_TORCH_BLOCKSUM,)),
         numpy=_blocksum,
     )
 )

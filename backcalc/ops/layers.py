@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .code import Code, operator
 from .record import Growth, Op, Option, OptionError, Shape, ShapeMisfitError, option_text, register
 from .rules import show
 
@@ -72,6 +73,8 @@ LINEAR = register(
         sympy=_sympy_linear,
         torch=lambda torch, x, weight, bias=None: torch.nn.functional.linear(x, weight, bias),
         numpy=_numpy_linear,
+        numpy_code=Code(lambda x, w, *b: f"({x} @ np.swapaxes({w}, -1, -2)" + "".join(f" + {v}" for v in b) + ")"),
+        torch_code=Code(lambda x, w, *b: f"torch.nn.functional.linear({x}, {w}" + "".join(f", {v}" for v in b) + ")"),
     )
 )
 
@@ -167,6 +170,22 @@ def _sympy_layer(
     return _affine(_normalized_rows(sp, np, rows, eps).reshape(np.shape(x)), *affine)
 
 
+# The normalizations in emitted NumPy code (--emit numpy): over the last ``count`` axes, or every axis but 1.
+_NUMPY_LAYER_NORM = """def _layer_norm(x, count, eps, *affine):
+    axes = tuple(range(x.ndim - count, x.ndim))
+    y = (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+    for index, value in enumerate(affine):
+        y = y * value if index == 0 else y + value
+    return y"""
+_NUMPY_BATCH_NORM = """def _batch_norm(x, eps, *affine):
+    axes = (0,) + tuple(range(2, x.ndim))
+    y = (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+    for index, value in enumerate(affine):
+        value = np.reshape(value, (1, -1) + (1,) * (x.ndim - 2))
+        y = y * value if index == 0 else y + value
+    return y"""
+
+
 def _torch_layer(torch: Any, x: Any, *affine: Any, normalized_shape: tuple[int, ...] = (), eps: float = 1e-05) -> Any:
     return torch.nn.functional.layer_norm(x, normalized_shape, *affine, eps=eps)
 
@@ -187,6 +206,18 @@ register(
         sympy=_sympy_layer,
         torch=_torch_layer,
         numpy=_numpy_layer,
+        numpy_code=Code(
+            lambda x, *affine, normalized_shape=(), eps=1e-05: (
+                f"_layer_norm({x}, {len(normalized_shape)}, {eps!r}{''.join(', ' + a for a in affine)})"
+            ),
+            (_NUMPY_LAYER_NORM,),
+        ),
+        torch_code=Code(
+            lambda x, *affine, normalized_shape=(), eps=1e-05: (
+                f"torch.nn.functional.layer_norm({x}, {normalized_shape!r}, {', '.join([*affine, 'None', 'None'][:2])}"
+                f", eps={eps!r})"
+            )
+        ),
     )
 )
 
@@ -248,6 +279,16 @@ register(
         sympy=_sympy_batch,
         torch=_torch_batch,
         numpy=_numpy_batch,
+        numpy_code=Code(
+            lambda x, *affine, eps=1e-05: f"_batch_norm({x}, {eps!r}{''.join(', ' + a for a in affine)})",
+            (_NUMPY_BATCH_NORM,),
+        ),
+        torch_code=Code(
+            lambda x, *affine, eps=1e-05: (
+                f"torch.nn.functional.batch_norm({x}, None, None, {', '.join([*affine, 'None', 'None'][:2])}"
+                f", training=True, eps={eps!r})"
+            )
+        ),
     )
 )
 
@@ -272,5 +313,7 @@ register(
         sympy=lambda sp, u, v, p=0.5: u * v / (1 - sp.Float(p)),
         torch=lambda torch, u, v, p=0.5: u * v / (1 - p),
         numpy=lambda np, u, v, p=0.5: u * v / (1 - p),
+        numpy_code=operator("{0} * {1} / (1 - {p})", 2),
+        torch_code=operator("{0} * {1} / (1 - {p})", 2),
     )
 )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .code import Code
 from .record import Growth, Op, Shape, ShapeMisfitError, register
 from .rules import show
 
@@ -190,6 +191,12 @@ def _logdet_edges(np: Any, args: list[Any], value: Any, text: str, constant: tup
     return [("domain", f"{text} of a matrix with a negative determinant is undefined over the reals", negative)]
 
 
+# logdet in emitted NumPy code, as :func:`_numpy_logdet` computes it.
+_NUMPY_LOGDET = """def _logdet(x):
+    sign, log_abs = np.linalg.slogdet(x)
+    return np.where(sign > 0, log_abs, np.where(sign < 0, np.nan, -np.inf))"""
+
+
 def _torch_eye(torch: Any, dim: int | None = None, dtype: Any = None) -> Any:
     return torch.eye(dim, dtype=dtype)
 
@@ -205,6 +212,8 @@ TRACE = register(
         vjp=lambda shapes, dim: ("g*eye_like(u)",),
         sympy=_sympy_trace,
         torch=lambda torch, x: torch.trace(x),
+        numpy_code="np.trace({0})",
+        torch_code="torch.trace({0})",
         numpy=lambda np, x: np.asarray(np.trace(x)),
     )
 )
@@ -222,6 +231,8 @@ DET = register(
         vjp=lambda shapes, dim: ("g*out*inv(u).T",),
         sympy=_sympy_det,
         torch=lambda torch, x: torch.linalg.det(x),
+        numpy_code="np.linalg.det({0})",
+        torch_code="torch.linalg.det({0})",
         numpy=lambda np, x: np.asarray(np.linalg.det(x)),
     )
 )
@@ -238,6 +249,8 @@ register(
         refuse=_refuse_singular("its log-determinant is -inf, with no gradient"),
         sympy=_sympy_logdet,
         torch=lambda torch, x: torch.logdet(x),
+        numpy_code=Code("_logdet({0})", (_NUMPY_LOGDET,)),
+        torch_code="torch.logdet({0})",
         numpy=_numpy_logdet,
     )
 )
@@ -253,6 +266,8 @@ register(
         refuse=_refuse_singular("its log-determinant is -inf, with no gradient"),
         sympy=_sympy_slogdet,
         torch=lambda torch, x: torch.linalg.slogdet(x).logabsdet,
+        numpy_code="np.linalg.slogdet({0})[1]",
+        torch_code="torch.linalg.slogdet({0}).logabsdet",
         numpy=lambda np, x: np.asarray(np.linalg.slogdet(x)[1]),
     )
 )
@@ -269,6 +284,8 @@ INV = register(
         refuse=_refuse_singular("it has no inverse"),
         sympy=_sympy_inv,
         torch=lambda torch, x: torch.linalg.inv(x),
+        numpy_code="np.linalg.inv({0})",
+        torch_code="torch.linalg.inv({0})",
         numpy=_numpy_inv,
     )
 )
@@ -286,6 +303,8 @@ register(
         refuse=_refuse_singular("A @ x = b has no unique solution"),
         sympy=_sympy_solve,
         torch=lambda torch, a, b: torch.linalg.solve(a, b),
+        numpy_code="np.linalg.solve({0}, {1})",
+        torch_code="torch.linalg.solve({0}, {1})",
         numpy=_numpy_solve,
     )
 )
@@ -299,6 +318,8 @@ register(
         vjp=lambda shapes, dim: ("diag(g)",),  # the other way round: a diagonal's gradient is a diagonal
         sympy=_sympy_diag,
         torch=lambda torch, x: torch.diag(x),
+        numpy_code="np.diag({0})",
+        torch_code="torch.diag({0})",
         numpy=lambda np, x: np.diag(x),
     )
 )
@@ -316,6 +337,8 @@ EYE = register(
         vjp=lambda shapes, dim: (),  # a constant: no argument to pass a gradient to
         sympy=lambda sp, np, dim=None: _sympy_identity(sp, np, dim),
         torch=_torch_eye,  # an operation without tensor arguments is given the run's dtype
+        numpy_code="np.eye({dim})",
+        torch_code="torch.eye({dim}, dtype=torch.float64)",
         numpy=lambda np, dim=None: np.eye(dim),
     )
 )
@@ -329,6 +352,8 @@ EYE_LIKE = register(
         vjp=lambda shapes, dim: ("0*ones_like(u)",),  # it depends on its argument's shape only
         sympy=lambda sp, np, x: _sympy_identity(sp, np, x.shape[0]),
         torch=lambda torch, x: torch.eye(x.shape[0], dtype=x.dtype),
+        numpy_code="np.eye(len({0}))",
+        torch_code="torch.eye(len({0}), dtype=torch.float64)",
         numpy=lambda np, x: np.eye(x.shape[0], dtype=x.dtype),
     )
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .code import Code
 from .record import Op, Option, Shape, ShapeMisfitError, option_text, register
 from .rules import add_along, show
 
@@ -102,10 +103,21 @@ def _probability_edges(
     ]
 
 
+# The losses in emitted NumPy code: each a helper of one element's loss, reduced as the record reduces it.
+_NUMPY_REDUCED = """def _reduced(cells, reduction):
+    if reduction == "none":
+        return cells
+    return np.mean(cells) if reduction == "mean" else np.sum(cells)"""
+_NUMPY_SMOOTH = """    size = np.abs(u - v)
+    cells = np.where(size < width, 0.5 * (u - v) ** 2, width * (size - 0.5 * width))"""
+
+
 def loss(name: str, doc: str, rules: Any, terms: dict[str, Any], **fields: Any) -> Op:
     """A loss record from one element's loss (``terms``: its sympy, NumPy and torch forms) and the
     derivatives in each argument (``rules``: the options to the templates over u and v)."""
     options = (_REDUCTION, *fields.pop("options", ()))
+    extra = "".join(f", {{{option.name}}}" for option in options[1:])  # the helper's parameters after reduction
+    named = "".join(f", {option.name}={{{option.name}}}" for option in options[1:])
     escaped = name.replace("_", r"\_")
     return register(
         Op(
@@ -120,6 +132,10 @@ def loss(name: str, doc: str, rules: Any, terms: dict[str, Any], **fields: Any) 
             sympy=_sympy(terms["sympy"]),
             numpy=_numpy(terms["numpy"]),
             torch=terms["torch"],
+            numpy_code=Code(f"_{name}({{0}}, {{1}}, {{reduction}}{extra})", (terms["numpy_code"], _NUMPY_REDUCED)),
+            torch_code=terms.get(
+                "torch_code", f"torch.nn.functional.{name}({{0}}, {{1}}, reduction={{reduction}}{named})"
+            ),
             **fields,
         )
     )
@@ -155,6 +171,7 @@ loss(
         "sympy": lambda sp, u, v: (u - v) ** 2,
         "numpy": lambda np, u, v: (u - v) ** 2,
         "torch": _functional("mse_loss"),
+        "numpy_code": "def _mse_loss(u, v, reduction):\n    return _reduced((u - v) ** 2, reduction)",
     },
 )
 loss(
@@ -165,6 +182,7 @@ loss(
         "sympy": lambda sp, u, v: _absolute(sp, u - v),
         "numpy": lambda np, u, v: np.abs(u - v),
         "torch": _functional("l1_loss"),
+        "numpy_code": "def _l1_loss(u, v, reduction):\n    return _reduced(np.abs(u - v), reduction)",
     },
     edges=_tie_edges("|d| has no derivative at 0; torch and sympy both take sign(0) = 0"),
 )
@@ -180,6 +198,9 @@ loss(
         ),
         "numpy": lambda np, u, v, beta=1.0: _numpy_smooth(np, u - v, beta) / beta if beta else np.abs(u - v),
         "torch": _functional("smooth_l1_loss"),
+        "numpy_code": "def _smooth_l1_loss(u, v, reduction, beta):\n    width = beta\n"
+        + _NUMPY_SMOOTH
+        + "\n    return _reduced(cells / beta if beta else size, reduction)",
     },
     options=(Option("beta", 1.0),),
 )
@@ -191,6 +212,9 @@ loss(
         "sympy": lambda sp, u, v, delta=1.0: _sympy_smooth(sp, u - v, delta),
         "numpy": lambda np, u, v, delta=1.0: _numpy_smooth(np, u - v, delta),
         "torch": _functional("huber_loss"),
+        "numpy_code": "def _huber_loss(u, v, reduction, delta):\n    width = delta\n"
+        + _NUMPY_SMOOTH
+        + "\n    return _reduced(cells, reduction)",
     },
     options=(Option("delta", 1.0),),
 )
@@ -202,6 +226,11 @@ def _torch_bce(torch: Any, p: Any, y: Any) -> Any:
     return -(y * torch.clamp(torch.log(p), min=-100) + (1 - y) * torch.clamp(torch.log(1 - p), min=-100))
 
 
+_TORCH_BCE = """def _binary_cross_entropy(p, y, reduction):
+    cells = -(y * torch.clamp(torch.log(p), min=-100) + (1 - y) * torch.clamp(torch.log(1 - p), min=-100))
+    return cells if reduction == "none" else cells.mean() if reduction == "mean" else cells.sum()"""
+
+
 loss(
     "binary_cross_entropy",
     "-(target*log(p) + (1 - target)*log(1 - p)) of probabilities p, as torch (its log clamped at -100)",
@@ -210,6 +239,10 @@ loss(
         "sympy": lambda sp, u, v: -(v * sp.log(u) + (1 - v) * sp.log(1 - u)),
         "numpy": lambda np, u, v: -(v * np.maximum(np.log(u), -100.0) + (1 - v) * np.maximum(np.log(1 - u), -100.0)),
         "torch": _torch_reduced(_torch_bce),
+        "numpy_code": """def _binary_cross_entropy(u, v, reduction):
+    cells = -(v * np.maximum(np.log(u), -100.0) + (1 - v) * np.maximum(np.log(1 - u), -100.0))
+    return _reduced(cells, reduction)""",
+        "torch_code": Code("_binary_cross_entropy({0}, {1}, {reduction})", (_TORCH_BCE,)),
     },
     edges=_probability_edges,
 )
@@ -229,5 +262,7 @@ loss(
         "sympy": lambda sp, u, v: _sympy_softplus(sp, u) - u * v,
         "numpy": lambda np, u, v: np.logaddexp(0.0, u) - u * v,
         "torch": _functional("binary_cross_entropy_with_logits"),
+        "numpy_code": """def _binary_cross_entropy_with_logits(u, v, reduction):
+    return _reduced(np.logaddexp(0.0, u) - u * v, reduction)""",
     },
 )

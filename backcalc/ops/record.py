@@ -17,7 +17,7 @@ A record (:class:`Op`) holds:
 - its local-gradient rule (d op / d argument, in backcalc's own language, arguments named ``u, v, w``);
 - its three implementations, written separately so that their agreement means something: sympy,
   torch and NumPy. Each receives its library as the first argument, so that this package imports none
-  of them (``--help`` stays fast).
+  of them (``--help`` stays fast); and its code in the files of ``--emit`` (:mod:`.code`).
 
 This module holds the record type and the tables; the records live in :mod:`.arithmetic`,
 :mod:`.functions`, :mod:`.tensors`, :mod:`.linalg` and :mod:`.kron`, and :mod:`backcalc.ops` gathers them.
@@ -31,6 +31,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+
+from .code import Code
+from .option import Option, OptionError, Options, OptionValue, option_text  # noqa: F401  (re-exported)
 
 Shape = tuple[int, ...]
 
@@ -64,77 +67,6 @@ class Growth(Enum):
     SUM = "sum"  #: one more bit than the largest argument (addition)
     PRODUCT = "product"  #: the sum of the arguments' digits (products, quotients)
     POWER = "power"  #: the base's digits times the constant exponent
-
-
-#: The value of an option: a literal of the language (a number, True or False, a short string, a tuple
-#: of integers: a shape).
-OptionValue = bool | int | float | str | tuple[int, ...]
-#: The options of one call, as a node holds them: (name, value) pairs in the record's order, defaults left out.
-Options = tuple[tuple[str, OptionValue], ...]
-
-
-class OptionError(ValueError):
-    """Raised when an option's value is not of its type or not among its choices; the parser points at it."""
-
-
-@dataclass(frozen=True)
-class Option:
-    """An option a call accepts, as torch names it: its default gives its type (bool, int, float or str)."""
-
-    name: str
-    default: OptionValue
-    choices: tuple[str, ...] = ()  # the values a string option may take
-    positional: bool = False  # may also be written without its name, after the tensors: leaky_relu(x, 0.1)
-    valid: Callable[[Any], bool] | None = None  # a further check of a value (raises OptionError to refuse it)
-    pair: bool = False  # an integer or a tuple of integers, as torch's stride=2 or stride=(2, 1)
-    aliases: tuple[str, ...] = ()  # other names torch accepts for it (keepdims for keepdim)
-
-    @property
-    def kind(self) -> type:
-        return type(self.default)
-
-    def wanted(self) -> str:
-        """What a value must be, in words."""
-        if self.pair:
-            return "an integer or a tuple of integers, as 2 or (2, 1)"
-        if self.kind is bool:
-            return "True or False"
-        if self.kind is int:
-            return "an integer"
-        if self.kind is float:
-            return "a number"
-        if self.kind is tuple:
-            return "a tuple of integers, as (2, -1)"
-        if not self.choices:
-            return "a quoted text"
-        return "one of " + ", ".join(f'"{choice}"' for choice in self.choices)
-
-    def check(self, value: OptionValue) -> OptionValue:
-        """``value`` as this option holds it (an integer for a float option becomes a float)."""
-        given = type(value)
-        whole = given is int or (isinstance(value, tuple) and all(type(item) is int for item in value))
-        if self.kind is float and isinstance(value, int | float) and given is not bool:
-            value, given = float(value), float  # then checked as a float
-        if (given is not self.kind or (self.choices and value not in self.choices)) and not (self.pair and whole):
-            hint = ""
-            if isinstance(value, str) and self.choices:
-                near = difflib.get_close_matches(value, self.choices, n=1, cutoff=0.5)
-                hint = f'; did you mean "{near[0]}"?' if near else ""
-            raise OptionError(f"{self.name}= must be {self.wanted()}{hint}")
-        if self.valid is not None:
-            self.valid(value)
-        return value
-
-
-def option_text(value: OptionValue) -> str:
-    """An option's value as the language writes it: ``True``, ``0.1``, ``-1.0``, ``"tanh"``."""
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, tuple):
-        return "(" + ", ".join(map(str, value)) + ("," if len(value) == 1 else "") + ")"
-    return str(value)
 
 
 # Signatures of the per-record rules (the libraries are passed in, never imported here).
@@ -197,6 +129,8 @@ class Op:
     index_range: Callable[..., dict[int, tuple[int, int]]] | None = None
     integer_output: bool = False  # the result holds whole numbers that may index (arange)
     keeps_integers: bool = False  # a subscript or reshaping: of whole numbers, its result is whole numbers
+    numpy_code: Code | str | None = None  # how --emit writes it: a template over the arguments, or a Code
+    torch_code: Code | str | None = None  # ... with the helpers it calls (see :mod:`.code`)
 
     @property
     def symbol(self) -> str:

@@ -15,6 +15,7 @@ import functools
 import warnings
 from typing import Any
 
+from .code import numpy_reduction, torch_reduction
 from .record import Op, Option, Shape, register
 from .rules import each, reduced, same
 from .tensors import KEEPDIM, kept
@@ -105,6 +106,8 @@ def _extreme(name: str, doc: str, torch_name: str, indexed: bool, shares: str) -
             edges=_tie_edges("max" if largest else "min", shares),
             sympy=lambda sp, np, x, dim=None, keepdim=False: along(np, sp.Max if largest else sp.Min, x, dim, keepdim),
             torch=_torch_extreme(torch_name, indexed),
+            numpy_code=numpy_reduction("max" if largest else "min"),
+            torch_code=torch_reduction("amax" if largest else "amin"),  # the values, as max(x, d).values
             numpy=lambda np, x, dim=None, keepdim=False: np.asarray(
                 (np.max if largest else np.min)(x, axis=dim, keepdims=keepdim)
             ),
@@ -210,6 +213,10 @@ def _spread(name: str, doc: str, root: bool) -> Op:
                 else _sympy_var
             ),
             torch=_torch_spread(name),
+            numpy_code="np.{name}({{0}}, axis={{dim}}, ddof={{correction}}, keepdims={{keepdim}})".format(
+                name="std" if root else "var"
+            ),
+            torch_code=f"torch.{name}({{0}}, dim={{dim}}, correction={{correction}}, keepdim={{keepdim}})",
             numpy=functools.partial(_numpy_spread, root),
         )
     )
@@ -248,6 +255,8 @@ register(
             x, torch.prod(x) if dim is None else torch.prod(x, dim=dim), dim, keepdim
         ),
         numpy=lambda np, x, dim=None, keepdim=False: np.asarray(np.prod(x, axis=dim, keepdims=keepdim)),
+        numpy_code=numpy_reduction("prod"),
+        torch_code=torch_reduction("prod"),
     )
 )
 
@@ -278,5 +287,7 @@ register(
         sympy=_sympy_cumsum,
         torch=lambda torch, x, dim=None: torch.cumsum(x, dim=dim),
         numpy=lambda np, x, dim=None: np.cumsum(x, axis=dim),
+        numpy_code="np.cumsum({0}, axis={dim})",
+        torch_code="torch.cumsum({0}, dim={dim})",
     )
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .code import Code
 from .record import Op, Option, Shape, ShapeMisfitError, option_text, register
 from .rules import axis, show
 
@@ -75,6 +76,20 @@ def _sympy_squeeze(sp: Any, np: Any, x: Any, dim: int | None = None) -> Any:
     return np.reshape(x, _squeeze_shape([np.shape(x)], dim))
 
 
+# squeeze in emitted NumPy code: a dimension not of size 1 stays, as in torch.
+_NUMPY_SQUEEZE = """def _squeeze(x, dim):
+    if dim is None:
+        return np.squeeze(x)
+    return np.squeeze(x, dim) if np.ndim(x) and np.shape(x)[dim] == 1 else x"""
+# flatten in emitted NumPy code (NumPy has none of start_dim and end_dim).
+_NUMPY_FLATTEN = """def _flatten(x, start_dim, end_dim):
+    shape = np.shape(x)
+    if not shape:
+        return np.reshape(x, (1,))
+    start, end = start_dim % len(shape), end_dim % len(shape)
+    return np.reshape(x, (*shape[:start], -1, *shape[end + 1 :]))"""
+
+
 register(
     Op(
         "reshape",
@@ -87,6 +102,8 @@ register(
         keeps_integers=True,
         sympy=lambda sp, np, x, shape=(-1,): np.reshape(x, _reshape_shape([np.shape(x)], None, shape)),
         torch=lambda torch, x, shape=(-1,): torch.reshape(x, shape),
+        numpy_code="np.reshape({0}, {shape})",
+        torch_code="torch.reshape({0}, {shape})",
         numpy=lambda np, x, shape=(-1,): np.reshape(x, shape),
     )
 )
@@ -104,6 +121,8 @@ register(
             x, _flatten_shape([np.shape(x)], None, start_dim, end_dim)
         ),
         torch=lambda torch, x, start_dim=0, end_dim=-1: torch.flatten(x, start_dim, end_dim),
+        numpy_code=Code("_flatten({0}, {start_dim}, {end_dim})", (_NUMPY_FLATTEN,)),
+        torch_code="torch.flatten({0}, {start_dim}, {end_dim})",
         numpy=lambda np, x, start_dim=0, end_dim=-1: np.reshape(
             x, _flatten_shape([np.shape(x)], None, start_dim, end_dim)
         ),
@@ -121,6 +140,8 @@ register(
         keeps_integers=True,
         sympy=_sympy_squeeze,
         torch=lambda torch, x, dim=None: torch.squeeze(x) if dim is None else torch.squeeze(x, dim),
+        numpy_code=Code("_squeeze({0}, {dim})", (_NUMPY_SQUEEZE,)),
+        torch_code=Code(lambda x, dim=None: f"torch.squeeze({x})" if dim is None else f"torch.squeeze({x}, {dim})"),
         numpy=lambda np, x, dim=None: np.reshape(x, _squeeze_shape([np.shape(x)], dim)),
     )
 )
@@ -136,6 +157,8 @@ register(
         keeps_integers=True,
         sympy=lambda sp, np, x, dims=(): np.transpose(x, dims),
         torch=lambda torch, x, dims=(): torch.permute(x, dims),
+        numpy_code="np.transpose({0}, {dims})",
+        torch_code="torch.permute({0}, {dims})",
         numpy=lambda np, x, dims=(): np.transpose(x, dims),
     )
 )
@@ -166,6 +189,8 @@ register(
         sympy=lambda sp, np, x, dim0=0, dim1=1: np.swapaxes(x, dim0, dim1),
         torch=lambda torch, x, dim0=0, dim1=1: torch.transpose(x, dim0, dim1),
         numpy=lambda np, x, dim0=0, dim1=1: np.swapaxes(x, dim0, dim1),
+        numpy_code="np.swapaxes({0}, {dim0}, {dim1})",
+        torch_code="torch.transpose({0}, {dim0}, {dim1})",
     )
 )
 
@@ -226,6 +251,8 @@ register(
         vjp=_cat_vjp,
         sympy=lambda sp, np, *xs, dim=None: np.concatenate(xs, axis=0 if dim is None else dim),
         torch=lambda torch, *xs, dim=None: torch.cat(xs, 0 if dim is None else dim),
+        numpy_code=Code(lambda *xs, dim=None: f"np.concatenate([{', '.join(xs)}], axis={dim or 0})"),
+        torch_code=Code(lambda *xs, dim=None: f"torch.cat([{', '.join(xs)}], {dim or 0})"),
         numpy=lambda np, *xs, dim=None: np.concatenate(xs, axis=0 if dim is None else dim),
     )
 )
@@ -241,6 +268,8 @@ register(
         vjp=_stack_vjp,
         sympy=lambda sp, np, *xs, dim=None: np.stack(xs, axis=0 if dim is None else dim),
         torch=lambda torch, *xs, dim=None: torch.stack(xs, 0 if dim is None else dim),
+        numpy_code=Code(lambda *xs, dim=None: f"np.stack([{', '.join(xs)}], axis={dim or 0})"),
+        torch_code=Code(lambda *xs, dim=None: f"torch.stack([{', '.join(xs)}], {dim or 0})"),
         numpy=lambda np, *xs, dim=None: np.stack(xs, axis=0 if dim is None else dim),
     )
 )

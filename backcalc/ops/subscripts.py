@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .record import Op, Option, OptionError, Shape, ShapeMisfitError, Syntax, register
+from .code import Code
+from .record import ATOM, Op, Option, OptionError, Shape, ShapeMisfitError, Syntax, register
 from .rules import show
 
 #: A tensor index in a key: the next tensor argument.
@@ -68,6 +69,48 @@ def python_key(np: Any, key: str, tensors: list[Any]) -> tuple[Any, ...]:
         else:
             result.append(int(part))
     return tuple(result)
+
+
+def key_code(lib: str, key: str, tensors: tuple[str, ...], as_tuple: bool = False) -> str:
+    """The key in emitted code (``lib`` is ``np`` or ``torch``): ``0, 1:3, y`` in a subscript, or a tuple
+    of ``slice(...)`` items to pass to a helper. Each item is checked again: only indices, slices, None,
+    ..., ``range(n)`` and the tensors' code reach the code."""
+    given = iter(tensors)
+    written = []
+    for part in items(key):
+        if part == TENSOR:
+            written.append(next(given))
+        elif part.startswith("range("):
+            written.append(f"{lib}.arange({int(part[6:-1])})")
+        elif ":" in part and as_tuple:
+            bounds = [str(int(text)) if text else "None" for text in [*part.split(":"), ""][:3]]
+            written.append(f"slice({', '.join(bounds)})")
+        elif part == "..." and as_tuple:
+            written.append("Ellipsis")
+        else:
+            written.append(part)
+    return "(" + ", ".join(written) + ",)" if as_tuple else ", ".join(written)
+
+
+def _subscript_code(lib: str) -> Any:
+    return lambda x, *tensors, at=":": f"{x}[{key_code(lib, at, tensors)}]"
+
+
+def _put_at_code(lib: str) -> Any:
+    return lambda g, like, *tensors, at="": f"_put_at({g}, {like}, {key_code(lib, at, tensors, as_tuple=True)})"
+
+
+# put_at in emitted code, as :func:`_put_at` and :func:`_torch_put_at` compute it.
+_NUMPY_PUT_AT = """def _put_at(g, like, key):
+    flat = np.zeros(np.size(like), dtype=np.result_type(g, like))
+    positions = np.arange(np.size(like)).reshape(np.shape(like))[key]
+    np.add.at(flat, np.broadcast_to(positions, np.shape(g)).ravel(), np.ravel(g))
+    return flat.reshape(np.shape(like))"""
+_TORCH_PUT_AT = """def _put_at(g, like, key):
+    positions = torch.arange(like.numel()).reshape(like.shape)[key]
+    flat = torch.zeros(like.numel(), dtype=g.dtype)
+    flat = flat.index_add(0, positions.expand(g.shape).reshape(-1), g.reshape(-1))
+    return flat.reshape(like.shape)"""
 
 
 def _positions(np: Any, shape: Shape, key: str, tensors: list[Any]) -> Any:
@@ -179,6 +222,8 @@ SUBSCRIPT = register(
         keeps_integers=True,
         sympy=_sympy_subscript,
         torch=lambda torch, x, *tensors, at=":": x[python_key(torch, at, list(tensors))],
+        numpy_code=Code(_subscript_code("np"), precedence=ATOM),
+        torch_code=Code(_subscript_code("torch"), precedence=ATOM),
         numpy=lambda np, x, *tensors, at=":": np.asarray(x)[python_key(np, at, list(tensors))],
     )
 )
@@ -197,6 +242,8 @@ register(
         index_range=lambda shapes, dim, at=":": {p + 1: r for p, r in _ranges(shapes[1:], dim, at).items()},
         sympy=_sympy_put_at,
         torch=_torch_put_at,
+        numpy_code=Code(_put_at_code("np"), (_NUMPY_PUT_AT,)),
+        torch_code=Code(_put_at_code("torch"), (_TORCH_PUT_AT,)),
         numpy=_put_at,
     )
 )
@@ -220,7 +267,9 @@ register(
         vjp=_no_arguments,
         integer_output=True,
         sympy=lambda sp, np, end=0: np.arange(end),
-        torch=lambda torch, end=0: torch.arange(end),
+        torch=lambda torch, end=0, dtype=None: torch.arange(end),  # whole numbers, whatever the run's dtype
+        numpy_code="np.arange({end})",
+        torch_code="torch.arange({end})",
         numpy=lambda np, end=0: np.arange(end),
     )
 )

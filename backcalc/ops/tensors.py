@@ -1,4 +1,5 @@
-"""The operations that mix elements: ``@``, the transpose, reductions, softmax, dot products, norms.
+"""The operations that mix elements: ``@``, the transpose, sums and means, dot and outer products
+(softmax and logsumexp are in :mod:`.softmax`, norms in :mod:`.norms`).
 
 An output element may depend on several elements of an input, so their gradients are not element-wise
 formulas: the sympy side works on object arrays of element symbols (``W_0_1`` for ``W[0, 1]``), and
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .record import Growth, Op, Option, Shape, ShapeMisfitError, Syntax, register
-from .rules import add_along, broadcast, each, reduced, same, scalar, show
+from .code import Code, numpy_reduction, operator, torch_reduction
+from .record import ATOM, Growth, Op, Option, Shape, ShapeMisfitError, Syntax, register
+from .rules import add_along, broadcast, reduced, show
 
 
 def _matmul_shape(shapes: list[Shape], dim: int | None) -> Shape:
@@ -43,15 +45,6 @@ def _size(shape: Shape) -> int:
     return count
 
 
-def _last_or(x: Any, dim: int | None) -> int:
-    return -1 if dim is None else dim
-
-
-def _norm_edges(np: Any, args: list[Any], value: Any, text: str, constant: tuple[bool, ...]) -> list[Any]:
-    zero = np.asarray(np.all(args[0] == 0))  # the vector itself, not a norm that underflowed to 0
-    return [("kink", f"{text} at the zero vector: the 2-norm has no derivative there", zero)]
-
-
 def _matmul_vjp(shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
     # C = A @ B: dA = dC @ B.T and dB = A.T @ dC; with a vector, an outer product or a dot product;
     # batched, the transpose of the last two dimensions (.mT), summed back over broadcast batches.
@@ -68,7 +61,7 @@ def _matmul_vjp(shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
     return ("g @ v.mT", "u.mT @ g")
 
 
-def _reduction_vjp(template: str) -> Any:
+def reduction_vjp(template: str) -> Any:
     """The rule of a reduction: the upstream gradient put back along the reduced dimension."""
 
     def rule(shapes: list[Shape], dim: int | None, keepdim: bool = False, **options: Any) -> tuple[str, ...]:
@@ -82,52 +75,6 @@ def _reduction_vjp(template: str) -> Any:
         return (template.format(g=back, out=keep, n=count, **options),)
 
     return rule
-
-
-def _softmax_vjp(template: str) -> Any:
-    def rule(shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
-        if not shapes[0]:
-            return ("0*g",)  # the softmax of one number is the constant 1 (its log, 0)
-        return (template.format(d=_last_or(None, dim)),)
-
-    return rule
-
-
-def _numpy_logsumexp(np: Any, x: Any, dim: int | None = None) -> Any:
-    top = np.max(x, axis=dim, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    total = np.log(np.sum(np.exp(x - top), axis=dim, keepdims=True)) + top
-    return np.squeeze(total, axis=dim) if dim is not None else total.reshape(())
-
-
-def _numpy_softmax(np: Any, x: Any, dim: int | None = None) -> Any:
-    if x.ndim == 0:
-        return np.ones_like(x)
-    axis = _last_or(x, dim)
-    shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return shifted / np.sum(shifted, axis=axis, keepdims=True)
-
-
-def _numpy_log_softmax(np: Any, x: Any, dim: int | None = None) -> Any:
-    if x.ndim == 0:
-        return np.zeros_like(x)
-    axis = _last_or(x, dim)
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-
-
-def _sympy_softmax(sp: Any, np: Any, x: Any, dim: int | None = None) -> Any:
-    if x.ndim == 0:
-        return np.asarray(sp.Integer(1), dtype=object)
-    powers = each(np, sp.exp, x)
-    return powers / add_along(sp, np, powers, _last_or(x, dim), keepdims=True)
-
-
-def _sympy_log_softmax(sp: Any, np: Any, x: Any, dim: int | None = None) -> Any:
-    if x.ndim == 0:
-        return np.asarray(sp.Integer(0), dtype=object)
-    totals = add_along(sp, np, each(np, sp.exp, x), _last_or(x, dim), keepdims=True)
-    return x - each(np, sp.log, totals)
 
 
 def _sympy_mean(sp: Any, np: Any, x: Any, dim: int | None = None, keepdim: bool = False) -> Any:
@@ -150,29 +97,13 @@ def _torch_reduce(method: str) -> Any:
     return apply
 
 
-def _numpy_logsumexp_kept(np: Any, x: Any, dim: int | None = None, keepdim: bool = False) -> Any:
-    total = _numpy_logsumexp(np, x, dim)
-    if not keepdim:
-        return total
-    return total.reshape((1,) * x.ndim) if dim is None else np.expand_dims(total, dim)
-
-
-def _torch_logsumexp(torch: Any, x: Any, dim: int | None = None, keepdim: bool = False) -> Any:
-    total = torch.logsumexp(x.reshape(-1), dim=0) if dim is None else torch.logsumexp(x, dim=dim)
-    return kept(x, total, dim, keepdim)
-
-
 #: The option of every reduction that takes a dimension, as torch spells it (and as NumPy: torch takes both).
 KEEPDIM = Option("keepdim", False, aliases=("keepdims",))
 
 
-def _torch_softmax(name: str) -> Any:
-    def apply(torch: Any, x: Any, dim: int | None = None) -> Any:
-        if x.dim() == 0:  # torch would need a dimension: the softmax of one number is 1 (log: 0)
-            return torch.ones_like(x) if name == "softmax" else torch.zeros_like(x)
-        return getattr(torch, name)(x, dim=_last_or(x, dim))
-
-    return apply
+# torch's .T of more than two dimensions is deprecated: every dimension reversed, in emitted code.
+_TORCH_TRANSPOSE = """def _transpose(a):
+    return a.permute(*reversed(range(a.dim())))"""
 
 
 MATMUL = register(
@@ -191,6 +122,8 @@ MATMUL = register(
         work=lambda args, shape: 2 * max(1, _size(shape)) * args[0][-1],  # m x k @ k x n: 2*m*k*n
         sympy=lambda sp, np, a, b: np.asarray(np.matmul(a, b), dtype=object),
         torch=lambda torch, a, b: torch.matmul(a, b),
+        numpy_code=operator("{0} @ {1}", 2),
+        torch_code=operator("{0} @ {1}", 2),
         numpy=lambda np, a, b: np.matmul(a, b),
     )
 )
@@ -206,6 +139,8 @@ TRANSPOSE = register(
         vjp=lambda shapes, dim: ("g.T",),
         sympy=lambda sp, np, a: np.transpose(a),
         torch=lambda torch, a: a.permute(*reversed(range(a.dim()))),
+        numpy_code=operator("{0}.T", ATOM),  # NumPy's .T reverses every dimension, as transpose does
+        torch_code=Code("_transpose({0})", (_TORCH_TRANSPOSE,)),
         numpy=lambda np, a: np.transpose(a),
     )
 )
@@ -218,9 +153,11 @@ SUM = register(
         latex=r"\sum {0}",
         elementwise=False,
         shape=reduced,
-        vjp=_reduction_vjp("{g}*ones_like(u)"),
+        vjp=reduction_vjp("{g}*ones_like(u)"),
         sympy=lambda sp, np, x, dim=None, keepdim=False: add_along(sp, np, x, dim, keepdims=keepdim),
         torch=_torch_reduce("sum"),
+        numpy_code=numpy_reduction("sum"),
+        torch_code=torch_reduction("sum"),
         numpy=lambda np, x, dim=None, keepdim=False: np.asarray(np.sum(x, axis=dim, keepdims=keepdim)),
     )
 )
@@ -233,57 +170,12 @@ register(
         latex=r"\operatorname{{mean}} {0}",
         elementwise=False,
         shape=reduced,
-        vjp=_reduction_vjp("{g}*ones_like(u)/{n}"),
+        vjp=reduction_vjp("{g}*ones_like(u)/{n}"),
         sympy=_sympy_mean,
         torch=_torch_reduce("mean"),
+        numpy_code=numpy_reduction("mean"),
+        torch_code=torch_reduction("mean"),
         numpy=lambda np, x, dim=None, keepdim=False: np.asarray(np.mean(x, axis=dim, keepdims=keepdim)),
-    )
-)
-register(
-    Op(
-        "logsumexp",
-        "log(sum(exp(x))), stably, over all elements or along dimension d (keepdim=True keeps it)",
-        takes_dim=True,
-        options=(KEEPDIM,),
-        latex=r"\operatorname{{logsumexp}}\left({0}\right)",
-        elementwise=False,
-        shape=reduced,
-        vjp=_reduction_vjp("{g}*exp(u - {out})"),
-        sympy=lambda sp, np, x, dim=None, keepdim=False: each(
-            np, sp.log, add_along(sp, np, each(np, sp.exp, x), dim, keepdims=keepdim)
-        ),
-        torch=_torch_logsumexp,
-        numpy=_numpy_logsumexp_kept,
-    )
-)
-SOFTMAX = register(
-    Op(
-        "softmax",
-        "exp(x) / sum(exp(x)) along the last dimension, or along d: softmax(x), softmax(x, d)",
-        takes_dim=True,
-        confused_with="log_softmax",
-        latex=r"\operatorname{{softmax}}\left({0}\right)",
-        elementwise=False,
-        shape=same,
-        vjp=_softmax_vjp("out*(g - unsqueeze(sum(g*out, {d}), {d}))"),
-        sympy=_sympy_softmax,
-        torch=_torch_softmax("softmax"),
-        numpy=_numpy_softmax,
-    )
-)
-LOG_SOFTMAX = register(
-    Op(
-        "log_softmax",
-        "log(softmax(x)), stably, along the last dimension or along d: log_softmax(x), log_softmax(x, d)",
-        takes_dim=True,
-        confused_with="softmax",
-        latex=r"\log\operatorname{{softmax}}\left({0}\right)",
-        elementwise=False,
-        shape=same,
-        vjp=_softmax_vjp("g - exp(out)*unsqueeze(sum(g, {d}), {d})"),
-        sympy=_sympy_log_softmax,
-        torch=_torch_softmax("log_softmax"),
-        numpy=_numpy_log_softmax,
     )
 )
 register(
@@ -298,21 +190,9 @@ register(
         growth=Growth.PRODUCT,
         sympy=lambda sp, np, a, b: add_along(sp, np, a * b, None),
         torch=lambda torch, a, b: torch.dot(a, b),
+        numpy_code="np.dot({0}, {1})",
+        torch_code="torch.dot({0}, {1})",
         numpy=lambda np, a, b: np.asarray(np.dot(a, b)),
-    )
-)
-register(
-    Op(
-        "norm",
-        "the 2-norm sqrt(sum(x**2)) of all elements (of a matrix, its Frobenius norm): norm(x)",
-        latex=r"\left\lVert {0} \right\rVert",
-        elementwise=False,
-        shape=scalar,
-        vjp=lambda shapes, dim: ("g*u/out",),
-        edges=_norm_edges,
-        sympy=lambda sp, np, x: each(np, sp.sqrt, add_along(sp, np, x * x, None)),
-        torch=lambda torch, x: torch.linalg.vector_norm(x),
-        numpy=lambda np, x: np.sqrt(np.sum(x * x)),
     )
 )
 
@@ -345,6 +225,8 @@ UNSQUEEZE = register(
         vjp=lambda shapes, dim: (f"sum(g, {dim})",),
         sympy=lambda sp, np, x, dim=None: np.expand_dims(x, dim),
         torch=lambda torch, x, dim=None: torch.unsqueeze(x, dim),
+        numpy_code="np.expand_dims({0}, {dim})",
+        torch_code="torch.unsqueeze({0}, {dim})",
         numpy=lambda np, x, dim=None: np.expand_dims(x, dim),
     )
 )
@@ -360,6 +242,8 @@ OUTER = register(
         growth=Growth.PRODUCT,
         sympy=lambda sp, np, a, b: np.asarray(np.multiply.outer(a, b), dtype=object),
         torch=lambda torch, a, b: torch.outer(a, b),
+        numpy_code="np.outer({0}, {1})",
+        torch_code="torch.outer({0}, {1})",
         numpy=lambda np, a, b: np.outer(a, b),
     )
 )
@@ -384,6 +268,8 @@ MATRIX_TRANSPOSE = register(
         vjp=lambda shapes, dim: ("g.mT",),
         sympy=lambda sp, np, a: np.swapaxes(a, -1, -2),
         torch=lambda torch, a: a.mT,
+        numpy_code="np.swapaxes({0}, -1, -2)",
+        torch_code="torch.transpose({0}, -1, -2)",
         numpy=lambda np, a: np.swapaxes(a, -1, -2),
     )
 )

@@ -17,7 +17,8 @@ from ..ops.arithmetic import ADD, DIV, MUL, NEG, POW, SUB
 from ..ops.functions import EXP, ONES_LIKE
 from ..ops.linalg import EYE, EYE_LIKE
 from ..ops.rules import broadcast
-from ..ops.tensors import LOG_SOFTMAX, MATMUL, OUTER, SOFTMAX, SUM, TRANSPOSE, UNSQUEEZE
+from ..ops.softmax import LOG_SOFTMAX, SOFTMAX
+from ..ops.tensors import MATMUL, OUTER, SUM, TRANSPOSE, UNSQUEEZE
 
 Shape = tuple[int, ...]
 
