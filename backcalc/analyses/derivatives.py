@@ -15,6 +15,7 @@ from .. import limits
 from .._version import __version__
 from ..errors import LimitError
 from ..formats.numfmt import json_nested, json_number
+from ..language.tree import Node
 from ..limits import deadline, recursion_room, run_budget
 from ..numeric.compare import Comparison, Tolerance, compare
 from ..numeric.edges import find_edges
@@ -25,22 +26,47 @@ from .problem import Problem
 
 @dataclass(frozen=True, eq=False)
 class Side:
-    """One derivative tensor, both ways."""
+    """One derivative tensor, both ways: entry by entry, or (too large for that) by products with
+    random vectors, when ``autograd`` is None and ``symbolic`` may be too (a linear map not written out)."""
 
-    symbolic: np.ndarray
-    autograd: np.ndarray
+    symbolic: np.ndarray | None
+    autograd: np.ndarray | None
     comparison: Comparison
     word: Word = Word.AGREE  # a difference at a kink, pole or domain edge is an edge, not a disagreement
+    shape: tuple[int, ...] = ()
+    checked_by: str = "entries"  # or "hessian-vector products", "Jacobian-vector products"
+    products: int = 0  # how many, when checked by products
+    formula: Any = None  # the matrix formula (a second_order.Formula), when derived in matrix notation
+    note: str = ""
+
+    @property
+    def shown(self) -> bool:
+        """The entries are written out (in the JSON, in full in the terminal)."""
+        return math.prod(self.shape) <= limits.MAX_DERIVATIVE_ENTRIES
 
     def to_dict(self, dtype: str) -> dict[str, Any]:
-        return {
-            "shape": list(self.autograd.shape),
-            "symbolic": json_nested(self.symbolic, dtype),
-            "autograd": json_nested(self.autograd, dtype),
+        def entries(values: np.ndarray | None) -> Any:
+            return json_nested(values, dtype) if values is not None and self.shown else None
+
+        data = {
+            "shape": list(self.shape),
+            "symbolic": entries(self.symbolic),
+            "autograd": entries(self.autograd),
             "max_abs_diff": json_number(self.comparison.max_abs_diff, dtype),
             "agree": self.comparison.agree,
             "verdict": self.word.value,
+            "formula": None if self.formula is None else self.formula.text,
+            "checked_by": self.checked_by,
         }
+        if self.formula is not None and self.formula.direction is not None:
+            data["direction"] = self.formula.direction  # the formula is the map's value at this input
+        if self.products:
+            data["products"] = self.products
+        if not self.shown:
+            data["entries"] = f"{math.prod(self.shape):,} entries: not written (over {limits.MAX_DERIVATIVE_ENTRIES:,})"
+        if self.note:
+            data["note"] = self.note
+        return data
 
 
 def _side(
@@ -55,12 +81,12 @@ def _side(
     derivative (``wide``, computed only then): rounding and float32's range are not disagreement."""
     comparison = compare(symbolic, autograd, tolerance)
     if comparison.agree and np.isfinite(symbolic).all():
-        return Side(symbolic, autograd, comparison)
+        return Side(symbolic, autograd, comparison, shape=autograd.shape)
     edges = find_edges(problem.tree, problem.inputs, problem.numpy_dtype)
     sides = {"symbolic": symbolic, "autograd": autograd.astype(np.float64)}
     reference = wide() if problem.dtype != "float64" and comparison.mismatches else None
     verdict = judge(comparison.outside, sides, edges, problem.output_shape, coarse=True, reference=reference)
-    return Side(symbolic, autograd, comparison, verdict.word)
+    return Side(symbolic, autograd, comparison, verdict.word, shape=autograd.shape)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -74,6 +100,14 @@ class Derivatives:
     sides: dict[str, Side]  # input name -> Jacobian; or {"hessian": ...}
     variables: list[str]  # for a Hessian: the flattened elements it is over
     tolerance: Tolerance
+
+    @property
+    def formula_trees(self) -> dict[str, Node]:
+        """The derivatives in matrix notation as backcalc trees, by input (the Hessian's by its one
+        input); a tree in a ``direction`` is the linear map's value along it."""
+        names = self.problem.wrt if self.kind == "hessian" else list(self.sides)
+        pairs = zip(names, self.sides.values(), strict=True)
+        return {name: side.formula.tree for name, side in pairs if side.formula is not None}
 
     @property
     def agree(self) -> bool:
@@ -105,6 +139,22 @@ class Derivatives:
         return data
 
 
+def jacobian(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Derivatives:
+    """d output / d input for every input in ``problem.wrt``: shape output.shape + input.shape, in
+    matrix notation where the records' rules allow, else element by element."""
+    from . import matrix_checks
+
+    return matrix_checks.jacobian(problem, Tolerance.for_dtype(problem.dtype, rtol, atol))
+
+
+def hessian(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Derivatives:
+    """d² loss / d v d w over the elements of the ``wrt`` inputs, flattened in order: in matrix notation
+    for one input where the records' rules allow, else element by element."""
+    from . import matrix_checks
+
+    return matrix_checks.hessian(problem, Tolerance.for_dtype(problem.dtype, rtol, atol))
+
+
 def _symbolic_setup(problem: Problem) -> tuple[Any, dict[str, np.ndarray], np.ndarray]:
     import sympy
 
@@ -132,10 +182,8 @@ def _evaluate_all(exprs: np.ndarray, problem: Problem, cells: dict[str, np.ndarr
 
 
 @run_budget(limits.SYMBOLIC_SECONDS)
-def jacobian(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Derivatives:
-    """d output / d input for every input in ``problem.wrt``: shape output.shape + input.shape."""
-
-    tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
+def _sympy_jacobians(problem: Problem) -> dict[str, np.ndarray]:
+    """sympy's Jacobian of the output, element by element, for every input in ``wrt``."""
     sympy, cells, output_cells = _symbolic_setup(problem)
     out_size = output_cells.size
     for name in problem.wrt:
@@ -153,7 +201,12 @@ def jacobian(problem: Problem, rtol: float | None = None, atol: float | None = N
                 for i in np.ndindex(*inputs.shape):
                     exprs[o + i] = sympy.diff(output_cells[o], inputs[i])
             symbolic[name] = _evaluate_all(exprs, problem, cells)
+    return symbolic
 
+
+def _element_jacobian(problem: Problem, tolerance: Tolerance) -> Derivatives:
+    """d output / d input for every input in ``problem.wrt``: shape output.shape + input.shape."""
+    symbolic = _sympy_jacobians(problem)
     output, matrices = _torch_jacobians(problem)
     wide: dict[str, np.ndarray] = {}  # torch's float64 Jacobians, made once if a difference asks
 
@@ -190,22 +243,24 @@ def _wide(problem: Problem) -> Problem:
     return replace(problem, dtype="float64")
 
 
-@run_budget(limits.SYMBOLIC_SECONDS)
-def hessian(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Derivatives:
-    """d² loss / d v d w over the elements of every input in ``problem.wrt``, flattened in order."""
-
-    tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
-    sizes = [problem.inputs[name].size for name in problem.wrt]
-    count = sum(sizes)
-    if count * count > limits.MAX_DERIVATIVE_ENTRIES:
-        raise LimitError(f"the Hessian has {count * count:,} entries; the limit is {limits.MAX_DERIVATIVE_ENTRIES:,}")
-    sympy, cells, output_cells = _symbolic_setup(problem)
-    variables, symbols = [], []
+def _hessian_variables(problem: Problem) -> list[str]:
+    """The names of the flattened elements a Hessian is over: x[0], x[1], W[0, 1], ..."""
+    variables = []
     for name in problem.wrt:
         shape = problem.inputs[name].shape
         for index in np.ndindex(*shape):
             variables.append(f"{name}[{', '.join(map(str, index))}]" if shape else name)
-            symbols.append(cells[name][index])
+    return variables
+
+
+@run_budget(limits.SYMBOLIC_SECONDS)
+def _sympy_hessian(problem: Problem) -> np.ndarray:
+    """sympy's Hessian of the loss, element by element, over the ``wrt`` inputs' elements."""
+    count = sum(problem.inputs[name].size for name in problem.wrt)
+    if count * count > limits.MAX_DERIVATIVE_ENTRIES:
+        raise LimitError(f"the Hessian has {count * count:,} entries; the limit is {limits.MAX_DERIVATIVE_ENTRIES:,}")
+    sympy, cells, output_cells = _symbolic_setup(problem)
+    symbols = [cells[name][index] for name in problem.wrt for index in np.ndindex(*problem.inputs[name].shape)]
     with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "the symbolic Hessian"):
         loss = sympy.Add(*output_cells.flat) / problem.count
         matrix = sympy.hessian(loss, symbols)
@@ -213,10 +268,15 @@ def hessian(problem: Problem, rtol: float | None = None, atol: float | None = No
         for i in range(count):
             for j in range(count):
                 exprs[i, j] = matrix[i, j]
-        symbolic = _evaluate_all(exprs, problem, cells)
+        return _evaluate_all(exprs, problem, cells)
 
+
+def _element_hessian(problem: Problem, tolerance: Tolerance) -> Derivatives:
+    """d² loss / d v d w over the elements of every input in ``problem.wrt``, flattened in order."""
+    symbolic = _sympy_hessian(problem)
     output, loss_value, auto = _torch_hessian(problem)
     side = _side(problem, symbolic, auto, tolerance, lambda: _torch_hessian(_wide(problem))[2])
+    variables = _hessian_variables(problem)
     return Derivatives("hessian", problem, output, loss_value, {"hessian": side}, variables, tolerance)
 
 

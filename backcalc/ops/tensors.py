@@ -7,10 +7,11 @@ these records' sympy implementations take such arrays (and numpy to handle them)
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .record import Growth, Op, Option, Shape, ShapeMisfitError, Syntax, register
-from .rules import add_along, broadcast, each, reduced, same, scalar, show
+from .rules import add_along, broadcast, each, kept, reduced, reduction_jacobian, same, scalar, show, torch_reduce
 
 
 def _matmul_shape(shapes: list[Shape], dim: int | None) -> Shape:
@@ -36,13 +37,6 @@ def _dot_shape(shapes: list[Shape], dim: int | None) -> Shape:
     return ()
 
 
-def _size(shape: Shape) -> int:
-    count = 1
-    for size in shape:
-        count *= size
-    return count
-
-
 def _last_or(x: Any, dim: int | None) -> int:
     return -1 if dim is None else dim
 
@@ -66,6 +60,12 @@ def _matmul_vjp(shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
     if a == 1:
         return ("sum(v*unsqueeze(g, -2), -1)", "unsqueeze(u, -1)*unsqueeze(g, -2)")
     return ("g @ v.mT", "u.mT @ g")
+
+
+def _matmul_jacobian(shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
+    # Of a vector or a scalar only (a matrix's Jacobian would have three dimensions): J is d arg / d input.
+    rules = {(2, 1): ("", "u @ J"), (1, 2): ("v.T @ J", ""), (1, 1): ("v @ J", "u @ J")}
+    return rules.get((len(shapes[0]), len(shapes[1])), ("", ""))
 
 
 def _reduction_vjp(template: str) -> Any:
@@ -135,19 +135,10 @@ def _sympy_mean(sp: Any, np: Any, x: Any, dim: int | None = None, keepdim: bool 
     return add_along(sp, np, x, dim, keepdims=keepdim) * sp.Rational(1, count)
 
 
-def kept(x: Any, value: Any, dim: int | None, keepdim: bool) -> Any:
-    """A reduction's torch result with the reduced dimensions back, of size 1, under ``keepdim``
-    (over all elements, torch's own methods have no keepdim)."""
-    if not keepdim:
-        return value
-    return value.reshape((1,) * x.dim()) if dim is None else value.unsqueeze(dim)
-
-
-def _torch_reduce(method: str) -> Any:
-    def apply(torch: Any, x: Any, dim: int | None = None, keepdim: bool = False) -> Any:
-        return kept(x, getattr(x, method)() if dim is None else getattr(x, method)(dim=dim), dim, keepdim)
-
-    return apply
+def _logsumexp_jvp(shapes: list[Shape], dim: int | None, keepdim: bool = False) -> tuple[str, ...]:
+    if dim is None:
+        return (f"sum(d*exp(u - out), keepdim={keepdim})",)
+    return (f"sum(d*exp(u - {'out' if keepdim else f'unsqueeze(out, {dim})'}), {dim}, keepdim={keepdim})",)
 
 
 def _numpy_logsumexp_kept(np: Any, x: Any, dim: int | None = None, keepdim: bool = False) -> Any:
@@ -188,7 +179,9 @@ MATMUL = register(
         shape=_matmul_shape,
         growth=Growth.PRODUCT,
         vjp=_matmul_vjp,
-        work=lambda args, shape: 2 * max(1, _size(shape)) * args[0][-1],  # m x k @ k x n: 2*m*k*n
+        linear=True,
+        jacobian=_matmul_jacobian,
+        work=lambda args, shape: 2 * max(1, math.prod(shape)) * args[0][-1],  # m x k @ k x n: 2*m*k*n
         sympy=lambda sp, np, a, b: np.asarray(np.matmul(a, b), dtype=object),
         torch=lambda torch, a, b: torch.matmul(a, b),
         numpy=lambda np, a, b: np.matmul(a, b),
@@ -204,6 +197,8 @@ TRANSPOSE = register(
         elementwise=False,
         shape=lambda shapes, dim: tuple(reversed(shapes[0])),
         vjp=lambda shapes, dim: ("g.T",),
+        linear=True,
+        jacobian=lambda shapes, dim: ("J" if len(shapes[0]) <= 1 else "",),
         sympy=lambda sp, np, a: np.transpose(a),
         torch=lambda torch, a: a.permute(*reversed(range(a.dim()))),
         numpy=lambda np, a: np.transpose(a),
@@ -219,8 +214,10 @@ SUM = register(
         elementwise=False,
         shape=reduced,
         vjp=_reduction_vjp("{g}*ones_like(u)"),
+        linear=True,
+        jacobian=reduction_jacobian("sum(J, 0)"),
         sympy=lambda sp, np, x, dim=None, keepdim=False: add_along(sp, np, x, dim, keepdims=keepdim),
-        torch=_torch_reduce("sum"),
+        torch=torch_reduce("sum"),
         numpy=lambda np, x, dim=None, keepdim=False: np.asarray(np.sum(x, axis=dim, keepdims=keepdim)),
     )
 )
@@ -234,8 +231,10 @@ register(
         elementwise=False,
         shape=reduced,
         vjp=_reduction_vjp("{g}*ones_like(u)/{n}"),
+        linear=True,
+        jacobian=reduction_jacobian("sum(J, 0)/{n}"),
         sympy=_sympy_mean,
-        torch=_torch_reduce("mean"),
+        torch=torch_reduce("mean"),
         numpy=lambda np, x, dim=None, keepdim=False: np.asarray(np.mean(x, axis=dim, keepdims=keepdim)),
     )
 )
@@ -249,6 +248,7 @@ register(
         elementwise=False,
         shape=reduced,
         vjp=_reduction_vjp("{g}*exp(u - {out})"),
+        jvp=_logsumexp_jvp,
         sympy=lambda sp, np, x, dim=None, keepdim=False: each(
             np, sp.log, add_along(sp, np, each(np, sp.exp, x), dim, keepdims=keepdim)
         ),
@@ -266,6 +266,7 @@ SOFTMAX = register(
         elementwise=False,
         shape=same,
         vjp=_softmax_vjp("out*(g - unsqueeze(sum(g*out, {d}), {d}))"),
+        jvp=_softmax_vjp("out*(d - unsqueeze(sum(d*out, {d}), {d}))"),
         sympy=_sympy_softmax,
         torch=_torch_softmax("softmax"),
         numpy=_numpy_softmax,
@@ -281,6 +282,7 @@ LOG_SOFTMAX = register(
         elementwise=False,
         shape=same,
         vjp=_softmax_vjp("g - exp(out)*unsqueeze(sum(g, {d}), {d})"),
+        jvp=_softmax_vjp("d - unsqueeze(sum(exp(out)*d, {d}), {d})"),
         sympy=_sympy_log_softmax,
         torch=_torch_softmax("log_softmax"),
         numpy=_numpy_log_softmax,
@@ -295,6 +297,8 @@ register(
         elementwise=False,
         shape=_dot_shape,
         vjp=lambda shapes, dim: ("g*v", "g*u"),
+        linear=True,
+        jacobian=lambda shapes, dim: ("v @ J", "u @ J"),
         growth=Growth.PRODUCT,
         sympy=lambda sp, np, a, b: add_along(sp, np, a * b, None),
         torch=lambda torch, a, b: torch.dot(a, b),
@@ -309,6 +313,7 @@ register(
         elementwise=False,
         shape=scalar,
         vjp=lambda shapes, dim: ("g*u/out",),
+        jvp=lambda shapes, dim: ("sum(u*d)/out",),
         edges=_norm_edges,
         sympy=lambda sp, np, x: each(np, sp.sqrt, add_along(sp, np, x * x, None)),
         torch=lambda torch, x: torch.linalg.vector_norm(x),
@@ -343,6 +348,8 @@ UNSQUEEZE = register(
         elementwise=False,
         shape=_unsqueeze_shape,
         vjp=lambda shapes, dim: (f"sum(g, {dim})",),
+        linear=True,
+        jacobian=lambda shapes, dim: ("unsqueeze(J, 0)" if shapes[0] == () else "",),
         sympy=lambda sp, np, x, dim=None: np.expand_dims(x, dim),
         torch=lambda torch, x, dim=None: torch.unsqueeze(x, dim),
         numpy=lambda np, x, dim=None: np.expand_dims(x, dim),
@@ -357,6 +364,7 @@ OUTER = register(
         elementwise=False,
         shape=_outer_shape,
         vjp=lambda shapes, dim: ("g @ v", "u @ g"),
+        linear=True,
         growth=Growth.PRODUCT,
         sympy=lambda sp, np, a, b: np.asarray(np.multiply.outer(a, b), dtype=object),
         torch=lambda torch, a, b: torch.outer(a, b),
@@ -382,6 +390,7 @@ MATRIX_TRANSPOSE = register(
         elementwise=False,
         shape=_matrix_transpose_shape,
         vjp=lambda shapes, dim: ("g.mT",),
+        linear=True,
         sympy=lambda sp, np, a: np.swapaxes(a, -1, -2),
         torch=lambda torch, a: a.mT,
         numpy=lambda np, a: np.swapaxes(a, -1, -2),

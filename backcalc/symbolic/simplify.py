@@ -98,6 +98,8 @@ class Simplifier:
             return args[0] if args[0].op in _IDENTITIES else args[0].args[0]
         if op == _MATMUL and (args[0].op in _IDENTITIES or args[1].op in _IDENTITIES):
             return args[1] if args[0].op in _IDENTITIES else args[0]  # the shape rule made them fit: I @ e is e
+        if op == _ADD and args[1].op == _NEG:  # a + (-b) is a - b
+            return self._rule(Node(_SUB, (args[0], args[1].args[0])))
         if op == _SUB and args[1].op == _NEG:  # a - (-b) is a + b
             return self._rule(Node(_ADD, (args[0], args[1].args[0])))
         if op == _SUM and node.dim is not None and not node.options and len(self.shape(args[0])) == 1:
