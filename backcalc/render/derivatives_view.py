@@ -68,7 +68,7 @@ def render_derivatives(result: Derivatives, console: Console, full: bool = False
     facts.add_column(no_wrap=True)
     facts.add_column(overflow="fold")
     shape = shape_text(result.output.shape, dtype)
-    facts.add_row("Program" if result.problem.steps else "Expression", "", result.to_dict()["parsed"])
+    facts.add_row("Program" if result.problem.steps else "Expression", "", result.problem.parsed)
     width = console.width - len("Expression") - len(shape) - 4
     facts.add_row("Output", shape, tensor_text(result.output, dtype, width, full))
     console.print(facts)
