@@ -129,7 +129,9 @@ class Forward:
         placeholder = Node(VARIABLE, (), f"$d{self._fresh}")
         self.simplify.input_shapes[placeholder.text] = self.shape(node.args[index])
         applied = self.simplify(substitute(rule(template), {"d": placeholder, **self._names(node)}))
-        return self.jacobian(applied, {placeholder.text: seed})
+        found = self.jacobian(applied, {placeholder.text: seed})
+        # Linear in d, the Jacobian holds d only where its shape matters (ones_like): the argument has it.
+        return None if found is None else self.simplify(substitute(found, {placeholder.text: node.args[index]}))
 
     def _elementwise_jacobian(self, node: Node, index: int, seed: Node) -> Node | None:
         """diag(f'(u)) @ J; f'(u)*J for a scalar factor; unsqueeze(f'(u), 1)*J where the argument is
