@@ -25,14 +25,14 @@ from ..language.tree import VARIABLE, Node, rebuilt, substitute
 from ..ops.arithmetic import ADD, MUL
 from ..ops.functions import ONES_LIKE
 from ..ops.linalg import DIAG, EYE
-from ..ops.tensors import MATMUL, UNSQUEEZE
+from ..ops.tensors import MATMUL, OUTER, UNSQUEEZE
 from .formulas import rule
 from .simplify import Simplifier
 
 Shape = tuple[int, ...]
 
 _ADD, _MUL, _MATMUL, _DIAG, _EYE = (op.name for op in (ADD, MUL, MATMUL, DIAG, EYE))
-_ONES, _UNSQUEEZE = ONES_LIKE.name, UNSQUEEZE.name
+_ONES, _UNSQUEEZE, _OUTER = ONES_LIKE.name, UNSQUEEZE.name, OUTER.name
 _PLACEHOLDERS = ("u", "v", "w")
 
 
@@ -145,7 +145,10 @@ class Forward:
         if len(mine) == 1 and theirs == mine and factor == mine:
             return self.simplify(Node(_MATMUL, (Node(_DIAG, (local,)), seed)))
         if len(mine) == 1 and len(theirs) <= 1:
-            full = local if factor == mine else Node(_MUL, (local, Node(_ONES, (node,))))
+            shaped = next((arg for arg in node.args if self.shape(arg) == mine), node)
+            full = local if factor == mine else Node(_MUL, (local, Node(_ONES, (shaped,))))
+            if theirs == ():  # J is a row: the outer product
+                return self.simplify(Node(_OUTER, (full, seed)))
             return self.simplify(Node(_MUL, (Node(_UNSQUEEZE, (full,), dim=1), seed)))
         raise no_rule(node, f" broadcasting {list(theirs)} to {list(mine)} in a Jacobian matrix")
 
