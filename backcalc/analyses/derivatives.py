@@ -31,7 +31,7 @@ from .element_derivatives import (
 )
 from .problem import Problem
 
-_BY = "matrix notation, by forward mode over the gradient formula"
+_BY = "matrix notation, by forward mode"  # over the gradient formula (a Hessian) or the expression (a Jacobian)
 
 
 def _fallback(
