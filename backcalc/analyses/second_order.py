@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -169,31 +170,37 @@ def torch_hvps(problem: Problem, vectors: list[np.ndarray]) -> tuple[np.ndarray,
     tensors = problem.leaves()
     output = problem.forward(tensors)
     loss = problem.loss(output)
-    (gradient,) = torch.autograd.grad(loss, tensors[name], create_graph=True, allow_unused=True)
-    products = []
-    for vector in vectors:
-        direction = torch.tensor(vector, dtype=tensors[name].dtype)
-        if gradient is None or not gradient.requires_grad:
-            products.append(np.zeros(vector.shape))
-            continue
-        (product,) = torch.autograd.grad(gradient, tensors[name], direction, retain_graph=True, allow_unused=True)
-        products.append(np.zeros(vector.shape) if product is None else product.detach().numpy())
+    x = tensors[name]
+    (gradient,) = torch.autograd.grad(loss, x, create_graph=True, allow_unused=True)
+    products = [_second_backward(torch, gradient, x, vector) for vector in vectors]
     return output.detach().numpy(), float(loss.detach()), products
 
 
+def _second_backward(torch: Any, first: Any, x: Any, vector: np.ndarray) -> np.ndarray:
+    """d (first . vector) / d x. (A scalar's backward, without grad_outputs: torch then does not
+    import its symbolic shapes, and sympy with them.)"""
+    if first is None or not first.requires_grad:
+        return np.zeros(vector.shape)
+    dot = (first * torch.tensor(vector, dtype=first.dtype)).sum()
+    (product,) = torch.autograd.grad(dot, x, retain_graph=True, allow_unused=True)
+    return np.zeros(vector.shape) if product is None else product.detach().numpy()
+
+
 def torch_jvps(problem: Problem, name: str, vectors: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The output, and torch's Jacobian-vector products with respect to input ``name``."""
+    """The output, and torch's Jacobian-vector products with respect to input ``name``, by the double
+    backward: J v = d/du ((J^T u) . v), for any u."""
     import torch
 
-    fixed = problem.leaves(requires_grad=())
-
-    def function(value: torch.Tensor) -> torch.Tensor:
-        return problem.forward({**fixed, name: value})
-
-    output = function(fixed[name]).detach().numpy()
+    tensors = problem.leaves(requires_grad=[name])
+    output = problem.forward(tensors)
+    u = torch.zeros_like(output, requires_grad=True)
+    (pulled,) = torch.autograd.grad((output * u).sum(), tensors[name], create_graph=True, allow_unused=True)
     products = []
     for vector in vectors:
-        direction = torch.tensor(vector, dtype=fixed[name].dtype)
-        _, product = torch.autograd.functional.jvp(function, fixed[name], direction)
-        products.append(product.detach().numpy())
-    return output, products
+        if pulled is None or not pulled.requires_grad:
+            products.append(np.zeros(problem.output_shape))
+            continue
+        dot = (pulled * torch.tensor(vector, dtype=pulled.dtype)).sum()
+        (product,) = torch.autograd.grad(dot, u, retain_graph=True, allow_unused=True)
+        products.append(np.zeros(problem.output_shape) if product is None else product.detach().numpy())
+    return output.detach().numpy(), products
