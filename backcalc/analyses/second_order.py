@@ -23,9 +23,12 @@ from ..errors import LimitError
 from ..language import workload
 from ..language.tree import VARIABLE, Node, printable, rebuilt, to_text
 from ..numeric.numpy_eval import evaluate
+from ..ops.arithmetic import MUL
+from ..ops.functions import ONES_LIKE
 from ..symbolic.formulas import Backprop
 from ..symbolic.forward import Forward, identity
 from ..symbolic.lowering import for_numpy
+from ..symbolic.simplify import Simplifier
 from .problem import Problem
 
 PRODUCTS = 3  # random vectors at which a large derivative is checked
@@ -132,7 +135,10 @@ def hessian_formula(problem: Problem) -> Formula:
     gradient = Backprop(tree, problem.shapes, problem.reduce).gradient(name)
     if gradient is None:
         gradient = Node("number", (), "0")
-    formula = _derive(problem, gradient, name, problem.inputs[name].shape)
+    shape = problem.inputs[name].shape
+    if Simplifier(problem.shapes).shape(gradient) != shape:  # a formula that broadcasts to the input's shape
+        gradient = Node(MUL.name, (gradient, Node(ONES_LIKE.name, (Node(VARIABLE, (), name),))))
+    formula = _derive(problem, gradient, name, shape)
     _bounded(problem, formula)
     return formula
 
@@ -145,7 +151,12 @@ def jacobian_formula(problem: Problem, name: str) -> Formula:
 
 
 def _bounded(problem: Problem, formula: Formula) -> None:
-    """Refuse a formula whose matrix or evaluation would cost too much, before any of it runs."""
+    """Refuse a formula whose matrix or evaluation would cost too much, before any of it runs (and one
+    of another shape than its derivative's, which would be a rule's mistake: element by element then)."""
+    want = formula.out_shape + (formula.in_shape if formula.direction is None else ())
+    have = Simplifier(formula.shapes).shape(formula.tree)
+    if have != want and not (formula.tree.literal() == 0):
+        raise NotImplementedError(f"the formula has shape {list(have)}, not {list(want)}")
     size = math.prod(formula.in_shape)
     if formula.direction is None and formula.entries > limits.MAX_MATRIX_DERIVATIVE_ENTRIES:
         raise LimitError(
