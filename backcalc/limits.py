@@ -81,12 +81,13 @@ MAX_WORK_BYTES = 2 * 2**30
 input and every operation's result, at 8 bytes each, twice (the forward pass keeps each result for the
 backward pass, which makes a gradient of the same size)."""
 
-MAX_MATRIX_DERIVATIVE_ENTRIES = 16_000_000
-"""Entries of a Hessian or a Jacobian in matrix notation (``hessian``, ``jacobian``): the formula is
-evaluated into a matrix of this many float64 numbers at most (128 MB; a Hessian over a vector of 4,000
-elements). A Hessian with respect to a matrix is a linear map and is not written out beyond
-:data:`MAX_DERIVATIVE_ENTRIES`. Up to :data:`MAX_DERIVATIVE_ENTRIES` entries are compared with torch's
-one by one and written in the JSON; beyond, torch checks the formula by products with random vectors."""
+MAX_MATRIX_DERIVATIVE_ENTRIES = MAX_ELEMENTS
+"""Entries of a Hessian or a Jacobian in matrix notation (``hessian``, ``jacobian``), as of any tensor:
+the formula is evaluated into a matrix of this many float64 numbers at most (80 MB; a Hessian over a
+vector of 3,162 elements). A Hessian with respect to a matrix is a linear map and is not written out
+beyond :data:`MAX_DERIVATIVE_ENTRIES`. Up to :data:`MAX_DERIVATIVE_ENTRIES` entries are compared with
+torch's one by one and written in the JSON; beyond, torch checks the formula by products with random
+vectors."""
 
 SYMBOLIC_SECONDS = 10.0
 """Seconds sympy may spend in one run, all inputs together: converting, differentiating and printing.

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from .. import limits
-from ..errors import LimitError
 from ..language import workload
 from ..language.tree import VARIABLE, Node, printable, rebuilt, to_text
 from ..numeric.numpy_eval import evaluate
@@ -103,12 +102,14 @@ def _direction_name(problem: Problem) -> str:
 
 
 def _derive(problem: Problem, tree: Node, name: str, out_shape: tuple[int, ...]) -> Formula:
-    """d ``tree`` / d input ``name``: the matrix where the walk allows it, else the linear map."""
+    """d ``tree`` / d input ``name``: the matrix where the walk allows it and it has at most
+    ``limits.MAX_MATRIX_DERIVATIVE_ENTRIES`` entries, else the linear map."""
     shape = problem.inputs[name].shape
     direction = _direction_name(problem)
     shapes = {**problem.shapes, direction: shape}
     forward = Forward(shapes)
-    if len(shape) == 1 and len(out_shape) <= 1:
+    entries = math.prod(shape) * math.prod(out_shape)
+    if len(shape) == 1 and len(out_shape) <= 1 and entries <= limits.MAX_MATRIX_DERIVATIVE_ENTRIES:
         try:
             matrix = forward.jacobian(tree, {name: identity(shape[0])})
             return Formula(_or_zero(matrix), None, shape, out_shape, shapes)
@@ -157,13 +158,6 @@ def _bounded(problem: Problem, formula: Formula) -> None:
     have = Simplifier(formula.shapes).shape(formula.tree)
     if have != want and not (formula.tree.literal() == 0):
         raise NotImplementedError(f"the formula has shape {list(have)}, not {list(want)}")
-    size = math.prod(formula.in_shape)
-    if formula.direction is None and formula.entries > limits.MAX_MATRIX_DERIVATIVE_ENTRIES:
-        raise LimitError(
-            f"the derivative in matrix notation has {formula.entries:,} entries ({size:,} variables); "
-            f"the limit is {limits.MAX_MATRIX_DERIVATIVE_ENTRIES:,} (a vector of up to "
-            f"{math.isqrt(limits.MAX_MATRIX_DERIVATIVE_ENTRIES):,} elements)"
-        )
     workload.check(formula.lowered(), formula.shapes)
 
 
