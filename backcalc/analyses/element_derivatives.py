@@ -9,7 +9,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from ..numeric.verdict import Word, judge, overall
 from .gradient_result import tensor_dict
 from .problem import Problem
 
+if TYPE_CHECKING:
+    from .second_order import Formula
+
 
 @dataclass(frozen=True, eq=False)
 class Side:
@@ -38,7 +41,7 @@ class Side:
     shape: tuple[int, ...] = ()
     checked_by: str = "entries"  # or "hessian-vector products", "Jacobian-vector products"
     products: int = 0  # how many, when checked by products
-    formula: Any = None  # the matrix formula (a second_order.Formula), when derived in matrix notation
+    formula: Formula | None = None  # the derivative in matrix notation, when derived so
     note: str = ""
 
     @property

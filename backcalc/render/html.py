@@ -316,6 +316,11 @@ def derivatives_html(result: Derivatives) -> str:
         else:
             title = f"Hessian of the loss = {text(result.loss or 0.0, dtype)} over {', '.join(result.variables)}"
         body.append(f'<p style="margin:0.6em 0 0"><b>{escape(title)}</b></p>')
+        if side.formula is not None and side.formula.text is not None:
+            along = f"[{side.formula.direction}]" if side.formula.direction else ""
+            letter = "J" if result.kind == "jacobian" else "H"
+            formula = f"{letter}{along} = {side.formula.text}"
+            body.append(f"<p><code>{escape(formula)}</code> ({escape(side.checked_by)})</p>")
         body.append(
             _table(
                 [[_maybe(side.symbolic, dtype), _maybe(side.autograd, dtype)]],
