@@ -85,6 +85,14 @@ MAX_WORK_BYTES = 2 * 2**30
 input and every operation's result, at 8 bytes each, twice (the forward pass keeps each result for the
 backward pass, which makes a gradient of the same size)."""
 
+MAX_MATRIX_DERIVATIVE_ENTRIES = MAX_ELEMENTS
+"""Entries of a Hessian or a Jacobian in matrix notation (``hessian``, ``jacobian``), as of any tensor:
+the formula is evaluated into a matrix of this many float64 numbers at most (80 MB; a Hessian over a
+vector of 3,162 elements). A Hessian with respect to a matrix is a linear map and is not written out
+beyond :data:`MAX_DERIVATIVE_ENTRIES`. Up to :data:`MAX_DERIVATIVE_ENTRIES` entries are compared with
+torch's one by one and written in the JSON; beyond, torch checks the formula by products with random
+vectors."""
+
 SYMBOLIC_SECONDS = 10.0
 """Seconds sympy may spend in one run, all inputs together: converting, differentiating and printing.
 Beyond it the symbolic side is skipped (verdict ``unchecked``, with the reason) and autograd answers."""
@@ -103,7 +111,8 @@ def describe() -> str:
             f"  tensors: {MAX_ELEMENTS:,} elements, {MAX_NDIM} dimensions; files: {MAX_FILE_BYTES // 2**20} MiB",
             f"  work of one run (estimated first): {MAX_WORK / 1e9:g} GFLOP, {MAX_WORK_BYTES / 2**30:g} GiB of tensors",
             f"  @ and reductions: sympy's element-by-element witness up to {MAX_SYMBOLIC_ELEMENTS} input elements; "
-            f"{MAX_DERIVATIVE_ENTRIES:,} Jacobian or Hessian entries",
+            f"{MAX_DERIVATIVE_ENTRIES:,} Jacobian or Hessian entries element by element, "
+            f"{MAX_MATRIX_DERIVATIVE_ENTRIES:,} in matrix notation",
             f"  symbolic work: {SYMBOLIC_SECONDS:g} s a run, then the symbolic side is skipped "
             f"(--simplify: {SIMPLIFY_SECONDS:g} s a formula, then unsimplified)",
         ]

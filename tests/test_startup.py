@@ -88,3 +88,21 @@ def test_a_batch_of_bad_lines_does_not_import_torch_or_sympy(tmp_path):
     assert out.count('"error"') == len(lines)
     line = next(line for line in out.splitlines() if line.startswith("HEAVY"))
     assert line.split()[1:] == ["2"]
+
+
+@pytest.mark.parametrize("command", ["hessian", "jacobian"])
+def test_a_large_hessian_or_jacobian_does_not_import_sympy(tmp_path, command):
+    # Above sympy's element-by-element witness, the matrix formula and torch's products need no sympy
+    # (torch's own backward with grad_outputs would import it: the products are scalars' backwards).
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "A.npy", rng.normal(size=(120, 120)))
+    np.save(tmp_path / "x.npy", rng.normal(size=120))
+    expression = "sum(softplus(A@x))" if command == "hessian" else "tanh(A@x)"
+    args = [command, expression, f"A=@{tmp_path / 'A.npy'}", f"x=@{tmp_path / 'x.npy'}", "--wrt", "x", "--json"]
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=args)], capture_output=True, text=True, check=True
+    ).stdout
+    line = next(line for line in out.splitlines() if line.startswith("HEAVY"))
+    assert line.split()[1:] == ["0", "torch"]  # --json: no rich either

@@ -1,243 +1,158 @@
-"""Jacobians and Hessians, symbolic (sympy, element by element) beside autograd
-(``torch.autograd.functional.jacobian`` and ``hessian``)."""
+"""``hessian`` and ``jacobian``: in matrix notation (:mod:`.second_order`), checked entry by entry
+against torch's matrix (and sympy's elements, its witness) where the matrix is small
+(``limits.MAX_DERIVATIVE_ENTRIES``), else by products with seeded random vectors. Where a record has no
+rule in matrix notation yet, the element-by-element path answers within its own limit."""
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 
 from .. import limits
-from .._version import __version__
 from ..errors import LimitError
-from ..formats.numfmt import json_nested, json_number
-from ..limits import deadline, recursion_room, run_budget
-from ..numeric.compare import Comparison, Tolerance, compare
-from ..numeric.edges import find_edges
-from ..numeric.verdict import Word, judge, overall
-from .gradient_result import tensor_dict
+from ..numeric.compare import Tolerance, compare
+from ..numeric.verdict import Word
+from . import second_order
+from .element_derivatives import (
+    Derivatives,
+    Side,
+    _element_hessian,
+    _element_jacobian,
+    _hessian_variables,
+    _side,
+    _sympy_hessian,
+    _sympy_jacobians,
+    _torch_hessian,
+    _torch_jacobians,
+    _wide,
+)
 from .problem import Problem
 
-
-@dataclass(frozen=True, eq=False)
-class Side:
-    """One derivative tensor, both ways."""
-
-    symbolic: np.ndarray
-    autograd: np.ndarray
-    comparison: Comparison
-    word: Word = Word.AGREE  # a difference at a kink, pole or domain edge is an edge, not a disagreement
-
-    def to_dict(self, dtype: str) -> dict[str, Any]:
-        return {
-            "shape": list(self.autograd.shape),
-            "symbolic": json_nested(self.symbolic, dtype),
-            "autograd": json_nested(self.autograd, dtype),
-            "max_abs_diff": json_number(self.comparison.max_abs_diff, dtype),
-            "agree": self.comparison.agree,
-            "verdict": self.word.value,
-        }
+_BY = "matrix notation, by forward mode"  # over the gradient formula (a Hessian) or the expression (a Jacobian)
 
 
-def _side(
-    problem: Problem,
-    symbolic: np.ndarray,
-    autograd: np.ndarray,
-    tolerance: Tolerance,
-    wide: Callable[[], np.ndarray],
-) -> Side:
-    """Both ways, compared; differences explained by the edges of the expression (coarsely: an edge
-    anywhere may move any entry of a Jacobian or a Hessian), or in float32 by torch's float64
-    derivative (``wide``, computed only then): rounding and float32's range are not disagreement."""
-    comparison = compare(symbolic, autograd, tolerance)
-    if comparison.agree and np.isfinite(symbolic).all():
-        return Side(symbolic, autograd, comparison)
-    edges = find_edges(problem.tree, problem.inputs, problem.numpy_dtype)
-    sides = {"symbolic": symbolic, "autograd": autograd.astype(np.float64)}
-    reference = wide() if problem.dtype != "float64" and comparison.mismatches else None
-    verdict = judge(comparison.outside, sides, edges, problem.output_shape, coarse=True, reference=reference)
-    return Side(symbolic, autograd, comparison, verdict.word)
+def _fallback(
+    problem: Problem, tolerance: Tolerance, kind: str, why: str, entries: int, element: Callable[..., Derivatives]
+) -> Derivatives:
+    """The element-by-element answer where the matrix notation has no rule, within its limit."""
+    reason = f"{kind} in matrix notation: {why}"
+    if entries > limits.MAX_DERIVATIVE_ENTRIES:
+        most = limits.MAX_DERIVATIVE_ENTRIES
+        raise LimitError(f"{reason}; element by element, at most {most:,} entries, not {entries:,}")
+    result = element(problem, tolerance)
+    sides = {key: replace(side, note=f"{reason}: element by element (sympy)") for key, side in result.sides.items()}
+    return replace(result, sides=sides)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Derivatives:
-    """A Jacobian per input (``kind == "jacobian"``) or one Hessian over all of them."""
-
-    kind: str
-    problem: Problem
-    output: np.ndarray
-    loss: float | None
-    sides: dict[str, Side]  # input name -> Jacobian; or {"hessian": ...}
-    variables: list[str]  # for a Hessian: the flattened elements it is over
-    tolerance: Tolerance
-
-    @property
-    def agree(self) -> bool:
-        return all(side.comparison.agree for side in self.sides.values())
-
-    @property
-    def verdict(self) -> Word:
-        return overall([side.word for side in self.sides.values()])
-
-    def to_dict(self) -> dict[str, Any]:
-        problem, dtype = self.problem, self.problem.dtype
-        data: dict[str, Any] = {
-            "backcalc": __version__,
-            "expression": problem.expression,
-            "parsed": problem.parsed,
-            "dtype": dtype,
-            "inputs": {name: tensor_dict(value, dtype) for name, value in problem.cast_inputs().items()},
-            "output": tensor_dict(self.output, dtype),
-        }
-        if self.kind == "jacobian":
-            data["jacobian"] = {name: side.to_dict(dtype) for name, side in self.sides.items()}
-        else:
-            data["reduce"] = problem.reduction
-            data["loss"] = json_number(self.loss if self.loss is not None else math.nan, dtype)
-            data["hessian"] = {"variables": self.variables, **self.sides["hessian"].to_dict(dtype)}
-        data["tolerance"] = {"rtol": self.tolerance.rtol, "atol": self.tolerance.atol}
-        data["agree"] = self.agree
-        data["verdict"] = self.verdict.value
-        return data
+__all__ = ["Derivatives", "Side", "hessian", "jacobian"]
 
 
-def _symbolic_setup(problem: Problem) -> tuple[Any, dict[str, np.ndarray], np.ndarray]:
-    import sympy
-
-    from ..symbolic.elements import element_symbols, to_sympy_array
-
-    shapes = problem.shapes
-    total = sum(math.prod(shape) for shape in shapes.values())
-    if total > limits.MAX_SYMBOLIC_ELEMENTS:
-        raise LimitError(
-            f"the inputs have {total:,} elements; sympy works element by element up to {limits.MAX_SYMBOLIC_ELEMENTS:,}"
-        )
-    with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "symbolic conversion"):
-        cells = element_symbols(shapes, problem.labels)
-        output = to_sympy_array(problem.tree, cells)
-    return sympy, cells, output
-
-
-def _evaluate_all(exprs: np.ndarray, problem: Problem, cells: dict[str, np.ndarray]) -> np.ndarray:
-    from ..symbolic.elements import element_values
-    from ..symbolic.elementwise import Compiled
-
-    env = element_values(cells, problem.inputs)
-    flat = [Compiled(expr)(env) for expr in exprs.flat]
-    return np.array(flat, dtype=np.float64).reshape(exprs.shape)
-
-
-@run_budget(limits.SYMBOLIC_SECONDS)
-def jacobian(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Derivatives:
-    """d output / d input for every input in ``problem.wrt``: shape output.shape + input.shape."""
-
+def hessian(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Derivatives:
+    """d² loss / d v d w over the elements of the ``wrt`` inputs, flattened in order: in matrix notation
+    for one input where the records' rules allow, else element by element."""
     tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
-    sympy, cells, output_cells = _symbolic_setup(problem)
-    out_size = output_cells.size
-    for name in problem.wrt:
-        entries = out_size * problem.inputs[name].size
-        if entries > limits.MAX_DERIVATIVE_ENTRIES:
-            raise LimitError(
-                f"the Jacobian for {name} has {entries:,} entries; the limit is {limits.MAX_DERIVATIVE_ENTRIES:,}"
-            )
-    symbolic: dict[str, np.ndarray] = {}
-    with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "the symbolic Jacobian"):
-        for name in problem.wrt:
-            inputs = cells[name]
-            exprs = np.empty(output_cells.shape + inputs.shape, dtype=object)
-            for o in np.ndindex(*output_cells.shape):
-                for i in np.ndindex(*inputs.shape):
-                    exprs[o + i] = sympy.diff(output_cells[o], inputs[i])
-            symbolic[name] = _evaluate_all(exprs, problem, cells)
+    count = sum(problem.inputs[name].size for name in problem.wrt)
+    try:
+        formula = second_order.hessian_formula(problem)
+    except NotImplementedError as exc:
+        return _fallback(problem, tolerance, "hessian", str(exc), count * count, _element_hessian)
+    (name,) = problem.wrt
+    size = problem.inputs[name].size
+    variables = _hessian_variables(problem) if size <= limits.MAX_DERIVATIVE_ENTRIES else []
+    shape = (size, size)
+    if size * size <= limits.MAX_DERIVATIVE_ENTRIES:
+        values, note = _witnessed(problem, formula.matrix(problem.inputs).reshape(shape), _sympy_hessian)
+        output, loss, auto = _torch_hessian(problem)
+        side = _side(problem, values, auto, tolerance, lambda: _torch_hessian(_wide(problem))[2])
+        side = replace(side, formula=formula, note=note)
+    else:
+        matrix = formula.matrix(problem.inputs).reshape(shape) if formula.direction is None else None
+        vectors = second_order.random_vectors(formula.in_shape)
+        ours = [formula.product(problem.inputs, matrix, vector) for vector in vectors]
+        output, loss, theirs = second_order.torch_hvps(problem, vectors)
+        wide = lambda: second_order.torch_hvps(_wide(problem), vectors)[2]  # noqa: E731
+        side = _by_products(problem, ours, theirs, tolerance, wide, "hessian-vector products")
+        side = replace(side, symbolic=matrix, shape=shape, formula=formula, note=f"{_BY}; {_products_note(side)}")
+    return Derivatives("hessian", problem, output, loss, {"hessian": side}, variables, tolerance)
 
-    output, matrices = _torch_jacobians(problem)
-    wide: dict[str, np.ndarray] = {}  # torch's float64 Jacobians, made once if a difference asks
 
-    def reference(name: str) -> np.ndarray:
-        if not wide:
-            wide.update(_torch_jacobians(_wide(problem))[1])
-        return wide[name]
-
-    sides = {
-        name: _side(problem, symbolic[name], matrices[name], tolerance, functools.partial(reference, name))
-        for name in problem.wrt
-    }
+def jacobian(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Derivatives:
+    """d output / d input for every input in ``problem.wrt``: shape output.shape + input.shape, in
+    matrix notation where the records' rules allow, else element by element."""
+    tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
+    out_size = math.prod(problem.output_shape)
+    largest = max((out_size * problem.inputs[name].size for name in problem.wrt), default=0)
+    try:
+        formulas = {name: second_order.jacobian_formula(problem, name) for name in problem.wrt}
+    except NotImplementedError as exc:
+        return _fallback(problem, tolerance, "jacobian", str(exc), largest, _element_jacobian)
+    sides: dict[str, Side] = {}
+    output = np.zeros(problem.output_shape)
+    for name, formula in formulas.items():
+        output, sides[name] = _jacobian_side(replace(problem, wrt=[name]), formula, tolerance)
     return Derivatives("jacobian", problem, output, None, sides, [], tolerance)
 
 
-def _torch_jacobians(problem: Problem) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The output, and torch's Jacobian of it for every input in ``wrt``."""
-    import torch
-
-    fixed = problem.leaves(requires_grad=())
-    chosen = tuple(fixed[name] for name in problem.wrt)
-
-    def function(*values: torch.Tensor) -> torch.Tensor:
-        return problem.forward({**fixed, **dict(zip(problem.wrt, values, strict=True))})
-
-    with recursion_room(limits.RECURSION_LIMIT):
-        output = function(*chosen).detach().numpy()
-        result = torch.autograd.functional.jacobian(function, chosen)
-    return output, {name: matrix.numpy() for name, matrix in zip(problem.wrt, result, strict=True)}
-
-
-def _wide(problem: Problem) -> Problem:
-    """The same problem in float64: torch's float64 derivatives witness float32 rounding."""
-    return replace(problem, dtype="float64")
+def _jacobian_side(alone: Problem, formula: second_order.Formula, tolerance: Tolerance) -> tuple[np.ndarray, Side]:
+    """The output, and the Jacobian for the one input of ``alone``, checked."""
+    (name,) = alone.wrt
+    if formula.entries <= limits.MAX_DERIVATIVE_ENTRIES:
+        values, note = _witnessed(alone, formula.matrix(alone.inputs), lambda p: _sympy_jacobians(p)[name])
+        output, matrices = _torch_jacobians(alone)
+        side = _side(alone, values, matrices[name], tolerance, lambda: _torch_jacobians(_wide(alone))[1][name])
+        return output, replace(side, formula=formula, note=note)
+    matrix = formula.matrix(alone.inputs) if formula.direction is None else None
+    vectors = second_order.random_vectors(formula.in_shape)
+    ours = [formula.product(alone.inputs, matrix, vector) for vector in vectors]
+    output, theirs = second_order.torch_jvps(alone, name, vectors)
+    wide = lambda: second_order.torch_jvps(_wide(alone), name, vectors)[1]  # noqa: E731
+    side = _by_products(alone, ours, theirs, tolerance, wide, "Jacobian-vector products")
+    shape = formula.out_shape + formula.in_shape
+    return output, replace(side, symbolic=matrix, shape=shape, formula=formula, note=f"{_BY}; {_products_note(side)}")
 
 
-@run_budget(limits.SYMBOLIC_SECONDS)
-def hessian(problem: Problem, rtol: float | None = None, atol: float | None = None) -> Derivatives:
-    """d² loss / d v d w over the elements of every input in ``problem.wrt``, flattened in order."""
-
-    tolerance = Tolerance.for_dtype(problem.dtype, rtol, atol)
-    sizes = [problem.inputs[name].size for name in problem.wrt]
-    count = sum(sizes)
-    if count * count > limits.MAX_DERIVATIVE_ENTRIES:
-        raise LimitError(f"the Hessian has {count * count:,} entries; the limit is {limits.MAX_DERIVATIVE_ENTRIES:,}")
-    sympy, cells, output_cells = _symbolic_setup(problem)
-    variables, symbols = [], []
-    for name in problem.wrt:
-        shape = problem.inputs[name].shape
-        for index in np.ndindex(*shape):
-            variables.append(f"{name}[{', '.join(map(str, index))}]" if shape else name)
-            symbols.append(cells[name][index])
-    with recursion_room(limits.RECURSION_LIMIT), deadline(limits.SYMBOLIC_SECONDS, "the symbolic Hessian"):
-        loss = sympy.Add(*output_cells.flat) / problem.count
-        matrix = sympy.hessian(loss, symbols)
-        exprs = np.empty((count, count), dtype=object)
-        for i in range(count):
-            for j in range(count):
-                exprs[i, j] = matrix[i, j]
-        symbolic = _evaluate_all(exprs, problem, cells)
-
-    output, loss_value, auto = _torch_hessian(problem)
-    side = _side(problem, symbolic, auto, tolerance, lambda: _torch_hessian(_wide(problem))[2])
-    return Derivatives("hessian", problem, output, loss_value, {"hessian": side}, variables, tolerance)
+def _by_products(
+    problem: Problem,
+    ours: list[np.ndarray],
+    theirs: list[np.ndarray],
+    tolerance: Tolerance,
+    wide: Callable[[], list[np.ndarray]],
+    how: str,
+) -> Side:
+    """The formula's products beside torch's; in float32, a difference that torch's float64 products do
+    not show is rounding."""
+    mine, torch_side = np.stack(ours), np.stack(theirs)
+    comparison = compare(mine, torch_side, tolerance)
+    word = Word.AGREE
+    if not comparison.agree:
+        word = Word.DISAGREE
+        if problem.dtype != "float64" and compare(mine, np.stack(wide()), Tolerance.for_dtype("float64")).agree:
+            word = Word.ROUNDING
+    return Side(None, None, comparison, word, checked_by=how, products=len(ours))
 
 
-def _torch_hessian(problem: Problem) -> tuple[np.ndarray, float, np.ndarray]:
-    """The output, the loss, and torch's Hessian of the loss over the ``wrt`` inputs' elements."""
-    import torch
+def _products_note(side: Side) -> str:
+    return (
+        f"checked against torch by {side.products} {side.checked_by} at seeded random vectors "
+        f"(the matrix is too large to compare entry by entry)"
+    )
 
-    fixed = problem.leaves(requires_grad=())
-    shapes = [problem.inputs[name].shape for name in problem.wrt]
-    sizes = [problem.inputs[name].size for name in problem.wrt]
 
-    def function(flat: torch.Tensor) -> torch.Tensor:
-        values, start = {}, 0
-        for name, shape, size in zip(problem.wrt, shapes, sizes, strict=True):
-            values[name] = flat[start : start + size].reshape(shape)
-            start += size
-        return problem.loss(problem.forward({**fixed, **values}))
-
-    flat = torch.cat([fixed[name].reshape(-1) for name in problem.wrt])
-    with recursion_room(limits.RECURSION_LIMIT):
-        loss_value = float(function(flat))
-        output = problem.forward(fixed).detach().numpy()
-        auto = torch.autograd.functional.hessian(function, flat).detach().numpy()
-    return output, loss_value, auto
+def _witnessed(
+    problem: Problem, values: np.ndarray, sympy_values: Callable[[Problem], np.ndarray]
+) -> tuple[np.ndarray, str]:
+    """The formula's values, or sympy's where they differ, with what sympy's elements said."""
+    if sum(value.size for value in problem.inputs.values()) > limits.MAX_SYMBOLIC_ELEMENTS:
+        return values, f"{_BY}; not witnessed by sympy (over {limits.MAX_SYMBOLIC_ELEMENTS} input elements)"
+    try:
+        expected = sympy_values(problem)
+    except LimitError as exc:
+        return values, f"{_BY}; not witnessed by sympy element by element: {exc.one_line()}"
+    with np.errstate(all="ignore"):
+        close = np.isclose(values, expected, rtol=1e-9, atol=1e-12) | ~np.isfinite(expected)
+    if not close.all():
+        return expected, "the matrix formula did not match sympy's element-by-element derivative: values by sympy"
+    return values, f"{_BY}; matches sympy's element-by-element derivative"

@@ -183,8 +183,11 @@ def explain_command(
 
 
 _HOW = """
-Both are computed by sympy element by element (each element its own symbol) and by torch
-(torch.autograd.functional.jacobian and .hessian).
+The symbolic side is a formula in matrix notation ("formula" in the JSON: A + A.T), by forward mode
+over the expression (the Hessian: over its gradient formula; for one --wrt input), evaluated with
+NumPy at any size; where an operation has no rule yet, sympy element by element. torch checks it
+(torch.autograd.functional.jacobian and .hessian) entry by entry up to 10,000 entries, and beyond by
+products with 3 seeded random vectors ("checked_by": "hessian-vector products").
 """
 
 _JACOBIAN_EPILOG = (
@@ -210,8 +213,8 @@ Examples:
 
 The Hessian is of the loss (the output, or its sum or mean) over every element of the --wrt inputs
 (default: all), flattened in order; "variables" in the JSON names them. --emit numpy|torch writes
-hessian(**inputs) beside loss and gradient once the Hessian's formula in matrix notation is known;
-until then it is refused (exit 2): grad --emit writes the loss and the gradient.
+hessian(**inputs) beside loss and gradient, from the Hessian's formula in matrix notation (one vector
+--wrt input; where there is no such formula, or the input is a matrix, it is refused with exit 2).
 """
     + _HOW
     + exit_statuses("the Hessians agree", "they disagree")

@@ -272,7 +272,7 @@ def emitted(args: ProblemArgs, target: str, command: str) -> int:
     from ..analyses import emit
 
     problem = args.problem()
-    code = emit.emit_gradient(problem, target) if command == "grad" else emit.emit_hessian(problem, target)
+    code = emit.emit_gradient(problem, target) if command == "grad" else emit.emit_hessian_of(problem, target)
     click.echo(code, nl=False)
     return 0
 

@@ -144,6 +144,7 @@ KRON = register(
         growth=Growth.PRODUCT,
         work=lambda args, shape: _product_work([shape], shape) // 2,
         vjp=lambda shapes, dim: ("blockdot(g, v)", "blocksum(g, u)"),
+        linear=True,
         sympy=lambda sp, np, a, b: np.asarray(np.kron(a, b), dtype=object),
         torch=lambda torch, a, b: torch.kron(a, b),
         numpy_code="np.kron({0}, {1})",

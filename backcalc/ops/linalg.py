@@ -210,6 +210,7 @@ TRACE = register(
         shape=_square_shape("trace", "scalar"),
         work=lambda args, shape: args[0][0],
         vjp=lambda shapes, dim: ("g*eye_like(u)",),
+        linear=True,
         sympy=_sympy_trace,
         torch=lambda torch, x: torch.trace(x),
         numpy_code="np.trace({0})",
@@ -229,6 +230,7 @@ DET = register(
         # At a singular matrix this rule has no value, while the derivative (the adjugate) exists: sympy's
         # witness gives it where the matrix is small. torch's backward gives 0 there, which is not it.
         vjp=lambda shapes, dim: ("g*out*inv(u).T",),
+        jvp=lambda shapes, dim: ("out*trace(solve(u, d))",),  # d det X = det X tr(X^-1 dX)
         sympy=_sympy_det,
         torch=lambda torch, x: torch.linalg.det(x),
         numpy_code="np.linalg.det({0})",
@@ -246,6 +248,7 @@ register(
         work=_cubic,
         vjp=lambda shapes, dim: ("g*inv(u).T",),
         edges=_logdet_edges,
+        jvp=lambda shapes, dim: ("trace(solve(u, d))",),
         refuse=_refuse_singular("its log-determinant is -inf, with no gradient"),
         sympy=_sympy_logdet,
         torch=lambda torch, x: torch.logdet(x),
@@ -265,6 +268,7 @@ register(
         vjp=lambda shapes, dim: ("g*inv(u).T",),
         refuse=_refuse_singular("its log-determinant is -inf, with no gradient"),
         sympy=_sympy_slogdet,
+        jvp=lambda shapes, dim: ("trace(solve(u, d))",),
         torch=lambda torch, x: torch.linalg.slogdet(x).logabsdet,
         numpy_code="np.linalg.slogdet({0})[1]",
         torch_code="torch.linalg.slogdet({0}).logabsdet",
@@ -281,6 +285,7 @@ INV = register(
         growth=Growth.PRODUCT,
         work=_cubic,
         vjp=lambda shapes, dim: ("-(out.T @ g @ out.T)",),
+        jvp=lambda shapes, dim: ("-(out @ d @ out)",),  # d X^-1 = -X^-1 dX X^-1
         refuse=_refuse_singular("it has no inverse"),
         sympy=_sympy_inv,
         torch=lambda torch, x: torch.linalg.inv(x),
@@ -300,6 +305,7 @@ register(
         growth=Growth.PRODUCT,
         work=lambda args, shape: _cubic(args, shape) + 2 * args[0][0] * args[1][0] * (args[1][1:] or (1,))[0],
         vjp=_solve_vjp,
+        jvp=lambda shapes, dim: ("-solve(u, d @ out)", "solve(u, d)"),
         refuse=_refuse_singular("A @ x = b has no unique solution"),
         sympy=_sympy_solve,
         torch=lambda torch, a, b: torch.linalg.solve(a, b),
@@ -308,7 +314,7 @@ register(
         numpy=_numpy_solve,
     )
 )
-register(
+DIAG = register(
     Op(
         "diag",
         "a vector as a diagonal matrix, or the diagonal of a square matrix as a vector: diag(v), diag(X)",
@@ -316,6 +322,7 @@ register(
         elementwise=False,
         shape=_diag_shape,
         vjp=lambda shapes, dim: ("diag(g)",),  # the other way round: a diagonal's gradient is a diagonal
+        linear=True,
         sympy=_sympy_diag,
         torch=lambda torch, x: torch.diag(x),
         numpy_code="np.diag({0})",
@@ -350,6 +357,7 @@ EYE_LIKE = register(
         elementwise=False,
         shape=_square_shape("eye_like", "matrix"),
         vjp=lambda shapes, dim: ("0*ones_like(u)",),  # it depends on its argument's shape only
+        jvp=lambda shapes, dim: ("",),
         sympy=lambda sp, np, x: _sympy_identity(sp, np, x.shape[0]),
         torch=lambda torch, x: torch.eye(x.shape[0], dtype=x.dtype),
         numpy_code="np.eye(len({0}))",

@@ -29,6 +29,10 @@ def _vjp(shapes: list[Shape], dim: int | None, ord: str | int = "fro") -> tuple[
     return ("g*sign(u)",) if ord == 1 else ("g*u/out",)
 
 
+def _jvp(shapes: list[Shape], dim: int | None, ord: str | int = "fro") -> tuple[str, ...]:
+    return ("sum(sign(u)*d)",) if ord == 1 else ("sum(u*d)/out",)
+
+
 def _edges(np: Any, args: list[Any], value: Any, text: str, constant: tuple[bool, ...], ord: str | int) -> list[Any]:
     if ord == 1:
         return [
@@ -64,6 +68,7 @@ register(
         options=(_ORD,),
         shape=_shape,
         vjp=_vjp,
+        jvp=_jvp,
         edges=_edges,
         sympy=_sympy,
         torch=lambda torch, x, ord="fro": torch.linalg.vector_norm(x, 1 if ord == 1 else 2),

@@ -104,6 +104,14 @@ class Op:
     # (the upstream gradient), u, v, w (the arguments) and out (the node): (shapes, dim) -> templates.
     # Element-wise operations need none: theirs is g times their local rule.
     vjp: Callable[[list[Shape], int | None], tuple[str, ...]] | None = None
+    # Forward mode (Hessians and Jacobians in matrix notation), per argument: d op in the direction d of
+    # that argument, over d, u, v, w, out ("": constant in it); (shapes, dim, **options) -> templates.
+    # Element-wise operations need none (local rule times d), nor ``linear`` ones (op with d in its place).
+    jvp: Callable[..., tuple[str, ...]] | None = None
+    linear: bool = False  # linear in each argument on its own (@, .T, sum, outer, reshape)
+    # Of a linear op on at most one dimension: its Jacobian from an argument's Jacobian J (one dimension
+    # more, the input's), per argument, over J, u, v, w ("": no rule at these shapes).
+    jacobian: Callable[..., tuple[str, ...]] | None = None
     edges: EdgeRule | None = None
     refuse: RefusalRule | None = None
     sympy: Callable[..., Any] | None = None  # element-wise: (sympy, *scalars); else (sympy, *object arrays, dim=)

@@ -17,8 +17,8 @@ from typing import Any
 
 from .code import numpy_reduction, torch_reduction
 from .record import Op, Option, Shape, register
-from .rules import each, reduced, same
-from .tensors import KEEPDIM, kept
+from .rules import each, kept, reduced, same
+from .tensors import KEEPDIM
 
 _CORRECTION = Option("correction", 1)
 

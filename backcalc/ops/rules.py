@@ -71,6 +71,36 @@ def add_along(sp: Any, np: Any, cells: Any, dim: int | None, keepdims: bool = Fa
     return np.expand_dims(result, index) if keepdims else result
 
 
+def kept(x: Any, value: Any, dim: int | None, keepdim: bool) -> Any:
+    """A reduction's torch result with the reduced dimensions back, of size 1, under ``keepdim``
+    (over all elements, torch's own methods have no keepdim)."""
+    if not keepdim:
+        return value
+    return value.reshape((1,) * x.dim()) if dim is None else value.unsqueeze(dim)
+
+
+def torch_reduce(method: str) -> Any:
+    """A reduction's torch implementation by the tensor's method (``x.sum()``, ``x.sum(dim=d)``)."""
+
+    def apply(torch: Any, x: Any, dim: int | None = None, keepdim: bool = False) -> Any:
+        return kept(x, getattr(x, method)() if dim is None else getattr(x, method)(dim=dim), dim, keepdim)
+
+    return apply
+
+
+def reduction_jacobian(template: str) -> Any:
+    """The Jacobian rule of a linear reduction (sum, mean) of a vector over all of it: ``template`` over
+    J and n (the count); of a scalar, J itself."""
+
+    def rule(shapes: list[Shape], dim: int | None, keepdim: bool = False) -> tuple[str, ...]:
+        shape = shapes[0]
+        if keepdim or len(shape) > 1:
+            return ("",)
+        return (template.format(n=shape[0]) if shape else "J",)
+
+    return rule
+
+
 def each(np: Any, function: Any, cells: Any) -> Any:
     """An element-wise sympy function over an object array, keeping it an array."""
     apply = np.frompyfunc(function, 1, 1)

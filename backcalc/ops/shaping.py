@@ -99,6 +99,7 @@ register(
         elementwise=False,
         shape=_reshape_shape,
         vjp=_back,
+        linear=True,
         keeps_integers=True,
         sympy=lambda sp, np, x, shape=(-1,): np.reshape(x, _reshape_shape([np.shape(x)], None, shape)),
         torch=lambda torch, x, shape=(-1,): torch.reshape(x, shape),
@@ -116,6 +117,7 @@ register(
         elementwise=False,
         shape=_flatten_shape,
         vjp=_back,
+        linear=True,
         keeps_integers=True,
         sympy=lambda sp, np, x, start_dim=0, end_dim=-1: np.reshape(
             x, _flatten_shape([np.shape(x)], None, start_dim, end_dim)
@@ -137,6 +139,7 @@ register(
         elementwise=False,
         shape=_squeeze_shape,
         vjp=_back,
+        linear=True,
         keeps_integers=True,
         sympy=_sympy_squeeze,
         torch=lambda torch, x, dim=None: torch.squeeze(x) if dim is None else torch.squeeze(x, dim),
@@ -154,6 +157,7 @@ register(
         elementwise=False,
         shape=_permute_shape,
         vjp=_permute_vjp,
+        linear=True,
         keeps_integers=True,
         sympy=lambda sp, np, x, dims=(): np.transpose(x, dims),
         torch=lambda torch, x, dims=(): torch.permute(x, dims),

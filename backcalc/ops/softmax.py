@@ -9,8 +9,8 @@ from typing import Any
 
 from .code import Code
 from .record import Op, Shape, register
-from .rules import add_along, each, reduced, same
-from .tensors import KEEPDIM, kept, reduction_vjp
+from .rules import add_along, each, kept, reduced, same
+from .tensors import KEEPDIM, reduction_vjp
 
 
 def _last_or(x: Any, dim: int | None) -> int:
@@ -24,6 +24,12 @@ def _softmax_vjp(template: str) -> Any:
         return (template.format(d=_last_or(None, dim)),)
 
     return rule
+
+
+def _logsumexp_jvp(shapes: list[Shape], dim: int | None, keepdim: bool = False) -> tuple[str, ...]:
+    if dim is None:
+        return (f"sum(d*exp(u - out), keepdim={keepdim})",)
+    return (f"sum(d*exp(u - {'out' if keepdim else f'unsqueeze(out, {dim})'}), {dim}, keepdim={keepdim})",)
 
 
 def _numpy_logsumexp(np: Any, x: Any, dim: int | None = None) -> Any:
@@ -128,6 +134,7 @@ register(
         elementwise=False,
         shape=reduced,
         vjp=reduction_vjp("{g}*exp(u - {out})"),
+        jvp=_logsumexp_jvp,
         sympy=lambda sp, np, x, dim=None, keepdim=False: each(
             np, sp.log, add_along(sp, np, each(np, sp.exp, x), dim, keepdims=keepdim)
         ),
@@ -147,6 +154,7 @@ SOFTMAX = register(
         elementwise=False,
         shape=same,
         vjp=_softmax_vjp("out*(g - unsqueeze(sum(g*out, {d}), {d}))"),
+        jvp=_softmax_vjp("out*(d - unsqueeze(sum(d*out, {d}), {d}))"),
         sympy=_sympy_softmax,
         torch=_torch_softmax("softmax"),
         numpy=_numpy_softmax,
@@ -164,6 +172,7 @@ LOG_SOFTMAX = register(
         elementwise=False,
         shape=same,
         vjp=_softmax_vjp("g - exp(out)*unsqueeze(sum(g, {d}), {d})"),
+        jvp=_softmax_vjp("d - unsqueeze(sum(exp(out)*d, {d}), {d})"),
         sympy=_sympy_log_softmax,
         torch=_torch_softmax("log_softmax"),
         numpy=_numpy_log_softmax,

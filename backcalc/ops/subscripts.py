@@ -217,6 +217,7 @@ SUBSCRIPT = register(
         elementwise=False,
         shape=_shape,
         vjp=_vjp,
+        linear=True,
         integer_args=lambda shapes, at=":": tuple(range(1, len(shapes))),
         index_range=_ranges,
         keeps_integers=True,

@@ -8,11 +8,12 @@ these records' sympy implementations take such arrays (and numpy to handle them)
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .code import Code, numpy_reduction, operator, torch_reduction
 from .record import ATOM, Growth, Op, Option, Shape, ShapeMisfitError, Syntax, register
-from .rules import add_along, broadcast, reduced, show
+from .rules import add_along, broadcast, reduced, reduction_jacobian, show, torch_reduce
 
 
 def _matmul_shape(shapes: list[Shape], dim: int | None) -> Shape:
@@ -61,6 +62,12 @@ def _matmul_vjp(shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
     return ("g @ v.mT", "u.mT @ g")
 
 
+def _matmul_jacobian(shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
+    # Of a vector or a scalar only (a matrix's Jacobian would have three dimensions): J is d arg / d input.
+    rules = {(2, 1): ("", "u @ J"), (1, 2): ("v.T @ J", ""), (1, 1): ("v @ J", "u @ J")}
+    return rules.get((len(shapes[0]), len(shapes[1])), ("", ""))
+
+
 def reduction_vjp(template: str) -> Any:
     """The rule of a reduction: the upstream gradient put back along the reduced dimension."""
 
@@ -80,21 +87,6 @@ def reduction_vjp(template: str) -> Any:
 def _sympy_mean(sp: Any, np: Any, x: Any, dim: int | None = None, keepdim: bool = False) -> Any:
     count = x.size if dim is None else x.shape[dim]
     return add_along(sp, np, x, dim, keepdims=keepdim) * sp.Rational(1, count)
-
-
-def kept(x: Any, value: Any, dim: int | None, keepdim: bool) -> Any:
-    """A reduction's torch result with the reduced dimensions back, of size 1, under ``keepdim``
-    (over all elements, torch's own methods have no keepdim)."""
-    if not keepdim:
-        return value
-    return value.reshape((1,) * x.dim()) if dim is None else value.unsqueeze(dim)
-
-
-def _torch_reduce(method: str) -> Any:
-    def apply(torch: Any, x: Any, dim: int | None = None, keepdim: bool = False) -> Any:
-        return kept(x, getattr(x, method)() if dim is None else getattr(x, method)(dim=dim), dim, keepdim)
-
-    return apply
 
 
 #: The option of every reduction that takes a dimension, as torch spells it (and as NumPy: torch takes both).
@@ -119,7 +111,9 @@ MATMUL = register(
         shape=_matmul_shape,
         growth=Growth.PRODUCT,
         vjp=_matmul_vjp,
-        work=lambda args, shape: 2 * max(1, _size(shape)) * args[0][-1],  # m x k @ k x n: 2*m*k*n
+        linear=True,
+        jacobian=_matmul_jacobian,
+        work=lambda args, shape: 2 * max(1, math.prod(shape)) * args[0][-1],  # m x k @ k x n: 2*m*k*n
         sympy=lambda sp, np, a, b: np.asarray(np.matmul(a, b), dtype=object),
         torch=lambda torch, a, b: torch.matmul(a, b),
         numpy_code=operator("{0} @ {1}", 2),
@@ -137,6 +131,8 @@ TRANSPOSE = register(
         elementwise=False,
         shape=lambda shapes, dim: tuple(reversed(shapes[0])),
         vjp=lambda shapes, dim: ("g.T",),
+        linear=True,
+        jacobian=lambda shapes, dim: ("J" if len(shapes[0]) <= 1 else "",),
         sympy=lambda sp, np, a: np.transpose(a),
         torch=lambda torch, a: a.permute(*reversed(range(a.dim()))),
         numpy_code=operator("{0}.T", ATOM),  # NumPy's .T reverses every dimension, as transpose does
@@ -154,8 +150,10 @@ SUM = register(
         elementwise=False,
         shape=reduced,
         vjp=reduction_vjp("{g}*ones_like(u)"),
+        linear=True,
+        jacobian=reduction_jacobian("sum(J, 0)"),
         sympy=lambda sp, np, x, dim=None, keepdim=False: add_along(sp, np, x, dim, keepdims=keepdim),
-        torch=_torch_reduce("sum"),
+        torch=torch_reduce("sum"),
         numpy_code=numpy_reduction("sum"),
         torch_code=torch_reduction("sum"),
         numpy=lambda np, x, dim=None, keepdim=False: np.asarray(np.sum(x, axis=dim, keepdims=keepdim)),
@@ -171,8 +169,10 @@ register(
         elementwise=False,
         shape=reduced,
         vjp=reduction_vjp("{g}*ones_like(u)/{n}"),
+        linear=True,
+        jacobian=reduction_jacobian("sum(J, 0)/{n}"),
         sympy=_sympy_mean,
-        torch=_torch_reduce("mean"),
+        torch=torch_reduce("mean"),
         numpy_code=numpy_reduction("mean"),
         torch_code=torch_reduction("mean"),
         numpy=lambda np, x, dim=None, keepdim=False: np.asarray(np.mean(x, axis=dim, keepdims=keepdim)),
@@ -187,6 +187,8 @@ register(
         elementwise=False,
         shape=_dot_shape,
         vjp=lambda shapes, dim: ("g*v", "g*u"),
+        linear=True,
+        jacobian=lambda shapes, dim: ("v @ J", "u @ J"),
         growth=Growth.PRODUCT,
         sympy=lambda sp, np, a, b: add_along(sp, np, a * b, None),
         torch=lambda torch, a, b: torch.dot(a, b),
@@ -223,6 +225,8 @@ UNSQUEEZE = register(
         elementwise=False,
         shape=_unsqueeze_shape,
         vjp=lambda shapes, dim: (f"sum(g, {dim})",),
+        linear=True,
+        jacobian=lambda shapes, dim: ("unsqueeze(J, 0)" if shapes[0] == () else "",),
         sympy=lambda sp, np, x, dim=None: np.expand_dims(x, dim),
         torch=lambda torch, x, dim=None: torch.unsqueeze(x, dim),
         numpy_code="np.expand_dims({0}, {dim})",
@@ -239,6 +243,7 @@ OUTER = register(
         elementwise=False,
         shape=_outer_shape,
         vjp=lambda shapes, dim: ("g @ v", "u @ g"),
+        linear=True,
         growth=Growth.PRODUCT,
         sympy=lambda sp, np, a, b: np.asarray(np.multiply.outer(a, b), dtype=object),
         torch=lambda torch, a, b: torch.outer(a, b),
@@ -266,6 +271,7 @@ MATRIX_TRANSPOSE = register(
         elementwise=False,
         shape=_matrix_transpose_shape,
         vjp=lambda shapes, dim: ("g.mT",),
+        linear=True,
         sympy=lambda sp, np, a: np.swapaxes(a, -1, -2),
         torch=lambda torch, a: a.mT,
         numpy_code="np.swapaxes({0}, -1, -2)",

@@ -298,6 +298,11 @@ def check_html(result: CheckResult) -> str:
     return _wrap("check", body)
 
 
+def _maybe(values: Any, dtype: str) -> str:
+    """A tensor, or a dash where it was not computed (a large derivative checked by products)."""
+    return "-" if values is None else _pre(values, dtype)
+
+
 def derivatives_html(result: Derivatives) -> str:
     problem, dtype = result.problem, result.problem.dtype
     label = "Program" if problem.steps else "Expression"
@@ -307,13 +312,18 @@ def derivatives_html(result: Derivatives) -> str:
     ]
     for name, side in result.sides.items():
         if result.kind == "jacobian":
-            title = f"Jacobian d output / d {name}   {shape_text(side.autograd.shape, dtype)}"
+            title = f"Jacobian d output / d {name}   {shape_text(side.shape, dtype)}"
         else:
             title = f"Hessian of the loss = {text(result.loss or 0.0, dtype)} over {', '.join(result.variables)}"
         body.append(f'<p style="margin:0.6em 0 0"><b>{escape(title)}</b></p>')
+        if side.formula is not None and side.formula.text is not None:
+            along = f"[{side.formula.direction}]" if side.formula.direction else ""
+            letter = "J" if result.kind == "jacobian" else "H"
+            formula = f"{letter}{along} = {side.formula.text}"
+            body.append(f"<p><code>{escape(formula)}</code> ({escape(side.checked_by)})</p>")
         body.append(
             _table(
-                [[_pre(side.symbolic, dtype), _pre(side.autograd, dtype)]],
+                [[_maybe(side.symbolic, dtype), _maybe(side.autograd, dtype)]],
                 ["symbolic (sympy)", "autograd (torch)"],
                 cls="backcalc-derivative",
             )

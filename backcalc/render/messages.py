@@ -3,11 +3,13 @@ for this result, with the tolerance."""
 
 from __future__ import annotations
 
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
-from ..analyses.explain import Explanation
 from ..analyses.gradient_result import GradientResult
 from ..numeric.verdict import Word
+
+if TYPE_CHECKING:  # explain imports sympy, which a view of a large Hessian or a gradient does not need
+    from ..analyses.explain import Explanation
 
 
 def gradient_message(result: GradientResult) -> str:

@@ -1,8 +1,9 @@
 """The symbolic side: everything that derives a formula. One sympy formula for element-wise
 expressions (:mod:`.elementwise`), sympy element by element (:mod:`.elements`), formulas in matrix
 notation by backprop on the tree (:mod:`.formulas`, simplified by :mod:`.simplify`, evaluated by
-:mod:`.matrix`), what a side gives for one input (:mod:`.derived`), and the choice among them
-(:mod:`.side`).
+:mod:`.matrix`), Jacobians and Hessians in matrix notation by forward mode over a formula
+(:mod:`.forward`, written for NumPy by :mod:`.lowering`), what a side gives for one input
+(:mod:`.derived`), and the choice among them (:mod:`.side`).
 
 Place in the flow: the ``sympy (symbolic derivative)`` branch. Independent of torch.
 

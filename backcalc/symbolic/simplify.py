@@ -15,7 +15,7 @@ from ..language.shapes import infer
 from ..language.tree import NUMBER, Node
 from ..ops.arithmetic import ADD, DIV, MUL, NEG, POW, SUB
 from ..ops.functions import EXP, ONES_LIKE
-from ..ops.linalg import EYE, EYE_LIKE
+from ..ops.linalg import DIAG, EYE, EYE_LIKE
 from ..ops.rules import broadcast
 from ..ops.softmax import LOG_SOFTMAX, SOFTMAX
 from ..ops.tensors import MATMUL, OUTER, SUM, TRANSPOSE, UNSQUEEZE
@@ -26,6 +26,7 @@ _MUL, _DIV, _ADD, _SUB, _POW, _NEG = (op.name for op in (MUL, DIV, ADD, SUB, POW
 _MATMUL, _ONES, _OUTER, _TRANSPOSE, _UNSQUEEZE = (op.name for op in (MATMUL, ONES_LIKE, OUTER, TRANSPOSE, UNSQUEEZE))
 _SUM, _EXP, _SOFTMAX, _LOG_SOFTMAX = (op.name for op in (SUM, EXP, SOFTMAX, LOG_SOFTMAX))
 _IDENTITIES = (EYE.name, EYE_LIKE.name)
+_DIAG = DIAG.name
 
 
 def number(value: float) -> Node:
@@ -46,6 +47,10 @@ def _is_ones(node: Node) -> bool:
 def _value(node: Node) -> float | None:
     """The value of a literal (or a negated one)."""
     return node.literal()
+
+
+def _is_diagonal_of_vector(simplify: Simplifier, node: Node) -> bool:
+    return node.op == _DIAG and len(simplify.shape(node.args[0])) == 1
 
 
 class Simplifier:
@@ -99,10 +104,14 @@ class Simplifier:
             return args[0] if args[0].op in _IDENTITIES else args[0].args[0]
         if op == _MATMUL and (args[0].op in _IDENTITIES or args[1].op in _IDENTITIES):
             return args[1] if args[0].op in _IDENTITIES else args[0]  # the shape rule made them fit: I @ e is e
+        if op == _ADD and args[1].op == _NEG:  # a + (-b) is a - b
+            return self._rule(Node(_SUB, (args[0], args[1].args[0])))
         if op == _SUB and args[1].op == _NEG:  # a - (-b) is a + b
             return self._rule(Node(_ADD, (args[0], args[1].args[0])))
         if op == _SUM and node.dim is not None and not node.options and len(self.shape(args[0])) == 1:
             return self._rule(Node(_SUM, args))  # over the one dimension there is: over everything
+        if op == _SUM and node.dim == 0 and not node.options and _is_diagonal_of_vector(self, args[0]):
+            return args[0].args[0]  # a diagonal matrix's column sums: its vector
         if op == _EXP and args[0].op == _LOG_SOFTMAX:  # exp(log_softmax(u)) is softmax(u)
             return Node(_SOFTMAX, args[0].args, dim=args[0].dim)
         if op in (_MATMUL, _OUTER, _SUM, _UNSQUEEZE):

@@ -52,8 +52,10 @@ def test_grad_emit_prints_a_file_that_runs_as_printed(target, tmp_path):
 def test_emit_with_json_and_hessian_emit_are_usage_errors():
     both = invoke("grad", "x**2", "x=3", "--emit", "numpy", "--json")
     assert both.exit_code == 2 and "--emit" in both.output
-    hessian = invoke("hessian", "sum(x**3)", "x=[1,2]", "--emit", "numpy")
-    assert hessian.exit_code == 2 and "matrix notation" in hessian.output
+    several = invoke("hessian", "sum(x**3*y)", "x=[1,2]", "y=[3,4]", "--emit", "numpy")
+    assert several.exit_code == 2 and "matrix notation" in several.output
+    matrix = invoke("hessian", "sum((W@x)**2)", "W=[[1,2],[3,4]]", "x=[1,2]", "--wrt", "W", "--emit", "numpy")
+    assert matrix.exit_code == 2 and "linear map" in matrix.output
     unknown = invoke("grad", "x**2", "x=3", "--emit", "jax")
     assert unknown.exit_code == 2
 
@@ -109,3 +111,32 @@ def test_a_record_without_code_is_a_one_line_error_of_emit(run, target):
     assert result.stderr.strip().splitlines() == [
         f"backcalc: error: --emit cannot write max_pool2d in {target} code yet (its record has none)"
     ]
+
+
+@pytest.mark.parametrize("target", ["numpy", "torch"])
+@pytest.mark.parametrize(
+    ("text", "function"),
+    [
+        ("x.T@A@x", lambda x, a, b: x @ a @ x),
+        ("sum(softplus(A@x))", lambda x, a, b: torch.nn.functional.softplus(a @ x).sum()),
+        (
+            "sum(tanh(A@x + b)**2) + log(sum(exp(x)))",
+            lambda x, a, b: (torch.tanh(a @ x + b) ** 2).sum() + x.logsumexp(0),
+        ),
+    ],
+)
+def test_hessian_emit_writes_the_matrix_formula_that_runs_as_printed(target, text, function):
+    rng = np.random.default_rng(5)
+    x, a, b = rng.normal(size=40), rng.normal(size=(40, 40)), rng.normal(size=40)
+    values = {"x": x, "A": a, "b": b}
+    used = {name: value for name, value in values.items() if name in text.replace("exp", "").replace("abs", "")}
+    given = [f"{name}={value.tolist()}" for name, value in used.items()]
+    result = invoke("hessian", text, *given, "--wrt", "x", "--emit", target)
+    assert result.exit_code == 0, result.output
+    namespace: dict = {}
+    exec(result.output, namespace)
+    found = namespace["hessian"](**used)
+    found = found.numpy() if hasattr(found, "numpy") else found
+    tensors = {name: torch.tensor(value) for name, value in values.items()}
+    expected = torch.func.hessian(lambda t: function(t, tensors["A"], tensors["b"]))(tensors["x"])
+    np.testing.assert_allclose(found, expected.numpy(), rtol=1e-10, atol=1e-12)

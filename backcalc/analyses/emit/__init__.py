@@ -53,6 +53,26 @@ def emit_hessian(problem: Problem, target: str, hessian: Node | Mapping[str, Nod
     return emit_gradient(problem, target, "hessian", hessian)
 
 
+def emit_hessian_of(problem: Problem, target: str) -> str:
+    """The file of ``problem``'s loss, gradient and Hessian, the Hessian from its formula in matrix notation
+    (with ``diag(v) @ M`` written as a scaling, as backcalc evaluates it)."""
+    from ...symbolic.lowering import for_numpy
+    from .. import second_order
+
+    try:
+        formula = second_order.hessian_formula(problem)
+    except NotImplementedError as exc:
+        raise InputError(f"hessian --emit needs the Hessian in matrix notation, and there is none here: {exc}") from (
+            None
+        )
+    if formula.direction is not None:
+        raise InputError(
+            "hessian --emit writes the Hessian of a vector (or scalar) input as a matrix; of a matrix input "
+            f"it is a linear map ({formula.text or 'its formula'} along {formula.direction}): --wrt a vector"
+        )
+    return emit_hessian(problem, target, for_numpy(formula.tree, problem.shapes))
+
+
 def signature(problem: Problem, target: str, command: str = "grad") -> Signature:
     """What the file of ``problem`` takes and says."""
     reduction = problem.reduction
