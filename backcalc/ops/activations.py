@@ -14,7 +14,7 @@ from typing import Any
 
 from .code import Code
 from .functions import NUMPY_SIGMOID, sympy_function, unary
-from .record import Op, Option
+from .record import Op, Option, Shape, ShapeMisfitError
 
 _GELU_TANH = "sqrt(2/pi)*(u + 0.044715*u**3)"  # torch's tanh approximation: 0.5*u*(1 + tanh(this))
 _GELU_LOCAL = {
@@ -78,6 +78,12 @@ def _hardtanh_edges(
 ) -> list[Any]:
     why = "torch passes no gradient at a bound, sympy's Heaviside(0) gives 1/2"
     return [("kink", f"{text} at a bound ({min_val} or {max_val}): {why}", (args[0] == min_val) | (args[0] == max_val))]
+
+
+def _hardtanh_shape(shapes: list[Shape], dim: int | None, min_val: float = -1.0, max_val: float = 1.0) -> Shape:
+    if min_val > max_val:  # torch refuses it too
+        raise ShapeMisfitError(f"min_val={min_val} is above max_val={max_val}: hardtanh needs min_val <= max_val")
+    return shapes[0]
 
 
 def activation(name: str, doc: str, local: str, **fields: Any) -> Op:
@@ -163,6 +169,7 @@ activation(
     "u limited to [min_val, max_val]: hardtanh(x), hardtanh(x, -2, 2) (default -1 and 1)",
     "heaviside(u - {min_val})*heaviside({max_val} - u)",
     options=(Option("min_val", -1.0, positional=True), Option("max_val", 1.0, positional=True)),
+    shape=_hardtanh_shape,
     edges=_hardtanh_edges,
     sympy=lambda sp, u, min_val=-1.0, max_val=1.0: sp.Min(sp.Max(u, sp.Float(min_val)), sp.Float(max_val)),
     torch=lambda torch, u, min_val=-1.0, max_val=1.0: torch.nn.functional.hardtanh(u, min_val, max_val),

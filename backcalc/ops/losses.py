@@ -220,6 +220,13 @@ loss(
 )
 
 
+def _outside_unit_interval(np: Any, args: list[Any]) -> str | None:
+    """As torch, binary_cross_entropy refuses a probability outside [0, 1] (its log has no value there)."""
+    p = np.asarray(args[0])
+    outside = p[~((p >= 0) & (p <= 1))]
+    return f"its probabilities must lie in [0, 1], and one is {outside.flat[0]:g}" if outside.size else None
+
+
 def _torch_bce(torch: Any, p: Any, y: Any) -> Any:
     # F.binary_cross_entropy has no derivative for its target: the same formula (with its log clamped at
     # -100), written out, has one for both.
@@ -245,6 +252,7 @@ loss(
         "torch_code": Code("_binary_cross_entropy({0}, {1}, {reduction})", (_TORCH_BCE,)),
     },
     edges=_probability_edges,
+    refuse=_outside_unit_interval,
 )
 
 

@@ -70,7 +70,8 @@ class Backprop:
         labels = set(integer_inputs(self.tree, infer(self.tree, self.input_shapes)))
         constant = _constants(self.tree, labels)
         for node in _topological(self.tree):
-            if node.is_leaf or constant[id(node)]:
+            # a node no gradient reaches (below a comparison, which passes none) passes none on
+            if node.is_leaf or constant[id(node)] or id(node) not in self.grads:
                 continue
             shapes = [self.simplify.shape(arg) for arg in node.args]
             templates = node.record.vjp_templates(shapes, node.dim, node.options)

@@ -162,3 +162,11 @@ def test_bad_activation_options_are_status_2_and_one_line(run, text):
     result = run("grad", text, "x=[1,2]")
     assert result.exit_code == 2 and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_hardtanh_with_its_bounds_crossed_is_one_line_and_status_2(run):
+    result = run("grad", "hardtanh(x, 1, -1)", "x=[-1.0, 1.0, 0.3]")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "backcalc: error: hardtanh(x, 1.0, -1.0): min_val=1.0 is above max_val=-1.0: hardtanh needs min_val <= max_val"
+    ]

@@ -52,3 +52,18 @@ def test_comparisons_parse_below_a_sum_and_do_not_chain(run):
     result = run("grad", "0 < x < 1", "x=1")
     assert result.exit_code == 2 and "do not chain" in result.stderr
     assert list(run.json("grad", "sum((x > 0)*1)", "x=[1, -1]")["gradients"]["x"]["autograd"]) == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("command", ["grad", "explain", "hessian"])
+def test_a_sum_of_masked_terms_where_a_mask_compares_an_expression(run, command):
+    x, y = RNG.normal(size=(4, 5)), RNG.normal(size=(4, 5))
+    text = "sum(x*(x > 0) + (x + 1 < y)*y)"
+    data = run.json(command, text, f"x={x.tolist()}", f"y={y.tolist()}", "--dtype", "float64")
+    assert data["verdict"] == "agree"
+    xt, yt = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
+    (xt * (xt > 0) + (xt + 1 < yt) * yt).sum().backward()
+    if command != "hessian":
+        found = data["gradients"]
+        pick = (lambda g: g["symbolic"]) if command == "grad" else (lambda g: g)
+        np.testing.assert_allclose(pick(found["x"]), xt.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(pick(found["y"]), yt.grad.numpy(), rtol=1e-12)

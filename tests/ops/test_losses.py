@@ -124,3 +124,11 @@ def test_bad_calls_are_status_2_and_one_line(run, text):
     result = run("grad", text, "x=[1,2]", "y=[1,3]", "z=[1,2,3]")
     assert result.exit_code == 2 and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("p", ["[1.5, 0.3]", "[0.5, -0.25]"])
+def test_binary_cross_entropy_refuses_a_probability_outside_the_unit_interval(run, p):
+    result = run("grad", "binary_cross_entropy(p, y)", f"p={p}", "y=[1.0, 0.0]")
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "its probabilities must lie in [0, 1]" in lines[0]
