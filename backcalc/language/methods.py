@@ -21,11 +21,11 @@ one of their functions are a tensor's name (``F.sum(1)``). Any other attribute o
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
 
 from .. import limits, ops
 from ..errors import ParseError
 from ..ops.torch_spellings import FUNCTIONAL, METHOD, TORCH, Spelling, TorchCall, own_sizes, spelled, spellings
+from .cursor import Cursor
 from .tokens import Token
 from .tree import Node, rebuilt
 
@@ -44,30 +44,8 @@ _FOREIGN = {"np": "NumPy", "numpy": "NumPy", "math": "math", "cmath": "cmath", "
 _FOREIGN |= {"sp": "sympy", "sympy": "sympy", "tf": "TensorFlow"}
 
 
-class MethodRules:
+class MethodRules(Cursor):
     """The torch rules of the parser; the helpers below are the parser's own."""
-
-    source: str
-    tokens: list[Token]
-    pos: int
-    depth: int
-    known: Mapping[str, int]
-
-    @property
-    def token(self) -> Token:
-        raise NotImplementedError
-
-    def advance(self) -> Token:
-        raise NotImplementedError
-
-    def at(self, *texts: str) -> bool:
-        raise NotImplementedError
-
-    def error(self, message: str, token: Token | None = None) -> ParseError:
-        raise NotImplementedError
-
-    def comparison(self) -> Node:
-        raise NotImplementedError
 
     def integer(self) -> int:
         raise NotImplementedError

@@ -16,10 +16,9 @@ text, a tensor index written ``#``. Here too: a tuple of integers, the literal o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from .. import limits, ops
 from ..errors import ParseError
+from .cursor import Cursor
 from .tokens import Token
 from .tree import Node
 
@@ -31,27 +30,8 @@ _COMPARISONS = ops.infix_at(min(op.precedence for op in ops.all_ops() if op.synt
 MAX_LISTED = 16  # tensors in the list of cat([a, b], 0)
 
 
-class SubscriptRules:
+class SubscriptRules(Cursor):
     """The subscript rules of the parser; the helpers below are the parser's own."""
-
-    source: str
-    tokens: list[Token]
-    pos: int
-    depth: int
-    known: Mapping[str, int]  # a program's steps that are integer literals (n = 4)
-
-    @property
-    def token(self) -> Token:
-        raise NotImplementedError
-
-    def advance(self) -> Token:
-        raise NotImplementedError
-
-    def at(self, *texts: str) -> bool:
-        raise NotImplementedError
-
-    def error(self, message: str, token: Token | None = None) -> ParseError:
-        raise NotImplementedError
 
     def enter(self) -> None:
         raise NotImplementedError

@@ -19,8 +19,9 @@ A record (:class:`Op`) holds:
   torch and NumPy. Each receives its library as the first argument, so that this package imports none
   of them (``--help`` stays fast); and its code in the files of ``--emit`` (:mod:`.code`).
 
-This module holds the record type and the tables; the records live in :mod:`.arithmetic`,
-:mod:`.functions`, :mod:`.tensors`, :mod:`.linalg` and :mod:`.kron`, and :mod:`backcalc.ops` gathers them.
+This module holds the record type and the tables (the options' types are in :mod:`.option`); the
+records live in the modules :mod:`backcalc.ops` gathers (:mod:`.arithmetic`, :mod:`.functions`,
+:mod:`.tensors`, :mod:`.linalg`, :mod:`.layers`, ...).
 """
 
 from __future__ import annotations

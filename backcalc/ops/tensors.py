@@ -39,13 +39,6 @@ def _dot_shape(shapes: list[Shape], dim: int | None) -> Shape:
     return ()
 
 
-def _size(shape: Shape) -> int:
-    count = 1
-    for size in shape:
-        count *= size
-    return count
-
-
 def _matmul_vjp(shapes: list[Shape], dim: int | None) -> tuple[str, ...]:
     # C = A @ B: dA = dC @ B.T and dB = A.T @ dC; with a vector, an outer product or a dot product;
     # batched, the transpose of the last two dimensions (.mT), summed back over broadcast batches.
